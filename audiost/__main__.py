@@ -1,0 +1,5 @@
+"""``python -m audiost`` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,181 @@
+"""Audio style transfer: the public ``transfer_audio`` pipeline.
+
+load -> check -> encode (STFT) -> optimise the canvas -> Griffin-Lim ->
+loudness -> write. Each stage is timed; the timings are part of the result
+so benchmarks and reports read them instead of re-measuring.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import AudioConfig, audio_preset
+from .device import resolve_device
+from .engine import ContentLoss, EnvelopeLoss, GramLoss, Objective, Term, optimise
+from .engine.optimise import StepCallback
+from .errors import AudiostError
+from .features import RandomSpectralConv
+from .media.audio import AudioCanvas, finish_loudness
+from .media.audio_io import OUTPUT_SUBTYPES, check_audio, load_audio, resample, write_audio
+from .outputs import check_output_path
+
+AudioInput = str | os.PathLike | np.ndarray
+
+
+@dataclass
+class AudioResult:
+    """What a transfer produced: the audio ``(channels, samples)`` and how it got there."""
+
+    audio: np.ndarray
+    sr: int
+    config: AudioConfig
+    device: str
+    losses: list[float] = field(default_factory=list)
+    final_losses: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    output: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def transfer_audio(
+    content: AudioInput,
+    style: AudioInput,
+    output: str | os.PathLike | None = None,
+    *,
+    config: AudioConfig | None = None,
+    content_sr: int | None = None,
+    style_sr: int | None = None,
+    overwrite: bool = False,
+    on_step: StepCallback | None = None,
+    **settings: Any,
+) -> AudioResult:
+    """Recompose ``content`` in the style of ``style``.
+
+    Parameters
+    ----------
+    content, style : path or np.ndarray
+        Audio files, or arrays shaped ``(samples,)`` or ``(channels, samples)``
+        with their rates given in ``content_sr`` / ``style_sr``.
+    output : path, optional
+        Where to write the result (.wav or .flac). Checked before any work;
+        written atomically.
+    config : AudioConfig, optional
+        Defaults to the ``balanced`` preset; ``settings`` (any
+        :class:`AudioConfig` field, e.g. ``iters=50``) override it.
+    overwrite : bool
+        Replace an existing ``output``.
+    on_step : callable, optional
+        Progress callback ``(iteration, loss)``.
+
+    Returns
+    -------
+    AudioResult
+        At the content's sample rate (or ``sample_rate`` if set), with its
+        channel count and length.
+
+    Raises
+    ------
+    AudiostError
+        For unreadable, silent, too short or non-finite inputs and unwritable
+        outputs; nothing is written then.
+    """
+    cfg = (config or audio_preset()).replace(**settings)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    if output is not None:
+        output = check_output_path(
+            output, inputs=[p for p in (content, style) if not isinstance(p, np.ndarray)], overwrite=overwrite, suffixes=OUTPUT_SUBTYPES
+        )
+    device = resolve_device(cfg.device)
+
+    content_wave, sr = _read(content, content_sr, "content")
+    style_wave, s_sr = _read(style, style_sr, "style")
+    if cfg.sample_rate:
+        content_wave, sr = resample(content_wave, sr, cfg.sample_rate), cfg.sample_rate
+    if cfg.mono:
+        content_wave = content_wave.mean(axis=0, keepdims=True)
+    style_wave = resample(style_wave, s_sr, sr)
+    adapter = AudioCanvas(sr, device)
+    content_wave = check_audio(content_wave, sr, min_samples=adapter.min_samples, name=_name(content, "content"))
+    style_wave = check_audio(style_wave, sr, min_samples=adapter.min_samples, name=_name(style, "style"))
+    timings["load"] = _lap(clock)
+
+    clock = time.perf_counter()
+    content_canvas, content_phase = adapter.encode(content_wave)
+    style_canvas, _ = adapter.encode(style_wave)
+    objective = _build_objective(cfg, content_canvas, style_canvas, device)
+    generator = torch.Generator(device).manual_seed(cfg.seed)
+    init = content_canvas if cfg.init == "content" else _noise_like(content_canvas, generator)
+    timings["encode"] = _lap(clock, device)
+
+    clock = time.perf_counter()
+    result = optimise(objective, init, iters=cfg.iters, optimizer=cfg.optimizer, lr=cfg.lr, min_value=0.0, on_step=on_step)
+    timings["optimise"] = _lap(clock, device)
+
+    clock = time.perf_counter()
+    phase = content_phase if cfg.phase_init == "content" else None
+    wave = adapter.decode(result.canvas, content_wave.shape[1], n_iter=cfg.gl_iters, phase=phase, generator=generator)
+    audio = finish_loudness(wave.cpu().numpy(), content_wave if cfg.match_loudness else None)
+    timings["reconstruct"] = _lap(clock, device)
+
+    out = AudioResult(
+        audio=audio,
+        sr=sr,
+        config=cfg,
+        device=str(device),
+        losses=result.losses,
+        final_losses=result.parts,
+        timings=timings,
+        warnings=[result.stopped_early] if result.stopped_early else [],
+    )
+    if output is not None:
+        clock = time.perf_counter()
+        out.output = write_audio(output, audio, sr)
+        timings["write"] = _lap(clock)
+    return out
+
+
+def _build_objective(cfg: AudioConfig, content: torch.Tensor, style: torch.Tensor, device: torch.device) -> Objective:
+    network = RandomSpectralConv(content.shape[2], cfg.kernel_widths, cfg.n_filters, seed=cfg.seed).to(device)
+    layers = sorted(set(network.content_layers) | set(network.style_layers))
+    with torch.no_grad():
+        content_features = network(content, layers)
+        style_features = network(style, layers)
+    terms = [Term(f"content:{name}", ContentLoss(content_features[name]), cfg.content_weight / len(network.content_layers), name) for name in network.content_layers]
+    terms += [Term(f"style:{name}", GramLoss(style_features[name]), cfg.style_weight / len(network.style_layers), name) for name in network.style_layers]
+    terms += [
+        Term("temporal_envelope", EnvelopeLoss(content, "time"), cfg.temporal_envelope_weight),
+        Term("spectral_envelope", EnvelopeLoss(style, "frequency"), cfg.spectral_envelope_weight),
+    ]
+    return Objective(network, terms)
+
+
+def _noise_like(canvas: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Uniform noise with the canvas's mean level: the classic texture-synthesis start."""
+    noise = torch.rand(canvas.shape, generator=generator, device=canvas.device)
+    return noise * (2 * canvas.mean())
+
+
+def _read(source: AudioInput, sr: int | None, role: str) -> tuple[np.ndarray, int]:
+    if isinstance(source, np.ndarray):
+        if sr is None:
+            raise AudiostError(f"the {role} is an array: pass its sample rate ({role}_sr=...)")
+        return np.atleast_2d(source).astype(np.float32), int(sr)
+    return load_audio(source)
+
+
+def _name(source: AudioInput, role: str) -> str:
+    return f"<{role} array>" if isinstance(source, np.ndarray) else os.fspath(source)
+
+
+def _lap(start: float, device: torch.device | None = None) -> float:
+    if device is not None and device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start

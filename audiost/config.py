@@ -1,0 +1,175 @@
+"""Transfer settings and the presets that bundle them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Everything that shapes an audio transfer.
+
+    Weights are relative: each loss is normalised by its target's size, so
+    ``style_weight=1`` and ``content_weight=1`` pull about equally hard.
+    """
+
+    iters: int = 120
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    temporal_envelope_weight: float = 0.1
+    spectral_envelope_weight: float = 0.1
+    optimizer: str = "lbfgs"
+    lr: float | None = None
+    init: str = "content"
+    net: str = "spectral-conv"
+    kernel_widths: tuple[int, ...] = (3, 7, 15)
+    n_filters: int = 256
+    gl_iters: int = 64
+    phase_init: str = "content"
+    match_loudness: bool = True
+    mono: bool = False
+    sample_rate: int | None = None
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
+        _check_choice("init", self.init, ("content", "noise"))
+        _check_choice("phase_init", self.phase_init, ("content", "random"))
+        _check_choice("net", self.net, ("spectral-conv",))
+        if self.iters < 0 or self.gl_iters < 0:
+            raise ValueError("iteration counts must be >= 0")
+        if min(self.content_weight, self.style_weight, self.temporal_envelope_weight, self.spectral_envelope_weight) < 0:
+            raise ValueError("loss weights must be >= 0")
+        if self.n_filters < 1 or not self.kernel_widths:
+            raise ValueError("need at least one kernel width and one filter")
+
+    def replace(self, **changes: Any) -> "AudioConfig":
+        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: Presets trade time for quality; measured in scripts/bench.py.
+PRESETS: dict[str, dict[str, Any]] = {
+    "fast": {"iters": 40, "kernel_widths": (3, 9), "n_filters": 128, "gl_iters": 32},
+    "balanced": {},
+    "best": {"iters": 300, "kernel_widths": (3, 7, 15, 31), "n_filters": 512, "gl_iters": 128},
+}
+
+
+def audio_preset(name: str = "balanced", **overrides: Any) -> AudioConfig:
+    """The named preset with explicit settings layered on top."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+    return AudioConfig().replace(**PRESETS[name]).replace(**overrides)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """Everything that shapes an image transfer.
+
+    Weights are relative, as for audio: ``style_weight=10`` pulls ten times as
+    hard as ``content_weight=1``. Layers may be given as a string with
+    per-layer weights, ``"conv1_1:1,conv2_1:0.5"``, which fills
+    ``style_layer_weights`` (or ``content_layer_weights``); layer weights are
+    normalised to sum to 1, and so are ``style_weights`` across styles.
+    """
+
+    iters: int = 150
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 0.01
+    optimizer: str = "lbfgs"
+    lr: float | None = None
+    init: str = "content"
+    net: str = "vgg19"
+    weights: str | None = None
+    pooling: str = "max"
+    content_layers: tuple[str, ...] | str = ("conv4_2",)
+    content_layer_weights: tuple[float, ...] = ()
+    style_layers: tuple[str, ...] | str = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+    style_layer_weights: tuple[float, ...] = ()
+    max_size: int = 512
+    scales: int = 1
+    style_weights: tuple[float, ...] = ()
+    style_scale: float = 1.0
+    preserve_color: str = "none"
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
+        _check_choice("init", self.init, ("content", "noise", "style"))
+        _check_choice("net", self.net, ("vgg19", "vgg16"))
+        _check_choice("pooling", self.pooling, ("max", "avg"))
+        _check_choice("preserve_color", self.preserve_color, ("none", "luminance", "histogram"))
+        for kind in ("content", "style"):
+            names, weights = _parse_layers(getattr(self, f"{kind}_layers"), getattr(self, f"{kind}_layer_weights"), kind)
+            object.__setattr__(self, f"{kind}_layers", names)
+            object.__setattr__(self, f"{kind}_layer_weights", weights)
+        object.__setattr__(self, "style_weights", tuple(float(w) for w in self.style_weights))
+        if self.iters < 0:
+            raise ValueError("iters must be >= 0")
+        if min(self.content_weight, self.style_weight, self.tv_weight, *self.style_weights) < 0:
+            raise ValueError("loss weights must be >= 0")
+        if self.style_weights and not sum(self.style_weights) > 0:
+            raise ValueError("style_weights must not all be 0")
+        if self.max_size < 16:
+            raise ValueError("max_size must be at least 16 px")
+        if not 1 <= self.scales <= 5:
+            raise ValueError("scales must be between 1 and 5")
+        if not 0.1 <= self.style_scale <= 4:
+            raise ValueError("style_scale must be between 0.1 and 4")
+
+    def replace(self, **changes: Any) -> "ImageConfig":
+        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _parse_layers(layers: tuple[str, ...] | str, weights: tuple[float, ...], kind: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """``"a:1,b:0.5"`` or names plus weights -> (names, weights), checked."""
+    if isinstance(layers, str):
+        pairs = [item.strip().partition(":") for item in layers.split(",") if item.strip()]
+        layers = tuple(name.strip() for name, _, _ in pairs)
+        if any(sep for _, sep, _ in pairs):
+            try:
+                weights = tuple(float(w) if sep else 1.0 for _, sep, w in pairs)
+            except ValueError:
+                raise ValueError(f"{kind} layer weights must be numbers, e.g. 'conv1_1:1,conv2_1:0.5'") from None
+    layers, weights = tuple(layers), tuple(float(w) for w in weights)
+    if not layers:
+        raise ValueError(f"need at least one {kind} layer")
+    if len(set(layers)) != len(layers):
+        raise ValueError(f"{kind} layers repeat a name: {', '.join(layers)}")
+    if weights and len(weights) != len(layers):
+        raise ValueError(f"{len(weights)} {kind} layer weights for {len(layers)} layers")
+    if weights and (min(weights) < 0 or not sum(weights) > 0):
+        raise ValueError(f"{kind} layer weights must be >= 0 and not all 0")
+    return layers, weights
+
+
+#: Image presets, sized for a 2-core CPU; measured in tests and scripts.
+IMAGE_PRESETS: dict[str, dict[str, Any]] = {
+    "fast": {"iters": 60, "max_size": 256, "net": "vgg16"},
+    "balanced": {},
+    "best": {"iters": 300, "max_size": 768, "scales": 2},
+}
+
+
+def image_preset(name: str = "balanced", **overrides: Any) -> ImageConfig:
+    """The named image preset with explicit settings layered on top."""
+    if name not in IMAGE_PRESETS:
+        raise ValueError(f"unknown preset {name!r}; use one of {', '.join(IMAGE_PRESETS)}")
+    return ImageConfig().replace(**IMAGE_PRESETS[name]).replace(**overrides)

@@ -1,0 +1,21 @@
+"""The one optimisation engine shared by audio and images.
+
+Losses are small modules (:mod:`.losses`), combined with weights and layer
+names into an :class:`~.objective.Objective`; :func:`~.optimise.optimise`
+minimises it over a canvas tensor, whatever media the canvas came from.
+"""
+
+from .losses import ContentLoss, EnvelopeLoss, GramLoss, gram_matrix
+from .objective import Objective, Term
+from .optimise import OptimisationResult, optimise
+
+__all__ = [
+    "ContentLoss",
+    "EnvelopeLoss",
+    "GramLoss",
+    "Objective",
+    "OptimisationResult",
+    "Term",
+    "gram_matrix",
+    "optimise",
+]

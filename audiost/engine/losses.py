@@ -1,0 +1,108 @@
+"""Loss modules: each holds its target and maps an activation to a scalar.
+
+Every loss is *relative* (divided by the size of its target), so 1.0 means
+"as far from the target as zero is" whatever the layer, network or media.
+That keeps user-facing weights meaningful across networks and lets layers be
+summed without per-layer fudge factors.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+_EPS = 1e-12
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """``(N, C, *positions) -> (N, C, C)`` channel correlations averaged over positions.
+
+    Averaging (not summing) makes Grams of inputs of different lengths or
+    sizes comparable, so a 3 s style can drive a 30 s content.
+    """
+    flat = features.flatten(2)
+    return flat @ flat.transpose(1, 2) / flat.shape[-1]
+
+
+class ContentLoss(nn.Module):
+    """Relative squared error to the content's activations (Gatys et al. 2015)."""
+
+    def __init__(self, target: torch.Tensor):
+        super().__init__()
+        self.register_buffer("target", target.detach())
+        self.register_buffer("scale", target.detach().pow(2).mean().clamp_min(_EPS))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (features - self.target).pow(2).mean() / self.scale
+
+
+class GramLoss(nn.Module):
+    """Relative squared error between Gram matrices: matches texture statistics.
+
+    The target is averaged over the style batch (e.g. a stereo style's two
+    channels), and each canvas in the batch is compared with it.
+    """
+
+    def __init__(self, target_features: torch.Tensor):
+        super().__init__()
+        target = gram_matrix(target_features.detach()).mean(0, keepdim=True)
+        self.register_buffer("target", target)
+        self.register_buffer("scale", target.pow(2).sum().clamp_min(_EPS))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (gram_matrix(features) - self.target).pow(2).sum(dim=(1, 2)).mean() / self.scale
+
+
+class EnvelopeLoss(nn.Module):
+    """Energy envelope of a log-magnitude canvas (Verma & Smith 2018).
+
+    ``axis="time"`` compares log energy per frame (the temporal envelope,
+    which keeps the content's rhythm and articulation); ``axis="frequency"``
+    compares log energy per bin averaged over time (the spectral envelope,
+    which carries the style's timbre). The canvas is ``log1p(|STFT|)``.
+    """
+
+    def __init__(self, target_canvas: torch.Tensor, axis: str):
+        super().__init__()
+        if axis not in ("time", "frequency"):
+            raise ValueError(f"axis must be 'time' or 'frequency', got {axis!r}")
+        self.axis = axis
+        target = self.envelope(target_canvas.detach())
+        if axis == "frequency":
+            target = target.mean(0, keepdim=True)
+        self.register_buffer("target", target)
+
+    def envelope(self, canvas: torch.Tensor) -> torch.Tensor:
+        power = torch.expm1(canvas.clamp_min(0)).pow(2)
+        # canvas is (N, 1, bins, frames): average over bins for the temporal
+        # envelope, over frames for the spectral one.
+        dim = -2 if self.axis == "time" else -1
+        return torch.log(power.mean(dim=dim) + 1e-8)
+
+    def forward(self, canvas: torch.Tensor) -> torch.Tensor:
+        return (self.envelope(canvas) - self.target).pow(2).mean() / self.target.var().clamp_min(_EPS)
+
+
+class TotalVariationLoss(nn.Module):
+    """Squared differences between neighbouring pixels, relative to a reference's.
+
+    Optimising through a CNN leaves high-frequency speckle the features do
+    not see; penalising roughness removes it. 1.0 means as rough as the
+    reference (the content); a flat reference is floored so texture on it
+    stays affordable.
+    """
+
+    _FLOOR = 1e-4  # about the roughness of 1/100 full-scale pixel noise
+
+    def __init__(self, reference: torch.Tensor):
+        super().__init__()
+        self.register_buffer("scale", self.roughness(reference.detach()).clamp_min(self._FLOOR))
+
+    @staticmethod
+    def roughness(canvas: torch.Tensor) -> torch.Tensor:
+        down = canvas[..., 1:, :] - canvas[..., :-1, :]
+        across = canvas[..., :, 1:] - canvas[..., :, :-1]
+        return down.pow(2).mean() + across.pow(2).mean()
+
+    def forward(self, canvas: torch.Tensor) -> torch.Tensor:
+        return self.roughness(canvas) / self.scale

@@ -1,0 +1,6 @@
+"""Feature networks: fixed CNNs whose activations define content and style."""
+
+from .base import FeatureNetwork
+from .spectral_conv import RandomSpectralConv
+
+__all__ = ["FeatureNetwork", "RandomSpectralConv"]

@@ -1,0 +1,44 @@
+"""The interface every feature network offers the engine.
+
+A network takes a canvas batch shaped like an image, ``(N, C, H, W)``
+(an audio canvas is ``(channels, 1, bins, frames)``), and returns the named
+activations the losses ask for. The engine knows nothing else about it, so a
+1-D spectral network, VGG on images and VGG on spectrograms are interchangeable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import torch
+from torch import nn
+
+
+class FeatureNetwork(nn.Module):
+    """Base class: fixed (non-trainable) network with named feature layers.
+
+    Subclasses set :attr:`layer_names`, :attr:`content_layers` and
+    :attr:`style_layers` (the defaults a user gets) and implement
+    :meth:`forward`.
+    """
+
+    layer_names: tuple[str, ...] = ()
+    content_layers: tuple[str, ...] = ()
+    style_layers: tuple[str, ...] = ()
+
+    def forward(self, canvas: torch.Tensor, layers: Collection[str]) -> dict[str, torch.Tensor]:
+        """Return ``{name: activations}`` for each requested layer."""
+        raise NotImplementedError
+
+    def check_layers(self, layers: Collection[str]) -> None:
+        """Raise ``ValueError`` naming any layer this network does not have."""
+        unknown = [name for name in layers if name not in self.layer_names]
+        if unknown:
+            raise ValueError(f"unknown layer(s) {', '.join(unknown)}; {type(self).__name__} has {', '.join(self.layer_names)}")
+
+    def freeze(self) -> "FeatureNetwork":
+        """Disable gradients for the weights: only the canvas is optimised."""
+        self.eval()
+        for parameter in self.parameters():
+            parameter.requires_grad_(False)
+        return self

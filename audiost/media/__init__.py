@@ -1,0 +1,1 @@
+"""Media adapters: files <-> arrays <-> the image-like canvas the engine optimises."""

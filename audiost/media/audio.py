@@ -1,0 +1,84 @@
+"""Audio media adapter: waveform <-> log-magnitude canvas <-> waveform.
+
+The canvas is ``log1p(|STFT|)`` shaped like an image batch,
+``(channels, 1, bins, frames)``, so every feature network and loss works on it
+unchanged. Going back, Griffin-Lim starts from the content's own phase, which
+keeps transients sharp and avoids the broadband hiss a random start leaves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .griffin_lim import griffin_lim
+from .stft import Stft
+
+# Output peaks are kept just below full scale so 24-bit PCM never clips.
+PEAK_LIMIT = 0.999
+
+
+class AudioCanvas:
+    """Encoder/decoder between waveforms and canvases for one sample rate and device.
+
+    Magnitudes are divided by ``floor`` before ``log1p``: components well above
+    it are on a log (dB-like) scale, those below it on a linear one. With the
+    floor at -80 dB of a full-scale sinusoid, the quiet gaps of speech or
+    between notes are visible to the network, so it does not fill them with
+    the low-level broadband noise that plain ``log1p(|S|)`` lets through.
+    """
+
+    def __init__(self, sr: int, device: torch.device | str = "cpu", *, floor_db: float = -100.0):
+        self.sr = sr
+        self.device = torch.device(device)
+        self.stft = Stft.for_rate(sr, self.device)
+        # A sinusoid of amplitude A peaks at A * sum(window) / 2 = A * n_fft / 4.
+        self.floor = 10 ** (floor_db / 20) * self.stft.n_fft / 4
+
+    @property
+    def min_samples(self) -> int:
+        """The shortest signal with one full analysis frame."""
+        return self.stft.n_fft
+
+    def encode(self, wave: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(channels, samples)`` -> canvas ``(channels, 1, bins, frames)`` and unit phasors ``(channels, bins, frames)``."""
+        spec = self.stft.forward(torch.as_tensor(wave, dtype=torch.float32, device=self.device))
+        magnitude = spec.abs()
+        phase = spec / magnitude.clamp_min(1e-12)
+        # Where the magnitude is zero the phase is undefined; any unit phasor will do.
+        phase = torch.where(magnitude > 0, phase, torch.ones_like(phase))
+        return torch.log1p(magnitude / self.floor).unsqueeze(1).contiguous(), phase
+
+    def decode(
+        self,
+        canvas: torch.Tensor,
+        length: int,
+        *,
+        n_iter: int,
+        phase: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Canvas -> ``(channels, length)`` waveform by Griffin-Lim from ``phase`` (random if None)."""
+        magnitude = torch.expm1(canvas.squeeze(1).clamp_min(0)) * self.floor
+        return griffin_lim(magnitude, self.stft, length, n_iter=n_iter, init_phase=phase, generator=generator)
+
+
+def rms(audio: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+
+
+def finish_loudness(audio: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    """Match the RMS level of ``reference`` (if given), then keep the peak below full scale.
+
+    The peak limit wins over the loudness match: a result that would clip is
+    turned down as a whole rather than distorted.
+    """
+    audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    gain = 1.0
+    level = rms(audio)
+    if reference is not None and level > 0:
+        gain = rms(reference) / level
+    peak = float(np.abs(audio).max()) * gain
+    if peak > PEAK_LIMIT:
+        gain *= PEAK_LIMIT / peak
+    return audio * np.float32(gain)

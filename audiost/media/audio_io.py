@@ -1,0 +1,178 @@
+"""Reading, checking and writing audio files.
+
+Decoding is soundfile's (libsndfile reads WAV, FLAC, OGG and MP3); librosa is
+the fallback for anything libsndfile cannot open, and soxr (through librosa)
+resamples. Arrays are ``(channels, samples)`` float32 throughout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import AudiostError
+from ..outputs import atomic_output
+
+#: Output formats by suffix, with the sample encoding written.
+OUTPUT_SUBTYPES = {".wav": "PCM_24", ".flac": "PCM_24"}
+
+# Small blocks keep as much as possible of a file that is corrupt part-way.
+_BLOCK_FRAMES = 1 << 13
+# Below this peak a signal is treated as digital silence (about -120 dBFS).
+_SILENCE_PEAK = 1e-6
+
+
+def load_audio(path: str | os.PathLike, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Decode an audio file to a ``(channels, samples)`` float32 array.
+
+    The file is read block by block, so a header that lies about its length
+    never makes us allocate what it claims, and a file truncated mid-stream
+    yields its readable part with a warning.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file (WAV, FLAC, OGG/Vorbis, MP3, or anything libsndfile or
+        librosa can decode).
+    max_seconds : float, optional
+        Refuse files longer than this.
+
+    Returns
+    -------
+    audio : np.ndarray, shape (channels, samples), float32
+    sr : int
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudiostError("no such file", path)
+    if path.is_dir():
+        raise AudiostError("is a directory, not an audio file", path)
+    if not os.access(path, os.R_OK):
+        raise AudiostError("file is not readable (permission denied)", path)
+    if path.stat().st_size == 0:
+        raise AudiostError("file is empty (0 bytes)", path)
+    problem = None
+    with _native_stderr_silenced():
+        try:
+            audio, sr, problem = _read_soundfile(path, max_seconds)
+        except sf.LibsndfileError:
+            audio, sr = _read_librosa(path)
+    if problem:
+        warnings.warn(f"{path}: decoding stopped after {audio.shape[1] / sr:.2f} s ({problem}); using the readable part", stacklevel=2)
+    if max_seconds is not None and audio.shape[1] > max_seconds * sr:
+        raise AudiostError(f"longer than the {max_seconds:g} s limit", path)
+    return audio, sr
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what C decoders print straight to file descriptor 2.
+
+    libmpg123 writes "Note: Illegal Audio-MPEG-Header" and the like for
+    every broken MP3; the failure itself still reaches the user as one line.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr descriptor at all: nothing to silence
+        yield
+        return
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _read_soundfile(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int, str | None]:
+    """Read block by block; also returns why decoding stopped early, if it did."""
+    with sf.SoundFile(path) as f:
+        sr, channels = f.samplerate, f.channels
+        limit = None if max_seconds is None else int(max_seconds * sr) + 1
+        blocks: list[np.ndarray] = []
+        read = 0
+        problem = None
+        while limit is None or read <= limit:
+            try:
+                block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                if not read:
+                    raise AudiostError(f"cannot decode audio: {exc}", path) from exc
+                problem = str(exc)
+                break
+            if not len(block):
+                break
+            blocks.append(block)
+            read += len(block)
+    audio = np.concatenate(blocks).T if blocks else np.zeros((channels, 0), np.float32)
+    return np.ascontiguousarray(audio), sr, problem
+
+
+def _read_librosa(path: Path) -> tuple[np.ndarray, int]:
+    import librosa  # imported lazily: it is slow to import and rarely needed here
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            audio, sr = librosa.load(path, sr=None, mono=False)
+    except Exception as exc:  # audioread/libsndfile raise many unrelated types
+        raise AudiostError("not a readable audio file (unknown format or corrupt); use WAV, FLAC, OGG or MP3", path) from exc
+    return np.atleast_2d(audio).astype(np.float32), int(sr)
+
+
+def check_audio(audio: np.ndarray, sr: int, *, min_samples: int, name: str | os.PathLike = "audio") -> np.ndarray:
+    """Reject audio the engine cannot style: returns it as float32 ``(channels, samples)``.
+
+    Raises
+    ------
+    AudiostError
+        For empty, too short, non-finite, silent or constant (DC-only) audio.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None]
+    if audio.ndim != 2:
+        raise AudiostError(f"expected a (channels, samples) array, got shape {audio.shape}", name)
+    if sr <= 0:
+        raise AudiostError(f"invalid sample rate {sr}", name)
+    n = audio.shape[1]
+    if n == 0:
+        raise AudiostError("contains no audio samples", name)
+    if n < min_samples:
+        raise AudiostError(
+            f"too short: {1000 * n / sr:.1f} ms; at least {1000 * min_samples / sr:.0f} ms (one analysis frame) is needed", name
+        )
+    if not np.isfinite(audio).all():
+        raise AudiostError("contains NaN or infinite samples; repair or re-export the file", name)
+    if np.abs(audio).max() < _SILENCE_PEAK:
+        raise AudiostError("is digital silence; there is nothing to style", name)
+    if np.abs(audio - audio.mean(axis=1, keepdims=True)).max() < _SILENCE_PEAK:
+        raise AudiostError("holds only a constant (DC) level, no signal; there is nothing to style", name)
+    return audio
+
+
+def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample ``(channels, samples)`` audio with soxr's high-quality filter."""
+    if orig_sr == target_sr:
+        return audio
+    import librosa
+
+    return librosa.resample(audio, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq", axis=-1).astype(np.float32)
+
+
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sr: int) -> Path:
+    """Write ``(channels, samples)`` audio atomically as 24-bit WAV or FLAC."""
+    path = Path(path)
+    subtype = OUTPUT_SUBTYPES.get(path.suffix.lower())
+    if subtype is None:
+        raise AudiostError(f"unsupported output format; use one of {', '.join(OUTPUT_SUBTYPES)}", path)
+    with atomic_output(path) as tmp:
+        sf.write(tmp, np.ascontiguousarray(audio.T), sr, subtype=subtype, format=path.suffix[1:].upper())
+    return path

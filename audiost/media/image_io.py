@@ -1,0 +1,175 @@
+"""Reading, checking and writing image files.
+
+Decoding is Pillow's (PNG, JPEG, WebP, BMP, TIFF, GIF and more, recognised
+by content, not by name). Every input becomes an upright RGB float32 array
+``(H, W, 3)`` in [0, 1] plus its alpha ``(H, W)`` if it has one: EXIF
+orientation is applied, and grayscale, palette, 1-bit, 16-bit and CMYK
+images are converted, so nothing downstream cares where a picture came from.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import AudiostError
+from ..outputs import atomic_output
+
+#: Output formats by suffix.
+OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+#: Inputs larger than this are refused before decoding (decompression bombs, scans).
+MAX_PIXELS = 50_000_000
+#: The smallest side the VGG features can see: four 2x2 poolings leave 1 px.
+MIN_SIDE = 16
+
+_JPEG_QUALITY = 95
+
+
+@dataclass
+class Picture:
+    """An image as the pipeline uses it: RGB ``(H, W, 3)`` and optional alpha ``(H, W)``, float32 in [0, 1]."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)``, Pillow's order."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def load_image(source: str | os.PathLike | Image.Image | np.ndarray, *, name: str | os.PathLike | None = None) -> Picture:
+    """Read a file, Pillow image or array into a checked :class:`Picture`.
+
+    Parameters
+    ----------
+    source : path, PIL.Image.Image or np.ndarray
+        Arrays are ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``
+        (the 4th channel is alpha): uint8, uint16, or float in [0, 1].
+        Animated images give their first frame.
+    name : str or os.PathLike, optional
+        What error messages call an in-memory image.
+
+    Raises
+    ------
+    AudiostError
+        For missing, empty, unreadable, truncated or corrupt files, images
+        over :data:`MAX_PIXELS` or under :data:`MIN_SIDE` px a side, and
+        arrays of the wrong shape, type or range.
+    """
+    if isinstance(source, np.ndarray):
+        label = name or "<image array>"
+        picture = _from_array(source, label)
+    elif isinstance(source, Image.Image):
+        label = name or "<image>"
+        picture = _from_pil(source, label)
+    else:
+        label = name or source
+        picture = _from_pil(_open(Path(source)), label)
+    width, height = picture.size
+    if min(width, height) < MIN_SIDE:
+        raise AudiostError(f"image too small: {width}x{height} px; at least {MIN_SIDE} px on each side is needed", label)
+    return picture
+
+
+def _open(path: Path) -> Image.Image:
+    if not path.exists():
+        raise AudiostError("no such file", path)
+    if path.is_dir():
+        raise AudiostError("is a directory, not an image file", path)
+    if not os.access(path, os.R_OK):
+        raise AudiostError("file is not readable (permission denied)", path)
+    if path.stat().st_size == 0:
+        raise AudiostError("file is empty (0 bytes)", path)
+    try:
+        with warnings.catch_warnings():
+            # Size is checked below against our own, lower limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            _check_pixels(image.size, path)
+            image.load()
+    except Image.DecompressionBombError as exc:
+        raise AudiostError(f"image is too large to decode safely ({exc}); the limit is {MAX_PIXELS / 1e6:g} megapixels", path) from exc
+    except UnidentifiedImageError as exc:
+        raise AudiostError("not a readable image (unknown format or corrupt); use PNG, JPEG, WebP, BMP or TIFF", path) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise AudiostError(f"image data is truncated or corrupt ({exc})", path) from exc
+    return image
+
+
+def _check_pixels(size: tuple[int, int], name: str | os.PathLike) -> None:
+    width, height = size
+    if width * height > MAX_PIXELS:
+        raise AudiostError(
+            f"image is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is {MAX_PIXELS / 1e6:g}: downscale it first", name
+        )
+
+
+def _from_pil(image: Image.Image, name: str | os.PathLike) -> Picture:
+    _check_pixels(image.size, name)
+    try:
+        image = ImageOps.exif_transpose(image)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        warnings.warn(f"{name}: ignoring unreadable EXIF orientation ({exc})", stacklevel=3)
+    alpha = None
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        alpha = np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255
+    if image.mode.startswith("I"):
+        # 16- and 32-bit integer grayscale (I;16 PNG, I TIFF): Pillow's own
+        # conversion to 8 bits clips instead of scaling.
+        gray = np.asarray(image).astype(np.float64)
+        gray /= 65535.0 if gray.max() <= 65535 else 2.0**31 - 1
+        rgb = np.repeat(gray.astype(np.float32)[..., None], 3, axis=2)
+    else:
+        try:
+            rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255
+        except (ValueError, OSError) as exc:
+            raise AudiostError(f"cannot convert colour mode {image.mode} to RGB ({exc})", name) from exc
+    return Picture(np.ascontiguousarray(np.clip(rgb, 0, 1)), alpha)
+
+
+def _from_array(array: np.ndarray, name: str | os.PathLike) -> Picture:
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise AudiostError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {array.shape}", name)
+    _check_pixels((array.shape[1], array.shape[0]), name)
+    if array.dtype == np.uint8:
+        values = array.astype(np.float32) / 255
+    elif array.dtype == np.uint16:
+        values = array.astype(np.float32) / 65535
+    elif np.issubdtype(array.dtype, np.floating):
+        values = array.astype(np.float32)
+        if not np.isfinite(values).all():
+            raise AudiostError("image array contains NaN or infinite values", name)
+        if values.min() < -1e-3 or values.max() > 1 + 1e-3:
+            raise AudiostError(f"float image values must lie in [0, 1], got [{values.min():.3g}, {values.max():.3g}]", name)
+        values = np.clip(values, 0, 1)
+    else:
+        raise AudiostError(f"unsupported image array type {array.dtype}; use uint8, uint16 or float in [0, 1]", name)
+    rgb = np.repeat(values, 3, axis=2) if values.shape[2] == 1 else values[..., :3]
+    alpha = values[..., 3] if values.shape[2] == 4 else None
+    return Picture(np.ascontiguousarray(rgb), alpha)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Write a uint8 ``(H, W, 3)`` or ``(H, W, 4)`` image atomically as PNG or JPEG.
+
+    JPEG has no alpha channel: write PNG to keep transparency.
+    """
+    path = Path(path)
+    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise AudiostError(f"unsupported output format; use one of {', '.join(OUTPUT_FORMATS)}", path)
+    picture = Image.fromarray(image)
+    options = {"quality": _JPEG_QUALITY} if fmt == "JPEG" else {}
+    if fmt == "JPEG":
+        picture = picture.convert("RGB")
+    with atomic_output(path) as tmp:
+        picture.save(tmp, format=fmt, **options)
+    return path

@@ -1,0 +1,70 @@
+"""Short-time Fourier transform on the compute device.
+
+torch.stft/istft are used (not librosa) so analysis, synthesis and Griffin-Lim
+run on the GPU when there is one and never copy to the host inside a loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+# Analysis window of about 46 ms (2048 samples at 44.1 kHz): the usual music
+# resolution, kept constant in time across sample rates so the feature network
+# sees the same time scale whatever the input's rate.
+_WINDOW_SECONDS = 0.046
+
+
+def n_fft_for_rate(sr: int) -> int:
+    """Power-of-two FFT size closest to a 46 ms window at ``sr`` (at least 64)."""
+    return max(64, 2 ** round(math.log2(sr * _WINDOW_SECONDS)))
+
+
+@dataclass(frozen=True)
+class Stft:
+    """A Hann-windowed STFT with 75 % overlap; batched over leading dimensions."""
+
+    n_fft: int
+    hop: int
+    device: torch.device = torch.device("cpu")
+
+    @classmethod
+    def for_rate(cls, sr: int, device: torch.device | str = "cpu") -> "Stft":
+        n_fft = n_fft_for_rate(sr)
+        return cls(n_fft=n_fft, hop=n_fft // 4, device=torch.device(device))
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @property
+    def window(self) -> torch.Tensor:
+        return _hann(self.n_fft, self.device)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(..., samples)`` real -> ``(..., bins, frames)`` complex."""
+        lead = wave.shape[:-1]
+        spec = torch.stft(wave.reshape(-1, wave.shape[-1]), self.n_fft, self.hop, window=self.window, return_complex=True)
+        return spec.reshape(*lead, *spec.shape[-2:])
+
+    def inverse(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        """``(..., bins, frames)`` complex -> ``(..., length)`` real."""
+        lead = spec.shape[:-2]
+        wave = torch.istft(spec.reshape(-1, *spec.shape[-2:]), self.n_fft, self.hop, window=self.window, length=length)
+        return wave.reshape(*lead, length)
+
+    def n_frames(self, n_samples: int) -> int:
+        return n_samples // self.hop + 1
+
+
+_WINDOWS: dict[tuple[int, torch.device], torch.Tensor] = {}
+
+
+def _hann(n: int, device: torch.device) -> torch.Tensor:
+    # Cached: Griffin-Lim calls the transform hundreds of times.
+    key = (n, device)
+    if key not in _WINDOWS:
+        _WINDOWS[key] = torch.hann_window(n, device=device)
+    return _WINDOWS[key]
