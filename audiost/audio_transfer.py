@@ -158,9 +158,9 @@ def _build_objective(cfg: AudioConfig, content: torch.Tensor, style: torch.Tenso
 
 
 def _noise_like(canvas: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Uniform noise with the canvas's mean level: the classic texture-synthesis start."""
+    """Uniform noise at half the canvas's mean level: the classic texture-synthesis start."""
     noise = torch.rand(canvas.shape, generator=generator, device=canvas.device)
-    return noise * (2 * canvas.mean())
+    return noise * canvas.mean()
 
 
 def _read(source: AudioInput, sr: int | None, role: str) -> tuple[np.ndarray, int]:

@@ -14,7 +14,7 @@ class AudioConfig:
     ``style_weight=1`` and ``content_weight=1`` pull about equally hard.
     """
 
-    iters: int = 120
+    iters: int = 100
     content_weight: float = 1.0
     style_weight: float = 10.0
     temporal_envelope_weight: float = 0.1
@@ -24,7 +24,7 @@ class AudioConfig:
     init: str = "content"
     net: str = "spectral-conv"
     kernel_widths: tuple[int, ...] = (3, 7, 15)
-    n_filters: int = 256
+    n_filters: int = 512
     gl_iters: int = 64
     phase_init: str = "content"
     match_loudness: bool = True
@@ -55,9 +55,9 @@ class AudioConfig:
 
 #: Presets trade time for quality; measured in scripts/bench.py.
 PRESETS: dict[str, dict[str, Any]] = {
-    "fast": {"iters": 40, "kernel_widths": (3, 9), "n_filters": 128, "gl_iters": 32},
+    "fast": {"iters": 40, "kernel_widths": (3, 9), "gl_iters": 32},
     "balanced": {},
-    "best": {"iters": 300, "kernel_widths": (3, 7, 15, 31), "n_filters": 512, "gl_iters": 128},
+    "best": {"iters": 300, "kernel_widths": (3, 7, 15, 31), "n_filters": 1024, "gl_iters": 128},
 }
 
 

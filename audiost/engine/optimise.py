@@ -51,7 +51,7 @@ def optimise(
         L-BFGS converges in far fewer iterations for this smooth problem;
         Adam needs less memory per step and tolerates rough objectives.
     lr : float, optional
-        Step size; defaults to 1 for L-BFGS (with line search) and 0.05 for Adam.
+        Step size; defaults to 1 for L-BFGS (with line search) and 0.1 for Adam.
     min_value : float, optional
         Canvas values are clamped to at least this after each step (a
         log-magnitude cannot be negative).
@@ -85,7 +85,7 @@ def optimise(
             tolerance_change=0.0,
         )
     elif optimizer == "adam":
-        opt = torch.optim.Adam([canvas], lr=lr or 0.05)
+        opt = torch.optim.Adam([canvas], lr=lr or 0.1)
     else:
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
 

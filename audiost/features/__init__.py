@@ -4,3 +4,7 @@ from .base import FeatureNetwork
 from .spectral_conv import RandomSpectralConv
 
 __all__ = ["FeatureNetwork", "RandomSpectralConv"]
+
+from .vgg import VGG  # noqa: E402
+
+__all__ += ["VGG"]

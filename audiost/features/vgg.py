@@ -117,17 +117,40 @@ class VGG(FeatureNetwork):
 
 
 def _build(blocks: tuple[int, ...], pooling: str) -> tuple[nn.Sequential, dict[str, int]]:
-    """Layers in torchvision's order, and each ``convB_I`` name's ReLU index."""
+    """Layers in torchvision's order, and each ``convB_I`` name's ReLU index.
+
+    Convolutions are left uninitialised: loaded or randomised weights replace them.
+    """
     layers: list[nn.Module] = []
     names: dict[str, int] = {}
-    channels = 3
+    for name, index, channels, width in _convolutions(blocks):
+        while len(layers) < index:
+            layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
+        layers += [nn.utils.skip_init(nn.Conv2d, channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+        names[name] = index + 1
+    layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
+    return nn.Sequential(*layers), names
+
+
+def _convolutions(blocks: tuple[int, ...]) -> list[tuple[str, int, int, int]]:
+    """``(name, torchvision index, in channels, out channels)`` of each convolution."""
+    convolutions = []
+    index, channels = 0, 3
     for block, (count, width) in enumerate(zip(blocks, _WIDTHS), start=1):
         for i in range(1, count + 1):
-            layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
-            names[f"conv{block}_{i}"] = len(layers) - 1
-            channels = width
-        layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
-    return nn.Sequential(*layers), names
+            convolutions.append((f"conv{block}_{i}", index, channels, width))
+            index, channels = index + 2, width  # a convolution and its ReLU
+        index += 1  # the block's pooling layer
+    return convolutions
+
+
+def _shapes(blocks: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """State dict keys (without ``features.``) and shapes of a VGG's convolutions."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for _, index, channels, width in _convolutions(blocks):
+        shapes[f"{index}.weight"] = (width, channels, 3, 3)
+        shapes[f"{index}.bias"] = (width,)
+    return shapes
 
 
 def imagenet_weights(net: str) -> Path:
@@ -191,12 +214,12 @@ def load_vgg_state(path: str | os.PathLike, net: str) -> dict[str, torch.Tensor]
         if not _KEY.fullmatch(short):
             raise AudiostError(f"weights do not fit {net}: unexpected key {key!r}", path)
         tensors[short] = value.float() if value.is_floating_point() else value
-    expected = {name: tensor.shape for name, tensor in _build(BLOCKS[net], "max")[0].state_dict().items()}
+    expected = _shapes(BLOCKS[net])
     for key, shape in expected.items():
         if key not in tensors:
             raise AudiostError(f"weights do not fit {net}: missing features.{key}{_guess(tensors, net)}", path)
-        if tensors[key].shape != shape:
-            raise AudiostError(f"weights do not fit {net}: features.{key} has shape {tuple(tensors[key].shape)}, expected {tuple(shape)}", path)
+        if tuple(tensors[key].shape) != shape:
+            raise AudiostError(f"weights do not fit {net}: features.{key} has shape {tuple(tensors[key].shape)}, expected {shape}", path)
     extra = sorted(set(tensors) - set(expected), key=lambda k: int(k.split(".")[0]))
     if extra:
         raise AudiostError(f"weights do not fit {net}: unexpected key features.{extra[0]}{_guess(tensors, net)}", path)
@@ -206,6 +229,6 @@ def load_vgg_state(path: str | os.PathLike, net: str) -> dict[str, torch.Tensor]
 def _guess(tensors: Mapping[str, torch.Tensor], net: str) -> str:
     """A hint when the keys are exactly the other VGG's."""
     for other, blocks in BLOCKS.items():
-        if other != net and set(tensors) == set(_build(blocks, "max")[0].state_dict()):
+        if other != net and set(tensors) == set(_shapes(blocks)):
             return f" (these are {other} weights: use net={other}, --net {other})"
     return ""

@@ -23,7 +23,7 @@ class AudioCanvas:
 
     Magnitudes are divided by ``floor`` before ``log1p``: components well above
     it are on a log (dB-like) scale, those below it on a linear one. With the
-    floor at -80 dB of a full-scale sinusoid, the quiet gaps of speech or
+    floor at -100 dB of a full-scale sinusoid, the quiet gaps of speech or
     between notes are visible to the network, so it does not fill them with
     the low-level broadband noise that plain ``log1p(|S|)`` lets through.
     """

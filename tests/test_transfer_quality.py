@@ -1,0 +1,98 @@
+"""Measured quality of real transfers with small settings.
+
+An output must move toward the style (log-mel statistics), keep the content
+(onset envelope), add no noise floor that neither input has, and be a proper
+file: finite, not silent, no clipping, loudness of the content, same rate,
+channels and length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from audiost import audio_preset, transfer_audio
+from audiost.media.audio_io import resample
+from audiost.metrics import logmel_distance, noise_floor_db, onset_correlation
+
+from .conftest import clip
+
+SMALL = audio_preset("fast", iters=30)
+
+
+@pytest.fixture(scope="module")
+def result(speech, music):
+    return transfer_audio(speech[0], music[0], content_sr=speech[1], style_sr=music[1], config=SMALL)
+
+
+def test_output_is_a_proper_signal(result, speech) -> None:
+    content, sr = speech
+    assert result.sr == sr and result.audio.shape == content.shape
+    assert np.isfinite(result.audio).all()
+    assert np.abs(result.audio).max() <= 1.0
+    rms_out, rms_in = np.sqrt(np.mean(result.audio**2)), np.sqrt(np.mean(content**2))
+    assert abs(20 * np.log10(rms_out / rms_in)) < 1.0  # loudness-matched to the content
+
+
+def test_moves_toward_style_and_keeps_content(result, speech, music) -> None:
+    content, sr = speech
+    style = resample(music[0], music[1], sr)
+    before, after = logmel_distance(content, style, sr), logmel_distance(result.audio, style, sr)
+    assert after < 0.9 * before, (before, after)
+    assert onset_correlation(result.audio, content, sr) >= 0.5
+
+
+def test_adds_no_noise_floor(result, speech, music) -> None:
+    content, sr = speech
+    style = resample(music[0], music[1], sr)
+    inputs_floor = max(noise_floor_db(content, sr), noise_floor_db(style, sr))
+    assert noise_floor_db(result.audio, sr) <= inputs_floor + 6.0
+    # The measure does catch hiss: white noise 30 dB below the signal fails it.
+    rng = np.random.default_rng(0)
+    hissy = result.audio + rng.standard_normal(result.audio.shape).astype(np.float32) * np.sqrt(np.mean(result.audio**2)) * 0.03
+    assert noise_floor_db(hissy, sr) > inputs_floor + 6.0
+
+
+def test_loss_decreases(result) -> None:
+    assert result.losses[-1] < 0.5 * result.losses[0]
+    assert set(result.timings) >= {"load", "encode", "optimise", "reconstruct"}
+
+
+def test_same_seed_same_output(speech, music) -> None:
+    content, sr = speech[0][:, : sr_seconds(speech, 1.5)], speech[1]
+    config = audio_preset("fast", iters=5, gl_iters=8)
+    a = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=config, seed=3)
+    b = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=config, seed=3)
+    c = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=config, seed=4)
+    np.testing.assert_array_equal(a.audio, b.audio)
+    assert not np.array_equal(a.audio, c.audio)
+
+
+def sr_seconds(audio: tuple[np.ndarray, int], seconds: float) -> int:
+    return int(audio[1] * seconds)
+
+
+def test_stereo_content_styled_per_channel_and_mono_option(music) -> None:
+    stereo, sr = clip("speech_hedgewars_singer_voice_lines_44k_stereo_f32.wav", 1.5)
+    config = audio_preset("fast", iters=5, gl_iters=8)
+    out = transfer_audio(stereo, music[0], content_sr=sr, style_sr=music[1], config=config)
+    assert out.audio.shape == stereo.shape and out.sr == 44100  # full band kept, no silent downsampling
+    assert not np.allclose(out.audio[0], out.audio[1])
+    mono = transfer_audio(stereo, music[0], content_sr=sr, style_sr=music[1], config=config, mono=True)
+    assert mono.audio.shape == (1, stereo.shape[1])
+
+
+def test_adam_moves_toward_style(speech, music) -> None:
+    content, sr = speech
+    style = resample(music[0], music[1], sr)
+    out = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=SMALL, optimizer="adam", iters=40)
+    assert out.losses[-1] < 0.5 * out.losses[0]
+    assert logmel_distance(out.audio, style, sr) < logmel_distance(content, style, sr)
+
+
+def test_noise_init_converges_to_the_content(speech, music) -> None:
+    content, sr = speech
+    out = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=SMALL, init="noise", iters=40)
+    assert np.isfinite(out.audio).all() and np.abs(out.audio).max() > 0.01
+    assert out.losses[-1] < 0.1 * out.losses[0]
+    assert onset_correlation(out.audio, content, sr) >= 0.5
