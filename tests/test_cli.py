@@ -1,0 +1,108 @@
+"""The ``audiost transfer`` command as a user meets it: names, overwrite rules, messages."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from audiost.cli import main
+
+FAST = ["--preset", "fast", "--iters", "4", "--gl-iters", "4"]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_default_output_name_progress_and_summary(runner, speech_file, music_file, tmp_path, monkeypatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), *FAST])
+    assert result.exit_code == 0, result.output
+    out = work / "speech_x_music.wav"
+    assert out.exists() and sorted(os.listdir(work)) == ["speech_x_music.wav"]  # no temp files left
+    assert "loss=" in result.stderr and "4/4" in result.stderr  # the bar: iterations and loss
+    assert f"wrote {out.name}" in result.stderr
+    info, content = sf.info(out), sf.info(speech_file)
+    assert (info.samplerate, info.channels, info.frames) == (content.samplerate, content.channels, content.frames)
+
+
+def test_never_overwrites_without_asking(runner, speech_file, music_file, tmp_path) -> None:
+    out = tmp_path / "o.flac"
+    out.write_bytes(b"precious")
+    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(out), *FAST])
+    assert result.exit_code == 2 and "--overwrite" in result.stderr and out.read_bytes() == b"precious"
+    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(out), "--overwrite", "-q", *FAST])
+    assert result.exit_code == 0 and result.stderr == ""  # --quiet: nothing at all
+    assert sf.info(out).format == "FLAC"
+
+
+def test_refuses_to_write_over_an_input(runner, speech_file, music_file) -> None:
+    before = speech_file.read_bytes()
+    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(speech_file), "--overwrite", *FAST])
+    assert result.exit_code == 2 and "inputs are never overwritten" in result.stderr
+    assert speech_file.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        ("missing_dir/out.wav", "output directory does not exist"),
+        ("out.mp3", "unsupported output format"),
+    ],
+)
+def test_bad_output_paths(runner, speech_file, music_file, tmp_path, output, message) -> None:
+    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(tmp_path / output), *FAST])
+    assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_read_only_output_directory(runner, speech_file, music_file, tmp_path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(locked / "o.wav"), *FAST])
+    finally:
+        locked.chmod(0o700)
+    assert result.exit_code == 2 and "not writable" in result.stderr
+
+
+def test_interrupted_write_leaves_nothing(speech_file, music_file, tmp_path, monkeypatch) -> None:
+    """A failure while writing (here: a full disk) leaves neither a partial file nor a temporary one."""
+    import audiost.media.audio_io as audio_io
+
+    def disk_full(path, *args, **kwargs):
+        Path(path).write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(audio_io.sf, "write", disk_full)
+    result = CliRunner().invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(tmp_path / "o.wav"), *FAST])
+    assert result.exit_code == 2 and "No space left on device" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["music.flac", "speech.wav"]
+
+
+def test_device_and_option_errors(runner, speech_file, music_file, tmp_path) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "--device", "cuda", "-o", str(tmp_path / "o.wav")])
+        assert result.exit_code == 2 and "no CUDA GPU" in result.stderr
+    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "--preset", "ultra"])
+    assert result.exit_code == 2 and "ultra" in result.stderr
+
+
+def test_options_reach_the_engine(runner, speech_file, music_file, tmp_path) -> None:
+    out_a, out_b = tmp_path / "a.wav", tmp_path / "b.wav"
+    for out, seed in ((out_a, "1"), (out_b, "2")):
+        result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(out), "--seed", seed, "--mono", "-q", *FAST])
+        assert result.exit_code == 0, result.stderr
+    assert not np.array_equal(sf.read(out_a)[0], sf.read(out_b)[0])

@@ -1,0 +1,77 @@
+"""The optimisation engine on its own: losses, objective, optimiser, safety."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from audiost.engine import ContentLoss, EnvelopeLoss, GramLoss, Objective, Term, gram_matrix, optimise
+from audiost.features import RandomSpectralConv
+
+
+def test_gram_is_averaged_over_positions() -> None:
+    x = torch.randn(2, 4, 10)
+    doubled = torch.cat([x, x], dim=-1)
+    torch.testing.assert_close(gram_matrix(x), gram_matrix(doubled))
+
+
+def test_losses_are_zero_at_target_and_relative() -> None:
+    target = torch.rand(1, 8, 20)
+    assert float(ContentLoss(target)(target)) == 0
+    assert float(GramLoss(target)(target)) == 0
+    assert float(ContentLoss(target)(torch.zeros_like(target))) == pytest.approx(1.0)
+    assert float(GramLoss(target)(torch.zeros_like(target))) == pytest.approx(1.0)
+
+
+def test_envelope_loss_axes() -> None:
+    canvas = torch.rand(1, 1, 16, 30) * 5
+    with pytest.raises(ValueError):
+        EnvelopeLoss(canvas, "diagonal")
+    for axis in ("time", "frequency"):
+        assert float(EnvelopeLoss(canvas, axis)(canvas)) == 0
+
+
+def _objective(seed: int = 0) -> tuple[Objective, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    content = torch.rand(1, 1, 32, 40, generator=generator) * 4
+    style = torch.rand(1, 1, 32, 60, generator=generator) * 4
+    net = RandomSpectralConv(32, (3, 5), 16)
+    with torch.no_grad():
+        c, s = net(content, net.layer_names), net(style, net.layer_names)
+    terms = [Term(f"style:{n}", GramLoss(s[n]), 1.0, n) for n in net.layer_names]
+    terms.append(Term("content:conv3", ContentLoss(c["conv3"]), 0.1, "conv3"))
+    return Objective(net, terms), content
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_optimise_reduces_loss_and_reports_steps(optimizer: str) -> None:
+    objective, content = _objective()
+    steps: list[int] = []
+    result = optimise(objective, content, iters=15, optimizer=optimizer, min_value=0.0, on_step=lambda i, loss: steps.append(i))
+    assert steps == list(range(1, 16))
+    assert result.parts["total"] < 0.5 * result.losses[0]
+    assert float(result.canvas.min()) >= 0 and result.stopped_early is None
+    assert torch.equal(content, _objective()[1])  # the start canvas is not modified
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_canvas() -> None:
+    objective, content = _objective()
+
+    class Explodes(torch.nn.Module):
+        calls = 0
+
+        def forward(self, canvas: torch.Tensor) -> torch.Tensor:
+            Explodes.calls += 1
+            return canvas.sum() * (float("nan") if Explodes.calls > 6 else 0.0)
+
+    objective = Objective(objective.network, objective.terms + [Term("bomb", Explodes(), 1.0)])
+    with pytest.warns(UserWarning, match="non-finite"):
+        result = optimise(objective, content, iters=30, optimizer="adam")
+    assert result.stopped_early and torch.isfinite(result.canvas).all()
+    assert 0 < len(result.losses) < 30
+
+
+def test_unknown_layer_is_named() -> None:
+    net = RandomSpectralConv(8, (3,), 4)
+    with pytest.raises(ValueError, match="conv99"):
+        Objective(net, [Term("x", ContentLoss(torch.zeros(1)), 1.0, "conv99")])
