@@ -11,7 +11,7 @@ from .errors import AudiostError
 __all__ = ["PRESETS", "AudioConfig", "AudioResult", "AudiostError", "audio_preset", "transfer_audio"]
 __version__ = "0.1.0"
 
-from .config import IMAGE_PRESETS, ImageConfig, image_preset  # noqa: E402
-from .image_transfer import ImageResult, transfer_image  # noqa: E402
+from .config import IMAGE_PRESETS, ImageConfig, image_preset
+from .image_transfer import ImageResult, transfer_image
 
 __all__ += ["IMAGE_PRESETS", "ImageConfig", "ImageResult", "image_preset", "transfer_image"]

@@ -75,6 +75,8 @@ def main() -> None:
 @click.option("--iters", type=click.IntRange(min=0), help="Optimiser iterations (overrides the preset).")
 @click.option("--content-weight", type=click.FloatRange(min=0), help="How strongly the content is kept.  [default: 1]")
 @click.option("--style-weight", type=click.FloatRange(min=0), help="How strongly the style is imposed.  [default: 10]")
+@click.option("--temporal-envelope-weight", type=click.FloatRange(min=0), help="Keep the content's energy envelope over time.  [default: 0.1]")
+@click.option("--spectral-envelope-weight", type=click.FloatRange(min=0), help="Impose the style's average spectrum.  [default: 0.1]")
 @click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), help="Optimiser.  [default: lbfgs]")
 @click.option("--init", type=click.Choice(["content", "noise"]), help="Start from the content or from noise.  [default: content]")
 @click.option("--phase-init", type=click.Choice(["content", "random"]), help="Griffin-Lim start phase.  [default: content]")

@@ -82,9 +82,21 @@ class ImageConfig:
     per-layer weights, ``"conv1_1:1,conv2_1:0.5"``, which fills
     ``style_layer_weights`` (or ``content_layer_weights``); layer weights are
     normalised to sum to 1, and so are ``style_weights`` across styles.
+
+    Notes
+    -----
+    ``weights``: a local VGG state dict, ``"random"`` (seeded by ``seed``),
+    or None for ``$AUDIOST_WEIGHTS`` or the ImageNet download.
+    ``max_size``: the output's long side (images are never enlarged).
+    ``scales``: coarse-to-fine passes, each at twice the size of the last,
+    ``iters`` iterations each. ``style_scale``: styles are resized to the
+    content's pixel count times its square (bigger strokes above 1).
+    ``preserve_color``: ``"luminance"`` transfers brightness only and keeps
+    the content's colours (YIQ); ``"histogram"`` recolours the styles to the
+    content's colour mean and covariance first (Gatys et al. 2016).
     """
 
-    iters: int = 150
+    iters: int = 100
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 0.01
@@ -160,11 +172,13 @@ def _parse_layers(layers: tuple[str, ...] | str, weights: tuple[float, ...], kin
     return layers, weights
 
 
-#: Image presets, sized for a 2-core CPU; measured in tests and scripts.
+#: Image presets. On an idle 2-core CPU with VGG19 an L-BFGS iteration takes
+#: about 1 s at 256 px and 4 s at 512 px: fast ~1 min, balanced ~7 min,
+#: best ~20 min (its coarse half-size pass adds a quarter).
 IMAGE_PRESETS: dict[str, dict[str, Any]] = {
-    "fast": {"iters": 60, "max_size": 256, "net": "vgg16"},
+    "fast": {"iters": 50, "max_size": 256},
     "balanced": {},
-    "best": {"iters": 300, "max_size": 768, "scales": 2},
+    "best": {"iters": 250, "scales": 2},
 }
 
 

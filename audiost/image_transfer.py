@@ -8,6 +8,7 @@ are part of the result.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -26,8 +27,18 @@ from .engine import ContentLoss, GramLoss, Objective, Term, optimise
 from .engine.losses import TotalVariationLoss
 from .engine.optimise import StepCallback
 from .errors import AudiostError
-from .features.vgg import VGG
-from .media.image import fit_size, from_canvas, match_colour, match_luminance, resize, rgb_to_yiq, to_canvas, to_uint8, yiq_to_rgb
+from .features.vgg import VGG, vgg_layer_names
+from .media.image import (
+    fit_size,
+    from_canvas,
+    match_colour,
+    match_luminance,
+    resize,
+    rgb_to_yiq,
+    to_canvas,
+    to_uint8,
+    yiq_to_rgb,
+)
 from .media.image_io import OUTPUT_FORMATS, Picture, load_image, write_image
 from .outputs import check_output_path, default_output_path
 
@@ -66,7 +77,8 @@ def transfer_image(
         The picture whose layout is kept. Its alpha channel, if any, is
         re-attached to the result.
     styles : image or sequence of images
-        One style, or several blended by ``style_weights``.
+        One style, or several blended by ``style_weights``. Each is resized to
+        the content's pixel count times ``style_scale`` squared.
     output : path, optional
         Where to write the result (.png, or .jpg/.jpeg without alpha).
         Checked before any work; written atomically.
@@ -96,6 +108,10 @@ def transfer_image(
         raise AudiostError("need at least one style image")
     if cfg.style_weights and len(cfg.style_weights) != len(style_list):
         raise AudiostError(f"{len(cfg.style_weights)} style weights given for {len(style_list)} style images")
+    known = vgg_layer_names(cfg.net)
+    unknown = [name for name in (*cfg.content_layers, *cfg.style_layers) if name not in known]
+    if unknown:
+        raise AudiostError(f"unknown layer(s) {', '.join(unknown)}; {cfg.net} has {', '.join(known)}")
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     if output is not None:
@@ -106,10 +122,6 @@ def transfer_image(
     content_picture = load_image(content)
     style_pictures = [load_image(style) for style in style_list]
     network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(device)
-    try:
-        network.check_layers((*cfg.content_layers, *cfg.style_layers))
-    except ValueError as exc:
-        raise AudiostError(str(exc)) from exc
     timings["load"] = _lap(clock)
 
     clock = time.perf_counter()
@@ -120,6 +132,7 @@ def transfer_image(
     clock = time.perf_counter()
     generator = torch.Generator(device).manual_seed(cfg.seed)
     losses: list[float] = []
+    problems: list[str] = []
     canvas: torch.Tensor | None = None
     for index, scale_size in enumerate(_scale_sizes(size, cfg.scales)):
         content_canvas = to_canvas(resize(content_image, scale_size), device)
@@ -129,10 +142,10 @@ def transfer_image(
         offset = index * cfg.iters
         step = None if on_step is None else (lambda i, loss, offset=offset: on_step(offset + i, loss))
         result = optimise(objective, init, iters=cfg.iters, optimizer=cfg.optimizer, lr=cfg.lr, min_value=0.0, max_value=1.0, on_step=step)
+        # A scale that stopped early still hands on its last finite canvas.
         canvas = result.canvas
         losses += result.losses
-        if result.stopped_early:
-            break
+        problems += [result.stopped_early] if result.stopped_early else []
     timings["optimise"] = _lap(clock, device)
 
     clock = time.perf_counter()
@@ -151,7 +164,7 @@ def transfer_image(
         losses=losses,
         final_losses=result.parts,
         timings=timings,
-        warnings=[result.stopped_early] if result.stopped_early else [],
+        warnings=problems,
     )
     if output is not None:
         if pixels.shape[2] == 4 and OUTPUT_FORMATS[output.suffix.lower()] == "JPEG":
@@ -199,8 +212,15 @@ def _scale_sizes(size: tuple[int, int], scales: int) -> list[tuple[int, int]]:
 
 
 def _style_size(style: np.ndarray, content_size: tuple[int, int], style_scale: float) -> tuple[int, int]:
-    """The style's long side is the content's times ``style_scale``: brush strokes keep their size relative to the picture."""
-    return fit_size((style.shape[1], style.shape[0]), max(content_size) * style_scale, upscale=True)
+    """Scale the style to the content's pixel count times ``style_scale`` squared.
+
+    Brush strokes then keep their size relative to the picture, whatever
+    either image's resolution, and an extreme aspect ratio (a 16x800 strip)
+    does not blow a style up to its long side.
+    """
+    height, width = style.shape[:2]
+    scale = style_scale * math.sqrt(content_size[0] * content_size[1] / (width * height))
+    return fit_size((width, height), max(width, height) * scale, upscale=True)
 
 
 def _build_objective(cfg: ImageConfig, network: VGG, content: torch.Tensor, styles: list[torch.Tensor]) -> Objective:
@@ -212,13 +232,13 @@ def _build_objective(cfg: ImageConfig, network: VGG, content: torch.Tensor, styl
     mix = _normalised(cfg.style_weights, len(styles))
     terms = [
         Term(f"content:{name}", ContentLoss(content_features[name]), cfg.content_weight * weight, name)
-        for name, weight in zip(cfg.content_layers, content_weights)
+        for name, weight in zip(cfg.content_layers, content_weights, strict=True)
     ]
-    for number, (features, share) in enumerate(zip(style_features, mix), start=1):
+    for number, (features, share) in enumerate(zip(style_features, mix, strict=True), start=1):
         prefix = "style" if len(styles) == 1 else f"style{number}"
         terms += [
             Term(f"{prefix}:{name}", GramLoss(features[name]), cfg.style_weight * share * weight, name)
-            for name, weight in zip(cfg.style_layers, layer_weights)
+            for name, weight in zip(cfg.style_layers, layer_weights, strict=True)
         ]
     terms.append(Term("tv", TotalVariationLoss(content), cfg.tv_weight))
     return Objective(network, terms)

@@ -26,13 +26,17 @@ Two things are measured:
    what the phase start buys over a random one.
 
 Every time quoted is the median over ``--repeats`` runs: medians shrug off the
-odd run slowed by another process, which on a shared machine is common. The
-load average is printed so a reader can judge how quiet the machine was.
+odd run slowed by another process. They cannot rescue a machine that stays
+busy, so the load average is printed for the reader to judge. On such a
+machine torch's default of one thread per core oversubscribes the cores and
+can run many times slower than one thread: use ``--threads 1`` there. The
+thread count used is printed with the results.
 
 Usage::
 
     PYTHONPATH=. python3 scripts/bench.py [--presets fast,balanced] [--repeats 3]
-                                          [--device cpu] [--skip-gl] [--skip-pipeline]
+                                          [--device cpu] [--threads N]
+                                          [--skip-gl] [--skip-pipeline]
 """
 
 from __future__ import annotations
@@ -102,11 +106,11 @@ def machine_lines(device: str, repeats: int) -> list[str]:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
         f"- Machine: {cpu_model()}, {cores} cores ({usable} usable by this process), {platform.system()} {platform.machine()}",
-        f"- Software: Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} intra-op threads), "
+        f"- Software: Python {platform.python_version()}, torch {torch.__version__} (intra-op threads: {torch.get_num_threads()}), "
         f"numpy {numpy.__version__}, librosa {librosa.__version__}",
         f"- Device: {device}",
         f"- Load average at start (1, 5, 15 min): {load}",
-        f"- Times are **medians over {repeats} repeats**, in seconds.",
+        f"- Times are **medians over {repeats} repeat{'s' if repeats > 1 else ''}**, in seconds.",
     ]
 
 
@@ -127,6 +131,14 @@ def seconds(value: float) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
+def set_threads(threads: int | None) -> None:
+    """Pin torch's intra-op thread count (None keeps torch's default, one per core)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size; ru_maxrss is KiB on Linux, bytes on macOS."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -136,7 +148,7 @@ def peak_rss_mb() -> float:
 # --------------------------------------------------------------------------- pipeline
 
 
-def pipeline_run(preset: str, device: str, output: str) -> dict[str, Any]:
+def pipeline_run(preset: str, device: str, output: str, threads: int | None) -> dict[str, Any]:
     """One cold transfer in a fresh process: stage timings, wall and import time, peak RSS.
 
     Runs in the spawned worker; returns plain types so it pickles back.
@@ -145,6 +157,7 @@ def pipeline_run(preset: str, device: str, output: str) -> dict[str, Any]:
     import audiost
 
     imported = time.perf_counter()
+    set_threads(threads)
     config = audiost.audio_preset(preset, device=device)
     result = audiost.transfer_audio(CONTENT, STYLE, output=output, config=config, overwrite=True)
     wall = time.perf_counter() - imported
@@ -163,7 +176,7 @@ def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
         return pool.apply(fn, args)
 
 
-def bench_pipeline(presets: Sequence[str], device: str, repeats: int) -> None:
+def bench_pipeline(presets: Sequence[str], device: str, repeats: int, threads: int | None) -> None:
     import soundfile
 
     header = ["preset", "iters", *(f"{stage} (s)" for stage in STAGES), "s / iter", "wall (s)", "peak RSS (MB)"]
@@ -173,7 +186,7 @@ def bench_pipeline(presets: Sequence[str], device: str, repeats: int) -> None:
     with tempfile.TemporaryDirectory(prefix="audiost-bench-") as tmp:
         output = str(Path(tmp) / "out.wav")
         for preset in presets:
-            runs = [in_fresh_process(pipeline_run, preset, device, output) for _ in range(repeats)]
+            runs = [in_fresh_process(pipeline_run, preset, device, output, threads) for _ in range(repeats)]
             imports += [run["import"] for run in runs]
             warnings.update(f"{preset}: {w}" for run in runs for w in run["warnings"])
             iters = runs[0]["iters"]
@@ -348,7 +361,7 @@ def bench_griffin_lim(device_name: str, repeats: int) -> None:
     print(markdown_table(header, rows))
     print(
         f"\nFast Griffin-Lim, momentum {GL_MOMENTUM}, both from a random phase (seed {SEED}); audiost on `{device}`, "
-        f"librosa {librosa.__version__} on the CPU. torch uses {torch.get_num_threads()} threads here, NumPy's FFT (librosa's) one. librosa / audiost above 1 means audiost is faster. "
+        f"librosa {librosa.__version__} on the CPU. torch threads: {torch.get_num_threads()}; librosa's NumPy FFT runs on one. librosa / audiost above 1 means audiost is faster. "
         "SC is spectral convergence ‖|STFT(y)| − S‖ / ‖S‖ (lower is better). "
         "The true-phase columns start audiost from the clip's own phase, as the product starts from the content's: "
         "with this exactly consistent magnitude it is the best case, not a typical transfer.\n"
@@ -380,6 +393,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--presets", type=preset_list, default="fast,balanced", help="comma-separated presets (default: fast,balanced)")
     parser.add_argument("--repeats", type=positive_int, default=3, help="runs per measurement; medians are reported (default: 3)")
     parser.add_argument("--device", default="cpu", help="compute device for audiost: cpu, cuda, mps or auto (default: cpu)")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        help="torch intra-op threads (default: torch's, one per core); 1 is far steadier when other processes compete for the cores",
+    )
     parser.add_argument("--skip-gl", action="store_true", help="skip the Griffin-Lim comparison")
     parser.add_argument("--skip-pipeline", action="store_true", help="skip the full-pipeline runs")
     return parser.parse_args(argv)
@@ -389,11 +407,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     from audiost.device import resolve_device
 
     args = parse_args(argv)
+    set_threads(args.threads)
     start = time.perf_counter()
     print("## audiost benchmark\n")
     print("\n".join(machine_lines(str(resolve_device(args.device)), args.repeats)) + "\n")
     if not args.skip_pipeline:
-        bench_pipeline(args.presets, args.device, args.repeats)
+        bench_pipeline(args.presets, args.device, args.repeats, args.threads)
     if not args.skip_gl:
         bench_griffin_lim(args.device, args.repeats)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

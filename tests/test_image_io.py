@@ -12,7 +12,14 @@ import pytest
 from PIL import Image
 
 from audiost.errors import AudiostError
-from audiost.media.image import fit_size, match_colour, match_luminance, resize, rgb_to_yiq, yiq_to_rgb
+from audiost.media.image import (
+    fit_size,
+    match_colour,
+    match_luminance,
+    resize,
+    rgb_to_yiq,
+    yiq_to_rgb,
+)
 from audiost.media.image_io import MAX_PIXELS, load_image, write_image
 
 SHARED = Path(os.environ.get("AUDIOST_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
@@ -38,14 +45,15 @@ class TestCorpusModes:
         for name in ("palette_16_colours.png", "bilevel_1bit.png", "gray_16bit_64x64.png", "cmyk.tiff"):
             picture = load_image(BAD / name)
             assert picture.rgb.dtype == np.float32 and picture.rgb.shape[2] == 3, name
-            assert 0 <= picture.rgb.min() and picture.rgb.max() <= 1, name
+            assert picture.rgb.min() >= 0 and picture.rgb.max() <= 1, name
 
     def test_one_bit_is_black_and_white(self):
         assert set(np.unique(load_image(BAD / "bilevel_1bit.png").rgb)) <= {0.0, 1.0}
 
     def test_16_bit_keeps_precision(self):
         gray = load_image(BAD / "gray_16bit_64x64.png").rgb[..., 0]
-        raw = np.asarray(Image.open(BAD / "gray_16bit_64x64.png")).astype(np.float64) / 65535
+        with Image.open(BAD / "gray_16bit_64x64.png") as stored:
+            raw = np.asarray(stored).astype(np.float64) / 65535
         np.testing.assert_allclose(gray, raw, atol=1e-6)
         assert not np.allclose(gray * 255, np.round(gray * 255)), "16-bit values were quantised to 8 bits"
 
@@ -59,7 +67,8 @@ class TestCorpusModes:
         assert picture.alpha is not None and picture.alpha.shape == picture.rgb.shape[:2]
 
     def test_exif_orientation_is_applied(self):
-        stored = Image.open(BAD / "exif_rotated_90.jpg").size
+        with Image.open(BAD / "exif_rotated_90.jpg") as stored_image:
+            stored = stored_image.size
         assert load_image(BAD / "exif_rotated_90.jpg").size == stored[::-1]
 
     def test_animated_gif_gives_first_frame(self):
@@ -139,7 +148,8 @@ class TestWrite:
     def test_png_round_trip_with_alpha(self, tmp_path):
         image = np.random.default_rng(1).integers(0, 256, (20, 30, 4), dtype=np.uint8)
         path = write_image(tmp_path / "out.png", image)
-        np.testing.assert_array_equal(np.asarray(Image.open(path)), image)
+        with Image.open(path) as written:
+            np.testing.assert_array_equal(np.asarray(written), image)
         assert os.listdir(tmp_path) == ["out.png"]
 
     def test_jpeg_drops_alpha(self, tmp_path):
@@ -162,7 +172,7 @@ class TestGeometryAndColour:
     def test_resize_stays_in_range(self):
         checker = np.indices((40, 40)).sum(0) % 2
         out = resize(checker.astype(np.float32), (17, 23))
-        assert out.shape == (23, 17) and 0 <= out.min() and out.max() <= 1
+        assert out.shape == (23, 17) and out.min() >= 0 and out.max() <= 1
 
     def test_yiq_round_trip(self):
         rgb = np.random.default_rng(2).random((10, 10, 3)).astype(np.float32)

@@ -16,11 +16,17 @@ import pytest
 import torch
 from PIL import Image
 
-from audiost import IMAGE_PRESETS, AudiostError, ImageConfig, image_preset, transfer_image
+from audiost import (
+    IMAGE_PRESETS,
+    AudiostError,
+    ImageConfig,
+    image_preset,
+    transfer_image,
+)
 from audiost.engine import ContentLoss, GramLoss
 from audiost.features import VGG
-from audiost.image_transfer import default_image_output
-from audiost.media.image import fit_size, resize, rgb_to_yiq, to_canvas
+from audiost.image_transfer import _style_size, default_image_output
+from audiost.media.image import resize, rgb_to_yiq, to_canvas
 from audiost.media.image_io import load_image
 
 SHARED = Path(os.environ.get("AUDIOST_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
@@ -36,6 +42,16 @@ needs_hed = pytest.mark.skipif(not HED.is_file() or not CAT.is_file(), reason=f"
 #: A cheap, file-free configuration for behaviour (not quality) tests.
 TINY = {"net": "vgg16", "weights": "random", "max_size": 32, "iters": 2}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".tiff", ".webp", ".bmp"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared 2-core machine OpenMP threads that wait
+    for a busy core make these small networks many times slower, not faster."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _rgba(height: int = 24, width: int = 40) -> np.ndarray:
@@ -60,7 +76,7 @@ def test_photo_is_measurably_stylised():
     output = to_canvas(out.astype(np.float32) / 255)
     photo = to_canvas(resize(load_image(CAT).rgb, size))
     painting_rgb = load_image(PAINTING).rgb
-    painting = to_canvas(resize(painting_rgb, fit_size(painting_rgb.shape[1::-1], max(size), upscale=True)))
+    painting = to_canvas(resize(painting_rgb, _style_size(painting_rgb, size, 1.0)))
     painting_as_content = to_canvas(resize(painting_rgb, size))
     layers = net.style_layers
     with torch.no_grad():
@@ -77,7 +93,7 @@ def test_photo_is_measurably_stylised():
         assert style_distance(output) <= 0.2 * style_distance(photo), "style (Gram) distance fell by less than 80%"
         assert content_distance(output) <= 0.5 * content_distance(painting_as_content), "output lost the photo's content"
     assert result.losses[-1] < result.losses[0] and np.isfinite(result.losses).all()
-    assert 20 < out.std() and out.min() < 40 and out.max() > 215, "output is washed out or flat"
+    assert out.std() > 20 and out.min() < 40 and out.max() > 215, "output is washed out or flat"
 
 
 def test_random_vgg_runs_without_files_or_network(tmp_path, monkeypatch):
@@ -113,10 +129,12 @@ def _bad_manifest() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("name", "expected"), _bad_manifest())
 def test_bad_corpus_works_or_fails_cleanly(tmp_path, name, expected):
     output = tmp_path / "out.png"
-    if name.endswith(".pth"):
-        run = lambda: transfer_image(_noise(), _noise(), output, **(TINY | {"weights": BAD / name}))  # noqa: E731
-    else:
-        run = lambda: transfer_image(BAD / name, _noise(), output, **TINY)  # noqa: E731
+
+    def run():
+        if name.endswith(".pth"):
+            return transfer_image(_noise(), _noise(), output, **(TINY | {"weights": BAD / name}))
+        return transfer_image(BAD / name, _noise(), output, **TINY)
+
     if expected.startswith("works"):
         result = run()
         assert output.is_file() and np.isfinite(result.final_losses["total"])
@@ -185,9 +203,9 @@ class TestOptions:
     def test_initialisations(self, init):
         assert transfer_image(_noise(), _noise(), init=init, optimizer="adam", **TINY).image.shape == (19, 32, 3)
 
-    def test_unknown_layer_is_a_user_error(self):
-        with pytest.raises(AudiostError, match="conv5_4"):
-            transfer_image(_noise(), _noise(), style_layers="conv1_1,conv5_4", **TINY)
+    def test_unknown_layer_is_reported_before_any_loading(self, tmp_path):
+        with pytest.raises(AudiostError, match=r"unknown layer.*conv5_4; vgg16 has conv1_1"):
+            transfer_image(tmp_path / "missing.png", _noise(), style_layers="conv1_1,conv5_4", **(TINY | {"weights": tmp_path / "missing.pth"}))
 
     def test_layer_weights_from_a_string(self):
         cfg = ImageConfig(style_layers="conv1_1:1, conv2_1:0.5", content_layers="conv3_2")

@@ -20,6 +20,16 @@ NOT_A_CHECKPOINT = SHARED / "corpus" / "bad" / "weights_not_a_state_dict.pth"
 needs_hed = pytest.mark.skipif(not HED.is_file(), reason=f"shared VGG16 weights not found at {HED}; set AUDIOST_SHARED")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared 2-core machine OpenMP threads that wait
+    for a busy core make these small networks many times slower, not faster."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def offline(tmp_path, monkeypatch):
     """An empty torch hub cache and a download that fails as if offline; yields the hub dir."""

@@ -5,6 +5,6 @@ from .spectral_conv import RandomSpectralConv
 
 __all__ = ["FeatureNetwork", "RandomSpectralConv"]
 
-from .vgg import VGG  # noqa: E402
+from .vgg import VGG
 
 __all__ += ["VGG"]

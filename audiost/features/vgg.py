@@ -136,7 +136,7 @@ def _convolutions(blocks: tuple[int, ...]) -> list[tuple[str, int, int, int]]:
     """``(name, torchvision index, in channels, out channels)`` of each convolution."""
     convolutions = []
     index, channels = 0, 3
-    for block, (count, width) in enumerate(zip(blocks, _WIDTHS), start=1):
+    for block, (count, width) in enumerate(zip(blocks, _WIDTHS, strict=True), start=1):
         for i in range(1, count + 1):
             convolutions.append((f"conv{block}_{i}", index, channels, width))
             index, channels = index + 2, width  # a convolution and its ReLU
@@ -151,6 +151,11 @@ def _shapes(blocks: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
         shapes[f"{index}.weight"] = (width, channels, 3, 3)
         shapes[f"{index}.bias"] = (width,)
     return shapes
+
+
+def vgg_layer_names(net: str) -> tuple[str, ...]:
+    """``("conv1_1", ..., "conv5_3" or "conv5_4")``: the named layers of ``net``, known without building it."""
+    return tuple(name for name, *_ in _convolutions(BLOCKS[net]))
 
 
 def imagenet_weights(net: str) -> Path:

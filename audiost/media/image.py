@@ -46,10 +46,8 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (image.shape[1], image.shape[0]) == tuple(size):
         return image
     planes = image[..., None] if image.ndim == 2 else image
-    out = np.stack(
-        [np.asarray(Image.fromarray(np.ascontiguousarray(planes[..., c], dtype=np.float32)).resize(size, Image.Resampling.LANCZOS)) for c in range(planes.shape[2])],
-        axis=2,
-    )
+    resized = [Image.fromarray(np.ascontiguousarray(planes[..., c], dtype=np.float32)).resize(size, Image.Resampling.LANCZOS) for c in range(planes.shape[2])]
+    out = np.stack([np.asarray(plane) for plane in resized], axis=2)
     # Lanczos overshoots at edges; the canvas range is [0, 1].
     out = np.clip(out, 0.0, 1.0).astype(np.float32)
     return out[..., 0] if image.ndim == 2 else out

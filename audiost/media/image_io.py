@@ -90,9 +90,11 @@ def _open(path: Path) -> Image.Image:
         with warnings.catch_warnings():
             # Size is checked below against our own, lower limit.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            _check_pixels(image.size, path)
-            image.load()
+            # Closing releases the file (multi-frame images keep it open);
+            # the loaded first frame stays usable.
+            with Image.open(path) as image:
+                _check_pixels(image.size, path)
+                image.load()
     except Image.DecompressionBombError as exc:
         raise AudiostError(f"image is too large to decode safely ({exc}); the limit is {MAX_PIXELS / 1e6:g} megapixels", path) from exc
     except UnidentifiedImageError as exc:
