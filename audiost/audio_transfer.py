@@ -17,16 +17,18 @@ import numpy as np
 import torch
 
 from .config import AudioConfig, audio_preset
-from .device import resolve_device
+from .device import resolve_device, seconds_since
 from .engine import ContentLoss, EnvelopeLoss, GramLoss, Objective, Term, optimise
 from .engine.optimise import StepCallback
 from .errors import AudiostError
-from .features import RandomSpectralConv
+from .features import VGG, FeatureNetwork, RandomSpectralConv, RescaledInput
 from .media.audio import AudioCanvas, finish_loudness
 from .media.audio_io import OUTPUT_SUBTYPES, check_audio, load_audio, resample, write_audio
 from .outputs import check_output_path
 
 AudioInput = str | os.PathLike | np.ndarray
+# log1p(|S| / floor) reaches about 12 at full scale: this maps it into [0, 1] for VGG.
+_CANVAS_TO_IMAGE = 1 / 12
 
 
 @dataclass
@@ -105,7 +107,7 @@ def transfer_audio(
     adapter = AudioCanvas(sr, device)
     content_wave = check_audio(content_wave, sr, min_samples=adapter.min_samples, name=_name(content, "content"))
     style_wave = check_audio(style_wave, sr, min_samples=adapter.min_samples, name=_name(style, "style"))
-    timings["load"] = _lap(clock)
+    timings["load"] = seconds_since(clock)
 
     clock = time.perf_counter()
     content_canvas, content_phase = adapter.encode(content_wave)
@@ -113,17 +115,17 @@ def transfer_audio(
     objective = _build_objective(cfg, content_canvas, style_canvas, device)
     generator = torch.Generator(device).manual_seed(cfg.seed)
     init = content_canvas if cfg.init == "content" else _noise_like(content_canvas, generator)
-    timings["encode"] = _lap(clock, device)
+    timings["encode"] = seconds_since(clock, device)
 
     clock = time.perf_counter()
     result = optimise(objective, init, iters=cfg.iters, optimizer=cfg.optimizer, lr=cfg.lr, min_value=0.0, on_step=on_step)
-    timings["optimise"] = _lap(clock, device)
+    timings["optimise"] = seconds_since(clock, device)
 
     clock = time.perf_counter()
     phase = content_phase if cfg.phase_init == "content" else None
     wave = adapter.decode(result.canvas, content_wave.shape[1], n_iter=cfg.gl_iters, phase=phase, generator=generator)
     audio = finish_loudness(wave.cpu().numpy(), content_wave if cfg.match_loudness else None)
-    timings["reconstruct"] = _lap(clock, device)
+    timings["reconstruct"] = seconds_since(clock, device)
 
     out = AudioResult(
         audio=audio,
@@ -138,12 +140,18 @@ def transfer_audio(
     if output is not None:
         clock = time.perf_counter()
         out.output = write_audio(output, audio, sr)
-        timings["write"] = _lap(clock)
+        timings["write"] = seconds_since(clock)
     return out
 
 
+def _build_network(cfg: AudioConfig, n_bins: int) -> FeatureNetwork:
+    if cfg.net == "spectral-conv":
+        return RandomSpectralConv(n_bins, cfg.kernel_widths, cfg.n_filters, seed=cfg.seed)
+    return RescaledInput(VGG(cfg.net, cfg.weights, seed=cfg.seed), _CANVAS_TO_IMAGE)
+
+
 def _build_objective(cfg: AudioConfig, content: torch.Tensor, style: torch.Tensor, device: torch.device) -> Objective:
-    network = RandomSpectralConv(content.shape[2], cfg.kernel_widths, cfg.n_filters, seed=cfg.seed).to(device)
+    network = _build_network(cfg, content.shape[2]).to(device)
     layers = sorted(set(network.content_layers) | set(network.style_layers))
     with torch.no_grad():
         content_features = network(content, layers)
@@ -173,9 +181,3 @@ def _read(source: AudioInput, sr: int | None, role: str) -> tuple[np.ndarray, in
 
 def _name(source: AudioInput, role: str) -> str:
     return f"<{role} array>" if isinstance(source, np.ndarray) else os.fspath(source)
-
-
-def _lap(start: float, device: torch.device | None = None) -> float:
-    if device is not None and device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start

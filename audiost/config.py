@@ -12,6 +12,10 @@ class AudioConfig:
 
     Weights are relative: each loss is normalised by its target's size, so
     ``style_weight=1`` and ``content_weight=1`` pull about equally hard.
+    ``net`` is the random multi-width ``"spectral-conv"`` network, or
+    ``"vgg19"``/``"vgg16"`` looking at the spectrogram as an image (Verma &
+    Smith 2018; ``weights`` as for images); ``kernel_widths`` and
+    ``n_filters`` shape the spectral network only.
     """
 
     iters: int = 100
@@ -23,6 +27,7 @@ class AudioConfig:
     lr: float | None = None
     init: str = "content"
     net: str = "spectral-conv"
+    weights: str | None = None
     kernel_widths: tuple[int, ...] = (3, 7, 15)
     n_filters: int = 512
     gl_iters: int = 64
@@ -37,7 +42,7 @@ class AudioConfig:
         _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
         _check_choice("init", self.init, ("content", "noise"))
         _check_choice("phase_init", self.phase_init, ("content", "random"))
-        _check_choice("net", self.net, ("spectral-conv",))
+        _check_choice("net", self.net, ("spectral-conv", "vgg19", "vgg16"))
         if self.iters < 0 or self.gl_iters < 0:
             raise ValueError("iteration counts must be >= 0")
         if min(self.content_weight, self.style_weight, self.temporal_envelope_weight, self.spectral_envelope_weight) < 0:

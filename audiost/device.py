@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from .errors import AudiostError
@@ -28,3 +30,14 @@ def resolve_device(name: str = "auto") -> torch.device:
     if kind == "mps" and not torch.backends.mps.is_available():
         raise AudiostError("--device mps: Apple MPS is not available here; use --device cpu or auto")
     return torch.device(name)
+
+
+def seconds_since(start: float, device: torch.device | None = None) -> float:
+    """Wall time since ``start`` (a ``time.perf_counter()`` value), after the device's queued work is done.
+
+    CUDA runs asynchronously: without the synchronisation a stage's time
+    would land in whichever later stage first waits for a result.
+    """
+    if device is not None and device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start

@@ -22,9 +22,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .config import ImageConfig, image_preset
-from .device import resolve_device
-from .engine import ContentLoss, GramLoss, Objective, Term, optimise
-from .engine.losses import TotalVariationLoss
+from .device import resolve_device, seconds_since
+from .engine import ContentLoss, GramLoss, Objective, Term, TotalVariationLoss, optimise
 from .engine.optimise import StepCallback
 from .errors import AudiostError
 from .features.vgg import VGG, vgg_layer_names
@@ -122,12 +121,12 @@ def transfer_image(
     content_picture = load_image(content)
     style_pictures = [load_image(style) for style in style_list]
     network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(device)
-    timings["load"] = _lap(clock)
+    timings["load"] = seconds_since(clock)
 
     clock = time.perf_counter()
     size = fit_size(content_picture.size, cfg.max_size)
     content_image, styles_images, colour = _prepare(cfg, content_picture, style_pictures, size)
-    timings["prepare"] = _lap(clock)
+    timings["prepare"] = seconds_since(clock)
 
     clock = time.perf_counter()
     generator = torch.Generator(device).manual_seed(cfg.seed)
@@ -146,7 +145,7 @@ def transfer_image(
         canvas = result.canvas
         losses += result.losses
         problems += [result.stopped_early] if result.stopped_early else []
-    timings["optimise"] = _lap(clock, device)
+    timings["optimise"] = seconds_since(clock, device)
 
     clock = time.perf_counter()
     image = from_canvas(canvas)
@@ -155,7 +154,7 @@ def transfer_image(
     pixels = to_uint8(image)
     if content_picture.alpha is not None:
         pixels = np.concatenate([pixels, to_uint8(resize(content_picture.alpha, size))[..., None]], axis=2)
-    timings["decode"] = _lap(clock)
+    timings["decode"] = seconds_since(clock)
 
     out = ImageResult(
         image=pixels,
@@ -171,7 +170,7 @@ def transfer_image(
             out.warnings.append("JPEG has no alpha channel: the content's transparency was dropped; write .png to keep it")
         clock = time.perf_counter()
         out.output = write_image(output, pixels)
-        timings["write"] = _lap(clock)
+        timings["write"] = seconds_since(clock)
     return out
 
 
@@ -261,9 +260,3 @@ def _initial(init: str, content: torch.Tensor, style: torch.Tensor, generator: t
 
 def _upsample(canvas: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(canvas, size=(size[1], size[0]), mode="bicubic", align_corners=False).clamp(0, 1)
-
-
-def _lap(start: float, device: torch.device | None = None) -> float:
-    if device is not None and device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start

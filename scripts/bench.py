@@ -13,8 +13,8 @@ Two things are measured:
    time to ``import audiost`` (mostly torch) is excluded from the wall time
    and reported once as a note.
 
-2. **Griffin-Lim against librosa** on the magnitude of real 10 s clips from the
-   shared corpus (first channel only). Both run the same fast Griffin-Lim
+2. **Griffin-Lim against librosa** on the magnitude of real clips from the shared
+   corpus (first channel, at most 10 s). Both run the same fast Griffin-Lim
    update with the same STFT (``Stft.for_rate``: n_fft, hop, periodic Hann,
    centred frames with reflect padding, which is torch.stft's default and so
    what audiost's Stft uses), the same iteration count and momentum, both from
@@ -202,7 +202,8 @@ def bench_pipeline(presets: Sequence[str], device: str, repeats: int, threads: i
                 ]
             )
 
-    clips = ", ".join(f"`{p.relative_to(REPO)}` ({soundfile.info(p).duration:.1f} s, {soundfile.info(p).samplerate} Hz)" for p in (CONTENT, STYLE))
+    infos = {path: soundfile.info(path) for path in (CONTENT, STYLE)}
+    clips = ", ".join(f"`{path.relative_to(REPO)}` ({info.duration:.1f} s, {info.samplerate} Hz)" for path, info in infos.items())
     print("### Full pipeline: `transfer_audio` on the bundled examples\n")
     print(f"Content and style: {clips}.\n")
     print(markdown_table(header, rows))

@@ -14,6 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUDIOST_SHARED", REPO.parent / "shared"))
 CORPUS = SHARED / "corpus"
 BAD = CORPUS / "bad"
+HED = SHARED / "models" / "vgg16-hed" / "vgg16_hed_features_fp16.pth"
+
+needs_corpus = pytest.mark.skipif(not BAD.is_dir(), reason=f"shared corpus not found at {CORPUS}; set AUDIOST_SHARED")
+needs_hed = pytest.mark.skipif(not HED.is_file() or not CORPUS.is_dir(), reason=f"shared VGG16 weights or corpus not found under {SHARED}")
 
 
 def corpus_file(name: str) -> Path:
@@ -38,6 +42,18 @@ def clip(name: str, seconds: float, offset: float = 0.0) -> tuple[np.ndarray, in
     audio, sr = sf.read(corpus_file(name), dtype="float32", always_2d=True)
     start = int(offset * sr)
     return np.ascontiguousarray(audio[start : start + int(seconds * sr)].T), sr
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread: on a shared 2-core machine OpenMP threads that wait
+    for a busy core make small networks many times slower, not faster."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

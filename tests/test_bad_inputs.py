@@ -1,4 +1,4 @@
-"""Every audio file in ../shared/corpus/bad through the real CLI.
+"""Every file in ../shared/corpus/bad through the real CLI.
 
 Each must either work (as the bad corpus's MANIFEST says it should) or fail
 with exactly one line naming the file, exit code 2, no traceback and no
@@ -15,16 +15,27 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from .conftest import BAD, REPO, bad_manifest
+from .conftest import BAD, CORPUS, HED, REPO, bad_manifest
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 BAD_AUDIO = [row for row in bad_manifest() if row["file"].endswith(AUDIO_SUFFIXES)]
+BAD_IMAGES = [row for row in bad_manifest() if not row["file"].endswith((*AUDIO_SUFFIXES, ".pth"))]
+BAD_WEIGHTS = [row for row in bad_manifest() if row["file"].endswith(".pth")]
+# Random VGG weights and tiny sizes: these tests are about input handling, not quality.
+TINY_IMAGE = ["--net", "vgg16", "--weights", "random", "--max-size", "32", "--iters", "2", "-q"]
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "audiost", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=None
     )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], name: str, workdir: Path) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("audiost: error: ") and name in lines[0], result.stderr
+    assert list(workdir.iterdir()) == []  # nothing written, no temporary file left
 
 
 @pytest.mark.skipif(not BAD_AUDIO, reason="shared corpus/bad not found (set AUDIOST_SHARED)")
@@ -45,14 +56,44 @@ def test_bad_audio_as_content(row: dict[str, str], tmp_path: Path) -> None:
         assert "warning" in result.stderr
         assert np.isfinite(sf.read(out)[0]).all()
     else:
-        assert result.returncode == 2
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("audiost: error: ") and row["file"] in lines[0], result.stderr
-        assert not out.exists() and list(tmp_path.iterdir()) == []
+        assert_one_line_error(result, row["file"], tmp_path)
 
 
 @pytest.mark.skipif(not BAD_AUDIO, reason="shared corpus/bad not found (set AUDIOST_SHARED)")
 def test_bad_audio_as_style(tmp_path: Path) -> None:
     result = run_cli("transfer", str(REPO / "examples" / "speech.wav"), str(BAD / "digital_silence_3s_44k.flac"), "-q", cwd=tmp_path)
-    assert result.returncode == 2 and "digital_silence_3s_44k.flac" in result.stderr and "Traceback" not in result.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert_one_line_error(result, "digital_silence_3s_44k.flac", tmp_path)
+
+
+@pytest.mark.skipif(not BAD_IMAGES, reason="shared corpus/bad not found (set AUDIOST_SHARED)")
+@pytest.mark.parametrize("row", BAD_IMAGES, ids=[row["file"] for row in BAD_IMAGES])
+def test_bad_image_as_content(row: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "out.png"
+    result = run_cli("transfer", str(BAD / row["file"]), str(CORPUS / "texture_gravel_gray_512x512.png"), "-o", str(out), *TINY_IMAGE, cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    if row["expected"].startswith("works"):
+        assert result.returncode == 0, result.stderr
+        from PIL import Image
+
+        with Image.open(out) as image:
+            assert min(image.size) >= 16 and image.mode in ("RGB", "RGBA")
+    else:
+        assert_one_line_error(result, row["file"], tmp_path)
+
+
+@pytest.mark.skipif(not BAD_WEIGHTS or not HED.exists(), reason="shared corpus/bad or models not found (set AUDIOST_SHARED)")
+@pytest.mark.parametrize("row", BAD_WEIGHTS, ids=[row["file"] for row in BAD_WEIGHTS])
+def test_bad_weights(row: dict[str, str], tmp_path: Path) -> None:
+    weights = str(BAD / row["file"])
+    photo, texture = str(CORPUS / "photo_chelsea_cat_451x300.png"), str(CORPUS / "texture_gravel_gray_512x512.png")
+    result = run_cli("transfer", photo, texture, "--net", "vgg16", "--weights", weights, "--max-size", "32", "--iters", "1", "-q", cwd=tmp_path)
+    assert_one_line_error(result, row["file"], tmp_path)
+
+
+def test_content_and_style_of_different_kinds(tmp_path: Path) -> None:
+    photo = CORPUS / "photo_chelsea_cat_451x300.png"
+    if not photo.exists():
+        pytest.skip("shared corpus not found (set AUDIOST_SHARED)")
+    result = run_cli("transfer", str(REPO / "examples" / "speech.wav"), str(photo), "-q", cwd=tmp_path)
+    assert_one_line_error(result, photo.name, tmp_path)
+    assert "both as audio or both as images" in result.stderr

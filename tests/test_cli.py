@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from audiost.cli import main
 
+from .conftest import corpus_file
+
 FAST = ["--preset", "fast", "--iters", "4", "--gl-iters", "4"]
 
 
@@ -106,3 +108,15 @@ def test_options_reach_the_engine(runner, speech_file, music_file, tmp_path) -> 
         result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(out), "--seed", seed, "--mono", "-q", *FAST])
         assert result.exit_code == 0, result.stderr
     assert not np.array_equal(sf.read(out_a)[0], sf.read(out_b)[0])
+
+
+def test_images_go_through_the_same_command(runner, tmp_path, monkeypatch) -> None:
+    photo, texture = corpus_file("photo_chelsea_cat_451x300.png"), corpus_file("texture_gravel_gray_512x512.png")
+    monkeypatch.chdir(tmp_path)
+    tiny = ["--net", "vgg16", "--weights", "random", "--max-size", "48", "--iters", "3"]
+    result = runner.invoke(main, ["transfer", str(photo), str(texture), *tiny])
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "photo_chelsea_cat_451x300_x_texture_gravel_gray_512x512.png"
+    assert out.exists() and "3/3" in result.stderr and f"wrote {out.name} (48x32 px)" in result.stderr
+    result = runner.invoke(main, ["transfer", str(photo), str(texture), "--gl-iters", "3", *tiny])
+    assert result.exit_code == 2 and "--gl-iters" in result.stderr and "image" in result.stderr

@@ -22,10 +22,8 @@ from audiost.media.image import (
 )
 from audiost.media.image_io import MAX_PIXELS, load_image, write_image
 
-SHARED = Path(os.environ.get("AUDIOST_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
-CORPUS = SHARED / "corpus"
-BAD = CORPUS / "bad"
-needs_corpus = pytest.mark.skipif(not BAD.is_dir(), reason=f"shared corpus not found at {CORPUS}; set AUDIOST_SHARED")
+from .conftest import BAD, CORPUS, needs_corpus
+
 
 
 def _png_claiming(path: Path, width: int, height: int) -> Path:

@@ -7,7 +7,6 @@ random-weight networks, so the suite runs offline in well under a minute.
 from __future__ import annotations
 
 import csv
-import os
 import urllib.error
 from pathlib import Path
 
@@ -29,29 +28,18 @@ from audiost.image_transfer import _style_size, default_image_output
 from audiost.media.image import resize, rgb_to_yiq, to_canvas
 from audiost.media.image_io import load_image
 
-SHARED = Path(os.environ.get("AUDIOST_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
-CORPUS = SHARED / "corpus"
-BAD = CORPUS / "bad"
-HED = SHARED / "models" / "vgg16-hed" / "vgg16_hed_features_fp16.pth"
+from .conftest import BAD, CORPUS, HED, needs_corpus, needs_hed
+
 CAT = CORPUS / "photo_chelsea_cat_451x300.png"
 PAINTING = CORPUS / "painting_hokusai_poppies_655x449.png"
 TEXTURE = CORPUS / "texture_gravel_gray_512x512.png"
-needs_corpus = pytest.mark.skipif(not BAD.is_dir(), reason=f"shared corpus not found at {CORPUS}; set AUDIOST_SHARED")
-needs_hed = pytest.mark.skipif(not HED.is_file() or not CAT.is_file(), reason=f"shared VGG16 weights or corpus not found under {SHARED}")
 
 #: A cheap, file-free configuration for behaviour (not quality) tests.
 TINY = {"net": "vgg16", "weights": "random", "max_size": 32, "iters": 2}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".tiff", ".webp", ".bmp"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine OpenMP threads that wait
-    for a busy core make these small networks many times slower, not faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _rgba(height: int = 24, width: int = 40) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import urllib.error
 from pathlib import Path
 
@@ -14,20 +13,12 @@ from audiost.errors import AudiostError
 from audiost.features import VGG
 from audiost.features.vgg import WEIGHT_URLS, WEIGHTS_ENV
 
-SHARED = Path(os.environ.get("AUDIOST_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
-HED = SHARED / "models" / "vgg16-hed" / "vgg16_hed_features_fp16.pth"
+from .conftest import HED, SHARED, needs_hed
+
 NOT_A_CHECKPOINT = SHARED / "corpus" / "bad" / "weights_not_a_state_dict.pth"
-needs_hed = pytest.mark.skipif(not HED.is_file(), reason=f"shared VGG16 weights not found at {HED}; set AUDIOST_SHARED")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine OpenMP threads that wait
-    for a busy core make these small networks many times slower, not faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ names into an :class:`~.objective.Objective`; :func:`~.optimise.optimise`
 minimises it over a canvas tensor, whatever media the canvas came from.
 """
 
-from .losses import ContentLoss, EnvelopeLoss, GramLoss, gram_matrix
+from .losses import ContentLoss, EnvelopeLoss, GramLoss, TotalVariationLoss, gram_matrix
 from .objective import Objective, Term
 from .optimise import OptimisationResult, optimise
 
@@ -16,6 +16,7 @@ __all__ = [
     "Objective",
     "OptimisationResult",
     "Term",
+    "TotalVariationLoss",
     "gram_matrix",
     "optimise",
 ]

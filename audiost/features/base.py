@@ -42,3 +42,22 @@ class FeatureNetwork(nn.Module):
         for parameter in self.parameters():
             parameter.requires_grad_(False)
         return self
+
+
+class RescaledInput(FeatureNetwork):
+    """Another network fed ``canvas * scale``, with its layers and defaults.
+
+    Image networks expect values in [0, 1]; a log-magnitude canvas spans
+    about 0 to 12, so a spectrogram is rescaled before a VGG looks at it.
+    """
+
+    def __init__(self, network: FeatureNetwork, scale: float):
+        super().__init__()
+        self.network = network
+        self.scale = scale
+        self.layer_names = network.layer_names
+        self.content_layers = network.content_layers
+        self.style_layers = network.style_layers
+
+    def forward(self, canvas: torch.Tensor, layers: Collection[str]) -> dict[str, torch.Tensor]:
+        return self.network(canvas * self.scale, layers)

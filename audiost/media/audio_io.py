@@ -58,7 +58,7 @@ def load_audio(path: str | os.PathLike, *, max_seconds: float | None = None) -> 
     if path.stat().st_size == 0:
         raise AudiostError("file is empty (0 bytes)", path)
     problem = None
-    with _native_stderr_silenced():
+    with native_stderr_silenced():
         try:
             audio, sr, problem = _read_soundfile(path, max_seconds)
         except sf.LibsndfileError:
@@ -71,7 +71,7 @@ def load_audio(path: str | os.PathLike, *, max_seconds: float | None = None) -> 
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+def native_stderr_silenced() -> Iterator[None]:
     """Hide what C decoders print straight to file descriptor 2.
 
     libmpg123 writes "Note: Illegal Audio-MPEG-Header" and the like for
