@@ -60,11 +60,9 @@ def griffin_lim(
     previous = None
     for _ in range(n_iter):
         rebuilt = stft.forward(stft.inverse(magnitude * phase, length))
-        if previous is None:
-            phase = rebuilt.clone()
-        else:
-            phase = rebuilt - decay * previous
-        phase /= phase.abs() + 1e-16
+        accelerated = rebuilt if previous is None else torch.add(rebuilt, previous, alpha=-decay)
+        # sgn(z) = z / |z| (0 where z is 0), several times faster than dividing by abs().
+        phase = torch.sgn(accelerated)
         previous = rebuilt
     return stft.inverse(magnitude * phase, length)
 
