@@ -6,7 +6,14 @@
 """
 
 from .audio_transfer import AudioResult, transfer_audio
-from .config import IMAGE_PRESETS, PRESETS, AudioConfig, ImageConfig, audio_preset, image_preset
+from .config import (
+    IMAGE_PRESETS,
+    PRESETS,
+    AudioConfig,
+    ImageConfig,
+    audio_preset,
+    image_preset,
+)
 from .errors import AudiostError
 from .image_transfer import ImageResult, transfer_image
 

@@ -23,7 +23,13 @@ from .engine.optimise import StepCallback
 from .errors import AudiostError
 from .features import VGG, FeatureNetwork, RandomSpectralConv, RescaledInput
 from .media.audio import AudioCanvas, finish_loudness
-from .media.audio_io import OUTPUT_SUBTYPES, check_audio, load_audio, resample, write_audio
+from .media.audio_io import (
+    OUTPUT_SUBTYPES,
+    check_audio,
+    load_audio,
+    resample,
+    write_audio,
+)
 from .outputs import check_output_path
 
 AudioInput = str | os.PathLike | np.ndarray

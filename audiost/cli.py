@@ -7,6 +7,7 @@ line on stderr with exit code 2.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 import warnings
@@ -36,6 +37,8 @@ def _report_failures(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # A polite kill (SIGTERM) stops the same clean way as Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _show_warning
@@ -48,6 +51,10 @@ def _report_failures(command: Callable[..., Any]) -> Callable[..., Any]:
             _fail("interrupted; no output was written", EXIT_INTERRUPTED)
 
     return wrapper
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _out_of_memory_errors() -> type[BaseException]:
@@ -154,7 +161,9 @@ def _reject_foreign_options(kind: str, settings: dict[str, Any]) -> None:
 def _transfer_audio(
     content: Path, styles: tuple[Path, ...], output: Path | None, overwrite: bool, preset: str, quiet: bool, settings: dict[str, Any]
 ) -> tuple[Any, str]:
-    from .audio_transfer import transfer_audio  # deferred: torch import is slow, --help should not wait
+    from .audio_transfer import (
+        transfer_audio,  # deferred: torch import is slow, --help should not wait
+    )
 
     if len(styles) != 1:
         raise AudiostError(f"audio takes one style, got {len(styles)}")

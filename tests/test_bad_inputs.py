@@ -7,6 +7,7 @@ output file.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ TINY_IMAGE = ["--net", "vgg16", "--weights", "random", "--max-size", "32", "--it
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "audiost", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=None
+        [sys.executable, "-m", "audiost", *args], cwd=cwd, capture_output=True, text=True, timeout=300
     )
 
 
@@ -97,3 +98,23 @@ def test_content_and_style_of_different_kinds(tmp_path: Path) -> None:
     result = run_cli("transfer", str(REPO / "examples" / "speech.wav"), str(photo), "-q", cwd=tmp_path)
     assert_one_line_error(result, photo.name, tmp_path)
     assert "both as audio or both as images" in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_stops_cleanly_and_writes_nothing(signum: int, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "audiost", "transfer", str(REPO / "examples" / "speech.wav"), str(REPO / "examples" / "music.wav"), "--iters", "1000"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Wait until the optimisation is under way (the progress bar shows a loss).
+    seen = ""
+    while "loss=" not in seen:
+        seen += process.stderr.read(1)
+        assert process.poll() is None, seen
+    process.send_signal(signum)
+    _, rest = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "interrupted; no output was written" in rest and "Traceback" not in rest
+    assert list(tmp_path.iterdir()) == []

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiost.engine import ContentLoss, EnvelopeLoss, GramLoss, Objective, Term, gram_matrix, optimise
+from audiost.engine import (
+    ContentLoss,
+    EnvelopeLoss,
+    GramLoss,
+    Objective,
+    Term,
+    gram_matrix,
+    optimise,
+)
 from audiost.features import RandomSpectralConv
 
 

@@ -25,7 +25,6 @@ from audiost.media.image_io import MAX_PIXELS, load_image, write_image
 from .conftest import BAD, CORPUS, needs_corpus
 
 
-
 def _png_claiming(path: Path, width: int, height: int) -> Path:
     """A 1x1 PNG whose header claims ``width`` x ``height``: a decompression bomb without the memory."""
     Image.new("RGB", (1, 1)).save(path)
