@@ -107,6 +107,7 @@ def main() -> None:
 @click.option("--spectral-envelope-weight", type=click.FloatRange(min=0), help="Audio: impose the style's average spectrum.  [default: 0.1]")
 @click.option("--phase-init", type=click.Choice(["content", "random"]), help="Audio: Griffin-Lim start phase.  [default: content]")
 @click.option("--gl-iters", type=click.IntRange(min=0), help="Audio: Griffin-Lim iterations (overrides the preset).")
+@click.option("--match-loudness/--no-match-loudness", default=None, help="Audio: match the content's RMS level.  [default: match]")
 @click.option("--mono", is_flag=True, default=None, help="Audio: downmix the content to mono first (otherwise each channel is styled).")
 @click.option("--sample-rate", type=click.IntRange(min=1000), help="Audio: resample the content to this rate (default: keep it).")
 @click.option("--max-size", type=click.IntRange(min=16), help="Images: long side of the output in pixels.  [default: 512]")

@@ -108,6 +108,9 @@ def test_options_reach_the_engine(runner, speech_file, music_file, tmp_path) -> 
         result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(out), "--seed", seed, "--mono", "-q", *FAST])
         assert result.exit_code == 0, result.stderr
     assert not np.array_equal(sf.read(out_a)[0], sf.read(out_b)[0])
+    quiet = tmp_path / "raw.wav"
+    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(quiet), "--seed", "1", "--no-match-loudness", "-q", *FAST])
+    assert result.exit_code == 0 and not np.allclose(sf.read(quiet)[0], sf.read(out_a)[0])
 
 
 def test_images_go_through_the_same_command(runner, tmp_path, monkeypatch) -> None:
