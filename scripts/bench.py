@@ -608,9 +608,9 @@ def bench_overhead(job: ImageJob, sizes: Sequence[int], repeats: int) -> None:
         f"\nOne fresh process per size builds the network, objective and starting canvas as `transfer_image` does, warms "
         f"up, then per repeat times one `optimise` call of {job.iters} L-BFGS iterations and the median of {BARE_PASSES} bare "
         f"passes. evals counts the objective's evaluations with gradients (its `forward` is wrapped); L-BFGS makes one at "
-        f"the start of each iteration plus one or more in its line search. s / eval is the `optimise` time over evals: "
-        f"network, losses (Gram matrices, content, total variation), backward, L-BFGS bookkeeping, clamp and the "
-        f"closure's copy. A bare pass is `network(canvas, layers)` for the same layers and canvas, then the sum of the "
+        f"the start of each iteration, unless the closure answers from its memo, plus one or more in its line search. "
+        f"s / eval is the `optimise` time over evals: network, losses (Gram matrices, content, total variation), "
+        f"backward, L-BFGS bookkeeping, clamp and the closure's copy. A bare pass is `network(canvas, layers)` for the same layers and canvas, then the sum of the "
         f"outputs' means `.backward()`: the network's cost alone. eval / bare is the engine's overhead per evaluation "
         f"(target: at most {OVERHEAD_TARGET:.2f}x); iter / bare is what an iteration costs in bare passes.\n"
     )
