@@ -83,3 +83,14 @@ def test_unknown_layer_is_named() -> None:
     net = RandomSpectralConv(8, (3,), 4)
     with pytest.raises(ValueError, match="conv99"):
         Objective(net, [Term("x", ContentLoss(torch.zeros(1)), 1.0, "conv99")])
+
+
+def test_gram_gradient_matches_autograd() -> None:
+    x = torch.randn(2, 5, 7, 3, dtype=torch.float64, requires_grad=True)
+    torch.autograd.gradcheck(gram_matrix, (x,))
+    weights = torch.randn(2, 5, 5, dtype=torch.float64)
+    (gram_matrix(x) * weights).sum().backward()
+    reference = x.detach().clone().requires_grad_(True)
+    flat = reference.flatten(2)
+    ((flat @ flat.transpose(1, 2) / flat.shape[-1]) * weights).sum().backward()
+    torch.testing.assert_close(x.grad, reference.grad)

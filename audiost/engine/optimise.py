@@ -73,8 +73,7 @@ def optimise(
             [canvas],
             lr=lr or 1.0,
             max_iter=1,
-            # Stepped one iteration at a time (for progress and the clamp), so
-            # the line search needs its own evaluation budget: torch derives it
+            # Stepped one iteration at a time (for progress), so the line search needs its own evaluation budget: torch derives it
             # from max_iter otherwise, which leaves it none.
             max_eval=_LINE_SEARCH_EVALS,
             history_size=20,
@@ -89,6 +88,13 @@ def optimise(
     else:
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
 
+    def bounded(x: torch.Tensor) -> torch.Tensor:
+        # The bounds are applied where the objective looks, not by clamping
+        # the variable after each step: an in-place clamp moves the point
+        # L-BFGS just accepted, so it would pay a full extra evaluation per
+        # iteration and see curvature pairs from points it never visited.
+        return x if min_value is None and max_value is None else x.clamp(min=min_value, max=max_value)
+
     last: dict[str, torch.Tensor] = {}
 
     def closure() -> torch.Tensor:
@@ -98,22 +104,19 @@ def optimise(
         if last and torch.equal(last["canvas"], canvas):
             return last["loss"]
         opt.zero_grad(set_to_none=True)
-        total, _ = objective(canvas)
+        total, _ = objective(bounded(canvas))
         total.backward()
         last["canvas"], last["loss"] = canvas.detach().clone(), total.detach()
         return total
 
-    result = OptimisationResult(canvas=canvas.detach().clone())
+    result = OptimisationResult(canvas=bounded(canvas).detach().clone())
     for iteration in range(1, iters + 1):
         loss = float(opt.step(closure).detach())
-        if min_value is not None or max_value is not None:
-            with torch.no_grad():
-                canvas.clamp_(min=min_value, max=max_value)
         if not (torch.isfinite(canvas).all() and torch.isfinite(torch.tensor(loss))):
             result.stopped_early = f"loss became non-finite at iteration {iteration}; kept iteration {iteration - 1}"
             warnings.warn(result.stopped_early, stacklevel=2)
             break
-        result.canvas = canvas.detach().clone()
+        result.canvas = bounded(canvas).detach().clone()
         result.losses.append(loss)
         if on_step is not None:
             on_step(iteration, loss)
