@@ -104,9 +104,10 @@ def optimise(
         if last and torch.equal(last["canvas"], canvas):
             return last["loss"]
         opt.zero_grad(set_to_none=True)
-        total, _ = objective(bounded(canvas))
+        total, parts = objective(bounded(canvas))
         total.backward()
         last["canvas"], last["loss"] = canvas.detach().clone(), total.detach()
+        last.update({f"part:{name}": value.detach() for name, value in parts.items()})
         return total
 
     result = OptimisationResult(canvas=bounded(canvas).detach().clone())
@@ -120,7 +121,11 @@ def optimise(
         result.losses.append(loss)
         if on_step is not None:
             on_step(iteration, loss)
-    with torch.no_grad():
-        total, parts = objective(result.canvas)
+    if result.stopped_early is None and last and torch.equal(last["canvas"], canvas):
+        # L-BFGS ends on the point it evaluated last: no need to evaluate it again.
+        total, parts = last["loss"], {name[5:]: value for name, value in last.items() if name.startswith("part:")}
+    else:
+        with torch.no_grad():
+            total, parts = objective(result.canvas)
     result.parts = {name: float(value) for name, value in parts.items()} | {"total": float(total)}
     return result
