@@ -96,3 +96,12 @@ def test_noise_init_converges_to_the_content(speech, music) -> None:
     assert np.isfinite(out.audio).all() and np.abs(out.audio).max() > 0.01
     assert out.losses[-1] < 0.1 * out.losses[0]
     assert onset_correlation(out.audio, content, sr) >= 0.5
+
+
+def test_vgg_on_the_spectrogram(speech, music) -> None:
+    """The 2-D route (Verma & Smith 2018): a VGG looks at the spectrogram as an image."""
+    content, sr = speech[0][:, : sr_seconds(speech, 1.0)], speech[1]
+    out = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=SMALL, net="vgg16", weights="random", iters=5, gl_iters=8)
+    assert out.audio.shape == content.shape and np.isfinite(out.audio).all() and np.abs(out.audio).max() > 0.01
+    assert out.losses[-1] < out.losses[0]
+    assert any(name.startswith("style:conv") for name in out.final_losses)
