@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -53,9 +53,6 @@ class AudioConfig:
     def replace(self, **changes: Any) -> "AudioConfig":
         """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 #: Presets trade time for quality; measured in scripts/bench.py.
@@ -150,9 +147,6 @@ class ImageConfig:
     def replace(self, **changes: Any) -> "ImageConfig":
         """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _parse_layers(layers: tuple[str, ...] | str, weights: tuple[float, ...], kind: str) -> tuple[tuple[str, ...], tuple[float, ...]]:

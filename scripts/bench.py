@@ -197,6 +197,17 @@ def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
         return pool.apply(fn, args)
 
 
+def pipeline_cells(runs: Sequence[dict[str, Any]], stages: Sequence[str], iters: int) -> list[str]:
+    """The columns audio and image pipeline rows share: stage medians, s / iter, wall and peak RSS."""
+    optimise = median_of(runs, "optimise")
+    return [
+        *(seconds(median_of(runs, stage)) for stage in stages),
+        f"{optimise / iters:.3f}" if iters else "n/a",
+        seconds(median_of(runs, "wall")),
+        f"{median_of(runs, 'peak_rss_mb'):.0f}",
+    ]
+
+
 def bench_pipeline(presets: Sequence[str], device: str, repeats: int, threads: int | None) -> None:
     import soundfile
 
@@ -211,17 +222,7 @@ def bench_pipeline(presets: Sequence[str], device: str, repeats: int, threads: i
             imports += [run["import"] for run in runs]
             warnings.update(f"{preset}: {w}" for run in runs for w in run["warnings"])
             iters = runs[0]["iters"]
-            optimise = median_of(runs, "optimise")
-            rows.append(
-                [
-                    f"`{preset}`",
-                    str(iters),
-                    *(seconds(median_of(runs, stage)) for stage in STAGES),
-                    f"{optimise / iters:.3f}" if iters else "n/a",
-                    seconds(median_of(runs, "wall")),
-                    f"{median_of(runs, 'peak_rss_mb'):.0f}",
-                ]
-            )
+            rows.append([f"`{preset}`", str(iters), *pipeline_cells(runs, STAGES, iters)])
 
     infos = {path: soundfile.info(path) for path in (CONTENT, STYLE)}
     clips = ", ".join(f"`{path.relative_to(REPO)}` ({info.duration:.1f} s, {info.samplerate} Hz)" for path, info in infos.items())
@@ -550,18 +551,7 @@ def bench_image_pipeline(job: ImageJob, sizes: Sequence[int], repeats: int) -> N
             runs = [in_fresh_process(image_run, job, size, output) for _ in range(repeats)]
             imports += [run["import"] for run in runs]
             warnings.update(f"{size} px: {w}" for run in runs for w in run["warnings"])
-            optimise = median_of(runs, "optimise")
-            rows.append(
-                [
-                    f"{size} px",
-                    runs[0]["canvas"],
-                    str(job.iters),
-                    *(seconds(median_of(runs, stage)) for stage in IMAGE_STAGES),
-                    f"{optimise / job.iters:.3f}" if job.iters else "n/a",
-                    seconds(median_of(runs, "wall")),
-                    f"{median_of(runs, 'peak_rss_mb'):.0f}",
-                ]
-            )
+            rows.append([f"{size} px", runs[0]["canvas"], str(job.iters), *pipeline_cells(runs, IMAGE_STAGES, job.iters)])
     described = "random weights (seed 0)" if job.weights == "random" else f"the pretrained weights `{Path(job.weights).name}`"
     print(
         f"`{job.content.name}` styled by `{job.style.name}`; `{job.net}` with {described}. The package's default network, "

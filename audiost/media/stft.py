@@ -55,9 +55,6 @@ class Stft:
         wave = torch.istft(spec.reshape(-1, *spec.shape[-2:]), self.n_fft, self.hop, window=self.window, length=length)
         return wave.reshape(*lead, length)
 
-    def n_frames(self, n_samples: int) -> int:
-        return n_samples // self.hop + 1
-
 
 _WINDOWS: dict[tuple[int, torch.device], torch.Tensor] = {}
 
