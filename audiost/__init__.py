@@ -3,9 +3,11 @@
 >>> import audiost
 >>> result = audiost.transfer_audio("speech.wav", "music.wav", "out.wav", iters=50)  # doctest: +SKIP
 >>> result = audiost.transfer_image("photo.jpg", "painting.png", "out.png")  # doctest: +SKIP
+>>> summary = audiost.run_batch(["clips/"], ["music.wav"], "styled/", jobs=2)  # doctest: +SKIP
 """
 
-from .audio_transfer import AudioResult, transfer_audio
+from .audio_transfer import AudioResult, AudioStylist, transfer_audio
+from .batch import BatchSummary, Recipe, resolve_recipe, run_batch
 from .config import (
     IMAGE_PRESETS,
     PRESETS,
@@ -15,18 +17,24 @@ from .config import (
     image_preset,
 )
 from .errors import AudiostError
-from .image_transfer import ImageResult, transfer_image
+from .image_transfer import ImageResult, ImageStylist, transfer_image
 
 __all__ = [
     "IMAGE_PRESETS",
     "PRESETS",
     "AudioConfig",
     "AudioResult",
+    "AudioStylist",
     "AudiostError",
+    "BatchSummary",
     "ImageConfig",
     "ImageResult",
+    "ImageStylist",
+    "Recipe",
     "audio_preset",
     "image_preset",
+    "resolve_recipe",
+    "run_batch",
     "transfer_audio",
     "transfer_image",
 ]

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
+from .caching import BoundedCache, file_key
 from .config import AudioConfig, audio_preset
 from .device import resolve_device, seconds_since
 from .engine import ContentLoss, EnvelopeLoss, GramLoss, Objective, Term, optimise
@@ -93,80 +95,212 @@ def transfer_audio(
     AudiostError
         For unreadable, silent, too short or non-finite inputs and unwritable
         outputs; nothing is written then.
+
+    See Also
+    --------
+    AudioStylist : the same for many pairs, reusing the network and style targets.
     """
-    cfg = (config or audio_preset()).replace(**settings)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-    if output is not None:
-        output = check_output_path(
-            output, inputs=[p for p in (content, style) if not isinstance(p, np.ndarray)], overwrite=overwrite, suffixes=OUTPUT_SUBTYPES
-        )
-    device = resolve_device(cfg.device)
-
-    content_wave, sr = _read(content, content_sr, "content")
-    style_wave, s_sr = _read(style, style_sr, "style")
-    if cfg.sample_rate:
-        content_wave, sr = resample(content_wave, sr, cfg.sample_rate), cfg.sample_rate
-    if cfg.mono:
-        content_wave = content_wave.mean(axis=0, keepdims=True)
-    style_wave = resample(style_wave, s_sr, sr)
-    adapter = AudioCanvas(sr, device)
-    content_wave = check_audio(content_wave, sr, min_samples=adapter.min_samples, name=_name(content, "content"))
-    style_wave = check_audio(style_wave, sr, min_samples=adapter.min_samples, name=_name(style, "style"))
-    timings["load"] = seconds_since(clock)
-
-    clock = time.perf_counter()
-    content_canvas, content_phase = adapter.encode(content_wave)
-    style_canvas, _ = adapter.encode(style_wave)
-    objective = _build_objective(cfg, content_canvas, style_canvas, device)
-    generator = torch.Generator(device).manual_seed(cfg.seed)
-    init = content_canvas if cfg.init == "content" else _noise_like(content_canvas, generator)
-    timings["encode"] = seconds_since(clock, device)
-
-    clock = time.perf_counter()
-    result = optimise(objective, init, iters=cfg.iters, optimizer=cfg.optimizer, lr=cfg.lr, min_value=0.0, on_step=on_step)
-    timings["optimise"] = seconds_since(clock, device)
-
-    clock = time.perf_counter()
-    phase = content_phase if cfg.phase_init == "content" else None
-    wave = adapter.decode(result.canvas, content_wave.shape[1], n_iter=cfg.gl_iters, phase=phase, generator=generator)
-    audio = finish_loudness(wave.cpu().numpy(), content_wave if cfg.match_loudness else None)
-    timings["reconstruct"] = seconds_since(clock, device)
-
-    out = AudioResult(
-        audio=audio,
-        sr=sr,
-        config=cfg,
-        device=str(device),
-        losses=result.losses,
-        final_losses=result.parts,
-        timings=timings,
-        warnings=[result.stopped_early] if result.stopped_early else [],
+    stylist = AudioStylist(config, **settings)
+    return stylist.transfer(
+        content,
+        style,
+        output,
+        content_sr=content_sr,
+        style_sr=style_sr,
+        overwrite=overwrite,
+        on_step=on_step,
     )
-    if output is not None:
+
+
+class AudioStylist:
+    """Audio transfers sharing one configuration: the batch worker's unit of reuse.
+
+    The feature network (per sample rate's bin count) and each style file's
+    targets (Gram matrices and spectral envelope, per sample rate) are
+    computed on first use and reused for every later content, so styling many
+    clips with one style pays for the style once.
+    """
+
+    def __init__(self, config: AudioConfig | None = None, **settings: Any):
+        self.config = (config or audio_preset()).replace(**settings)
+        self.device = resolve_device(self.config.device)
+        self._networks: BoundedCache[FeatureNetwork] = BoundedCache(4)
+        self._styles: BoundedCache[dict[str, nn.Module]] = BoundedCache(32)
+
+    def transfer(
+        self,
+        content: AudioInput,
+        style: AudioInput,
+        output: str | os.PathLike | None = None,
+        *,
+        content_sr: int | None = None,
+        style_sr: int | None = None,
+        overwrite: bool = False,
+        on_step: StepCallback | None = None,
+    ) -> AudioResult:
+        """Recompose ``content`` in the style of ``style``: see :func:`transfer_audio`."""
+        cfg, device = self.config, self.device
+        timings: dict[str, float] = {}
         clock = time.perf_counter()
-        out.output = write_audio(output, audio, sr)
-        timings["write"] = seconds_since(clock)
-    return out
+        if output is not None:
+            output = check_output_path(
+                output,
+                inputs=[p for p in (content, style) if not isinstance(p, np.ndarray)],
+                overwrite=overwrite,
+                suffixes=OUTPUT_SUBTYPES,
+            )
+        content_wave, sr = _read(content, content_sr, "content")
+        if cfg.sample_rate:
+            content_wave, sr = (
+                resample(content_wave, sr, cfg.sample_rate),
+                cfg.sample_rate,
+            )
+        if cfg.mono:
+            content_wave = content_wave.mean(axis=0, keepdims=True)
+        adapter = AudioCanvas(sr, device)
+        content_wave = check_audio(
+            content_wave,
+            sr,
+            min_samples=adapter.min_samples,
+            name=_name(content, "content"),
+        )
+        timings["load"] = seconds_since(clock)
+
+        clock = time.perf_counter()
+        network = self._networks.get(
+            adapter.stft.n_bins,
+            lambda: _build_network(cfg, adapter.stft.n_bins).to(device),
+        )
+        key = file_key(style)
+        style_losses = self._styles.get(
+            key and (key, sr),
+            lambda: self._style_losses(network, adapter, style, style_sr),
+        )
+        timings["style"] = seconds_since(clock, device)
+
+        clock = time.perf_counter()
+        content_canvas, content_phase = adapter.encode(content_wave)
+        objective = _build_objective(cfg, network, content_canvas, style_losses)
+        generator = torch.Generator(device).manual_seed(cfg.seed)
+        init = (
+            content_canvas
+            if cfg.init == "content"
+            else _noise_like(content_canvas, generator)
+        )
+        timings["encode"] = seconds_since(clock, device)
+
+        clock = time.perf_counter()
+        result = optimise(
+            objective,
+            init,
+            iters=cfg.iters,
+            optimizer=cfg.optimizer,
+            lr=cfg.lr,
+            min_value=0.0,
+            on_step=on_step,
+        )
+        timings["optimise"] = seconds_since(clock, device)
+
+        clock = time.perf_counter()
+        phase = content_phase if cfg.phase_init == "content" else None
+        wave = adapter.decode(
+            result.canvas,
+            content_wave.shape[1],
+            n_iter=cfg.gl_iters,
+            phase=phase,
+            generator=generator,
+        )
+        audio = finish_loudness(
+            wave.cpu().numpy(), content_wave if cfg.match_loudness else None
+        )
+        timings["reconstruct"] = seconds_since(clock, device)
+
+        out = AudioResult(
+            audio=audio,
+            sr=sr,
+            config=cfg,
+            device=str(device),
+            losses=result.losses,
+            final_losses=result.parts,
+            timings=timings,
+            warnings=[result.stopped_early] if result.stopped_early else [],
+        )
+        if output is not None:
+            clock = time.perf_counter()
+            out.output = write_audio(output, audio, sr)
+            timings["write"] = seconds_since(clock)
+        return out
+
+    def _style_losses(
+        self,
+        network: FeatureNetwork,
+        adapter: AudioCanvas,
+        style: AudioInput,
+        style_sr: int | None,
+    ) -> dict[str, nn.Module]:
+        """The style's loss modules by term name: its Gram targets per style layer and its spectral envelope."""
+        wave, sr = _read(style, style_sr, "style")
+        wave = check_audio(
+            resample(wave, sr, adapter.sr),
+            adapter.sr,
+            min_samples=adapter.min_samples,
+            name=_name(style, "style"),
+        )
+        canvas, _ = adapter.encode(wave)
+        with torch.no_grad():
+            features = network(canvas, network.style_layers)
+        losses: dict[str, nn.Module] = {
+            f"style:{name}": GramLoss(features[name]) for name in network.style_layers
+        }
+        losses["spectral_envelope"] = EnvelopeLoss(canvas, "frequency")
+        return losses
 
 
 def _build_network(cfg: AudioConfig, n_bins: int) -> FeatureNetwork:
     if cfg.net == "spectral-conv":
-        return RandomSpectralConv(n_bins, cfg.kernel_widths, cfg.n_filters, seed=cfg.seed)
+        return RandomSpectralConv(
+            n_bins, cfg.kernel_widths, cfg.n_filters, seed=cfg.seed
+        )
     return RescaledInput(VGG(cfg.net, cfg.weights, seed=cfg.seed), _CANVAS_TO_IMAGE)
 
 
-def _build_objective(cfg: AudioConfig, content: torch.Tensor, style: torch.Tensor, device: torch.device) -> Objective:
-    network = _build_network(cfg, content.shape[2]).to(device)
-    layers = sorted(set(network.content_layers) | set(network.style_layers))
+def _build_objective(
+    cfg: AudioConfig,
+    network: FeatureNetwork,
+    content: torch.Tensor,
+    style_losses: dict[str, nn.Module],
+) -> Objective:
     with torch.no_grad():
-        content_features = network(content, layers)
-        style_features = network(style, layers)
-    terms = [Term(f"content:{name}", ContentLoss(content_features[name]), cfg.content_weight / len(network.content_layers), name) for name in network.content_layers]
-    terms += [Term(f"style:{name}", GramLoss(style_features[name]), cfg.style_weight / len(network.style_layers), name) for name in network.style_layers]
+        content_features = network(content, network.content_layers)
+    terms = [
+        Term(
+            f"content:{name}",
+            ContentLoss(content_features[name]),
+            cfg.content_weight / len(network.content_layers),
+            name,
+        )
+        for name in network.content_layers
+    ]
     terms += [
-        Term("temporal_envelope", EnvelopeLoss(content, "time"), cfg.temporal_envelope_weight),
-        Term("spectral_envelope", EnvelopeLoss(style, "frequency"), cfg.spectral_envelope_weight),
+        Term(
+            f"style:{name}",
+            style_losses[f"style:{name}"],
+            cfg.style_weight / len(network.style_layers),
+            name,
+        )
+        for name in network.style_layers
+    ]
+    terms += [
+        Term(
+            "temporal_envelope",
+            EnvelopeLoss(content, "time"),
+            cfg.temporal_envelope_weight,
+        ),
+        Term(
+            "spectral_envelope",
+            style_losses["spectral_envelope"],
+            cfg.spectral_envelope_weight,
+        ),
     ]
     return Objective(network, terms)
 
@@ -180,7 +314,9 @@ def _noise_like(canvas: torch.Tensor, generator: torch.Generator) -> torch.Tenso
 def _read(source: AudioInput, sr: int | None, role: str) -> tuple[np.ndarray, int]:
     if isinstance(source, np.ndarray):
         if sr is None:
-            raise AudiostError(f"the {role} is an array: pass its sample rate ({role}_sr=...)")
+            raise AudiostError(
+                f"the {role} is an array: pass its sample rate ({role}_sr=...)"
+            )
         return np.atleast_2d(source).astype(np.float32), int(sr)
     return load_audio(source)
 

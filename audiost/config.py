@@ -45,12 +45,20 @@ class AudioConfig:
         _check_choice("net", self.net, ("spectral-conv", "vgg19", "vgg16"))
         if self.iters < 0 or self.gl_iters < 0:
             raise ValueError("iteration counts must be >= 0")
-        if min(self.content_weight, self.style_weight, self.temporal_envelope_weight, self.spectral_envelope_weight) < 0:
+        if (
+            min(
+                self.content_weight,
+                self.style_weight,
+                self.temporal_envelope_weight,
+                self.spectral_envelope_weight,
+            )
+            < 0
+        ):
             raise ValueError("loss weights must be >= 0")
         if self.n_filters < 1 or not self.kernel_widths:
             raise ValueError("need at least one kernel width and one filter")
 
-    def replace(self, **changes: Any) -> "AudioConfig":
+    def replace(self, **changes: Any) -> AudioConfig:
         """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -59,7 +67,12 @@ class AudioConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "fast": {"iters": 40, "kernel_widths": (3, 9), "gl_iters": 32},
     "balanced": {},
-    "best": {"iters": 300, "kernel_widths": (3, 7, 15, 31), "n_filters": 1024, "gl_iters": 128},
+    "best": {
+        "iters": 300,
+        "kernel_widths": (3, 7, 15, 31),
+        "n_filters": 1024,
+        "gl_iters": 128,
+    },
 }
 
 
@@ -110,7 +123,13 @@ class ImageConfig:
     pooling: str = "max"
     content_layers: tuple[str, ...] | str = ("conv4_2",)
     content_layer_weights: tuple[float, ...] = ()
-    style_layers: tuple[str, ...] | str = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+    style_layers: tuple[str, ...] | str = (
+        "conv1_1",
+        "conv2_1",
+        "conv3_1",
+        "conv4_1",
+        "conv5_1",
+    )
     style_layer_weights: tuple[float, ...] = ()
     max_size: int = 512
     scales: int = 1
@@ -125,15 +144,31 @@ class ImageConfig:
         _check_choice("init", self.init, ("content", "noise", "style"))
         _check_choice("net", self.net, ("vgg19", "vgg16"))
         _check_choice("pooling", self.pooling, ("max", "avg"))
-        _check_choice("preserve_color", self.preserve_color, ("none", "luminance", "histogram"))
+        _check_choice(
+            "preserve_color", self.preserve_color, ("none", "luminance", "histogram")
+        )
         for kind in ("content", "style"):
-            names, weights = _parse_layers(getattr(self, f"{kind}_layers"), getattr(self, f"{kind}_layer_weights"), kind)
+            names, weights = _parse_layers(
+                getattr(self, f"{kind}_layers"),
+                getattr(self, f"{kind}_layer_weights"),
+                kind,
+            )
             object.__setattr__(self, f"{kind}_layers", names)
             object.__setattr__(self, f"{kind}_layer_weights", weights)
-        object.__setattr__(self, "style_weights", tuple(float(w) for w in self.style_weights))
+        object.__setattr__(
+            self, "style_weights", tuple(float(w) for w in self.style_weights)
+        )
         if self.iters < 0:
             raise ValueError("iters must be >= 0")
-        if min(self.content_weight, self.style_weight, self.tv_weight, *self.style_weights) < 0:
+        if (
+            min(
+                self.content_weight,
+                self.style_weight,
+                self.tv_weight,
+                *self.style_weights,
+            )
+            < 0
+        ):
             raise ValueError("loss weights must be >= 0")
         if self.style_weights and not sum(self.style_weights) > 0:
             raise ValueError("style_weights must not all be 0")
@@ -144,28 +179,36 @@ class ImageConfig:
         if not 0.1 <= self.style_scale <= 4:
             raise ValueError("style_scale must be between 0.1 and 4")
 
-    def replace(self, **changes: Any) -> "ImageConfig":
+    def replace(self, **changes: Any) -> ImageConfig:
         """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _parse_layers(layers: tuple[str, ...] | str, weights: tuple[float, ...], kind: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+def _parse_layers(
+    layers: tuple[str, ...] | str, weights: tuple[float, ...], kind: str
+) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """``"a:1,b:0.5"`` or names plus weights -> (names, weights), checked."""
     if isinstance(layers, str):
-        pairs = [item.strip().partition(":") for item in layers.split(",") if item.strip()]
+        pairs = [
+            item.strip().partition(":") for item in layers.split(",") if item.strip()
+        ]
         layers = tuple(name.strip() for name, _, _ in pairs)
         if any(sep for _, sep, _ in pairs):
             try:
                 weights = tuple(float(w) if sep else 1.0 for _, sep, w in pairs)
             except ValueError:
-                raise ValueError(f"{kind} layer weights must be numbers, e.g. 'conv1_1:1,conv2_1:0.5'") from None
+                raise ValueError(
+                    f"{kind} layer weights must be numbers, e.g. 'conv1_1:1,conv2_1:0.5'"
+                ) from None
     layers, weights = tuple(layers), tuple(float(w) for w in weights)
     if not layers:
         raise ValueError(f"need at least one {kind} layer")
     if len(set(layers)) != len(layers):
         raise ValueError(f"{kind} layers repeat a name: {', '.join(layers)}")
     if weights and len(weights) != len(layers):
-        raise ValueError(f"{len(weights)} {kind} layer weights for {len(layers)} layers")
+        raise ValueError(
+            f"{len(weights)} {kind} layer weights for {len(layers)} layers"
+        )
     if weights and (min(weights) < 0 or not sum(weights) > 0):
         raise ValueError(f"{kind} layer weights must be >= 0 and not all 0")
     return layers, weights
@@ -184,5 +227,7 @@ IMAGE_PRESETS: dict[str, dict[str, Any]] = {
 def image_preset(name: str = "balanced", **overrides: Any) -> ImageConfig:
     """The named image preset with explicit settings layered on top."""
     if name not in IMAGE_PRESETS:
-        raise ValueError(f"unknown preset {name!r}; use one of {', '.join(IMAGE_PRESETS)}")
+        raise ValueError(
+            f"unknown preset {name!r}; use one of {', '.join(IMAGE_PRESETS)}"
+        )
     return ImageConfig().replace(**IMAGE_PRESETS[name]).replace(**overrides)

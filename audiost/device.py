@@ -24,11 +24,17 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     kind = name.split(":")[0]
     if kind not in DEVICE_CHOICES:
-        raise AudiostError(f"unknown device {name!r}; use one of {', '.join(DEVICE_CHOICES)}")
+        raise AudiostError(
+            f"unknown device {name!r}; use one of {', '.join(DEVICE_CHOICES)}"
+        )
     if kind == "cuda" and not torch.cuda.is_available():
-        raise AudiostError("--device cuda: no CUDA GPU is available to this torch build; use --device cpu or auto")
+        raise AudiostError(
+            "--device cuda: no CUDA GPU is available to this torch build; use --device cpu or auto"
+        )
     if kind == "mps" and not torch.backends.mps.is_available():
-        raise AudiostError("--device mps: Apple MPS is not available here; use --device cpu or auto")
+        raise AudiostError(
+            "--device mps: Apple MPS is not available here; use --device cpu or auto"
+        )
     return torch.device(name)
 
 

@@ -20,7 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from torch import nn
 
+from .caching import BoundedCache, file_key
 from .config import ImageConfig, image_preset
 from .device import resolve_device, seconds_since
 from .engine import ContentLoss, GramLoss, Objective, Term, TotalVariationLoss, optimise
@@ -101,80 +103,190 @@ def transfer_image(
         For unreadable, corrupt, too small or too large images, unusable
         weights, unknown layers and unwritable outputs; nothing is written then.
     """
-    cfg = (config or image_preset()).replace(**settings)
-    style_list = _as_list(styles)
-    if not style_list:
-        raise AudiostError("need at least one style image")
-    if cfg.style_weights and len(cfg.style_weights) != len(style_list):
-        raise AudiostError(f"{len(cfg.style_weights)} style weights given for {len(style_list)} style images")
-    known = vgg_layer_names(cfg.net)
-    unknown = [name for name in (*cfg.content_layers, *cfg.style_layers) if name not in known]
-    if unknown:
-        raise AudiostError(f"unknown layer(s) {', '.join(unknown)}; {cfg.net} has {', '.join(known)}")
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-    if output is not None:
-        paths = [p for p in (content, *style_list) if isinstance(p, (str, os.PathLike))]
-        output = check_output_path(output, inputs=paths, overwrite=overwrite, suffixes=OUTPUT_FORMATS)
-    device = resolve_device(cfg.device)
-
-    content_picture = load_image(content)
-    style_pictures = [load_image(style) for style in style_list]
-    network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(device)
-    timings["load"] = seconds_since(clock)
-
-    clock = time.perf_counter()
-    size = fit_size(content_picture.size, cfg.max_size)
-    content_image, styles_images, colour = _prepare(cfg, content_picture, style_pictures, size)
-    timings["prepare"] = seconds_since(clock)
-
-    clock = time.perf_counter()
-    generator = torch.Generator(device).manual_seed(cfg.seed)
-    losses: list[float] = []
-    problems: list[str] = []
-    canvas: torch.Tensor | None = None
-    for index, scale_size in enumerate(_scale_sizes(size, cfg.scales)):
-        content_canvas = to_canvas(resize(content_image, scale_size), device)
-        style_canvases = [to_canvas(resize(image, _style_size(image, scale_size, cfg.style_scale)), device) for image in styles_images]
-        objective = _build_objective(cfg, network, content_canvas, style_canvases)
-        init = _initial(cfg.init, content_canvas, style_canvases[0], generator) if canvas is None else _upsample(canvas, scale_size)
-        offset = index * cfg.iters
-        step = None if on_step is None else (lambda i, loss, offset=offset: on_step(offset + i, loss))
-        result = optimise(objective, init, iters=cfg.iters, optimizer=cfg.optimizer, lr=cfg.lr, min_value=0.0, max_value=1.0, on_step=step)
-        # A scale that stopped early still hands on its last finite canvas.
-        canvas = result.canvas
-        losses += result.losses
-        problems += [result.stopped_early] if result.stopped_early else []
-    timings["optimise"] = seconds_since(clock, device)
-
-    clock = time.perf_counter()
-    image = from_canvas(canvas)
-    if colour is not None:
-        image = yiq_to_rgb(np.concatenate([image[..., None], colour], axis=2))
-    pixels = to_uint8(image)
-    if content_picture.alpha is not None:
-        pixels = np.concatenate([pixels, to_uint8(resize(content_picture.alpha, size))[..., None]], axis=2)
-    timings["decode"] = seconds_since(clock)
-
-    out = ImageResult(
-        image=pixels,
-        config=cfg,
-        device=str(device),
-        losses=losses,
-        final_losses=result.parts,
-        timings=timings,
-        warnings=problems,
+    return ImageStylist(config, **settings).transfer(
+        content, styles, output, overwrite=overwrite, on_step=on_step
     )
-    if output is not None:
-        if pixels.shape[2] == 4 and OUTPUT_FORMATS[output.suffix.lower()] == "JPEG":
-            out.warnings.append("JPEG has no alpha channel: the content's transparency was dropped; write .png to keep it")
+
+
+class ImageStylist:
+    """Image transfers sharing one configuration: the batch worker's unit of reuse.
+
+    The VGG is built once (on first use), and each style file's Gram targets
+    are kept per working size, so a folder of same-size photos styled with one
+    painting pays for the painting once. Targets are reused only when
+    ``preserve_color="none"``: the other modes recolour the style to each content.
+    """
+
+    def __init__(self, config: ImageConfig | None = None, **settings: Any):
+        cfg = (config or image_preset()).replace(**settings)
+        known = vgg_layer_names(cfg.net)
+        unknown = [
+            name
+            for name in (*cfg.content_layers, *cfg.style_layers)
+            if name not in known
+        ]
+        if unknown:
+            raise AudiostError(
+                f"unknown layer(s) {', '.join(unknown)}; {cfg.net} has {', '.join(known)}"
+            )
+        self.config = cfg
+        self.device = resolve_device(cfg.device)
+        self._network: VGG | None = None
+        self._pictures: BoundedCache[Picture] = BoundedCache(16)
+        self._targets: BoundedCache[dict[str, nn.Module]] = BoundedCache(64)
+
+    @property
+    def network(self) -> VGG:
+        """The VGG, loaded on first use so that a bad weights file is reported with the first pair."""
+        if self._network is None:
+            cfg = self.config
+            self._network = VGG(
+                cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed
+            ).to(self.device)
+        return self._network
+
+    def transfer(
+        self,
+        content: ImageInput,
+        styles: ImageInput | Sequence[ImageInput],
+        output: str | os.PathLike | None = None,
+        *,
+        overwrite: bool = False,
+        on_step: StepCallback | None = None,
+    ) -> ImageResult:
+        """Repaint ``content`` in the style of ``styles``: see :func:`transfer_image`."""
+        cfg, device = self.config, self.device
+        style_list = _as_list(styles)
+        if not style_list:
+            raise AudiostError("need at least one style image")
+        if cfg.style_weights and len(cfg.style_weights) != len(style_list):
+            raise AudiostError(
+                f"{len(cfg.style_weights)} style weights given for {len(style_list)} style images"
+            )
+        timings: dict[str, float] = {}
         clock = time.perf_counter()
-        out.output = write_image(output, pixels)
-        timings["write"] = seconds_since(clock)
-    return out
+        if output is not None:
+            paths = [
+                p for p in (content, *style_list) if isinstance(p, (str, os.PathLike))
+            ]
+            output = check_output_path(
+                output, inputs=paths, overwrite=overwrite, suffixes=OUTPUT_FORMATS
+            )
+        content_picture = load_image(content)
+        style_pictures = [
+            self._pictures.get(file_key(style), lambda style=style: load_image(style))
+            for style in style_list
+        ]
+        network = self.network
+        timings["load"] = seconds_since(clock)
+
+        clock = time.perf_counter()
+        size = fit_size(content_picture.size, cfg.max_size)
+        content_image, colour = _prepare_content(cfg, content_picture, size)
+        timings["prepare"] = seconds_since(clock)
+
+        timings["style"] = timings["optimise"] = 0.0
+        generator = torch.Generator(device).manual_seed(cfg.seed)
+        losses: list[float] = []
+        problems: list[str] = []
+        canvas: torch.Tensor | None = None
+        for index, scale_size in enumerate(_scale_sizes(size, cfg.scales)):
+            clock = time.perf_counter()
+            style_losses = [
+                self._style_losses(source, picture, content_image, size, scale_size)
+                for source, picture in zip(style_list, style_pictures, strict=True)
+            ]
+            timings["style"] += seconds_since(clock, device)
+            clock = time.perf_counter()
+            content_canvas = to_canvas(resize(content_image, scale_size), device)
+            objective = _build_objective(cfg, network, content_canvas, style_losses)
+            if canvas is None:
+                first_style = _prepare_style(
+                    cfg, style_pictures[0], size, content_image
+                )
+                init = _initial(cfg.init, content_canvas, first_style, generator)
+            else:
+                init = _upsample(canvas, scale_size)
+            offset = index * cfg.iters
+            step = (
+                None
+                if on_step is None
+                else (lambda i, loss, offset=offset: on_step(offset + i, loss))
+            )
+            result = optimise(
+                objective,
+                init,
+                iters=cfg.iters,
+                optimizer=cfg.optimizer,
+                lr=cfg.lr,
+                min_value=0.0,
+                max_value=1.0,
+                on_step=step,
+            )
+            # A scale that stopped early still hands on its last finite canvas.
+            canvas = result.canvas
+            losses += result.losses
+            problems += [result.stopped_early] if result.stopped_early else []
+            timings["optimise"] += seconds_since(clock, device)
+
+        clock = time.perf_counter()
+        image = from_canvas(canvas)
+        if colour is not None:
+            image = yiq_to_rgb(np.concatenate([image[..., None], colour], axis=2))
+        pixels = to_uint8(image)
+        if content_picture.alpha is not None:
+            pixels = np.concatenate(
+                [pixels, to_uint8(resize(content_picture.alpha, size))[..., None]],
+                axis=2,
+            )
+        timings["decode"] = seconds_since(clock)
+
+        out = ImageResult(
+            image=pixels,
+            config=cfg,
+            device=str(device),
+            losses=losses,
+            final_losses=result.parts,
+            timings=timings,
+            warnings=problems,
+        )
+        if output is not None:
+            if pixels.shape[2] == 4 and OUTPUT_FORMATS[output.suffix.lower()] == "JPEG":
+                out.warnings.append(
+                    "JPEG has no alpha channel: the content's transparency was dropped; write .png to keep it"
+                )
+            clock = time.perf_counter()
+            out.output = write_image(output, pixels)
+            timings["write"] = seconds_since(clock)
+        return out
+
+    def _style_losses(
+        self,
+        source: ImageInput,
+        picture: Picture,
+        content_image: np.ndarray,
+        size: tuple[int, int],
+        scale_size: tuple[int, int],
+    ) -> dict[str, nn.Module]:
+        """One style's Gram losses by layer at one scale, from the cache when the style is a file and not recoloured."""
+        key = file_key(source) if self.config.preserve_color == "none" else None
+
+        def make() -> dict[str, nn.Module]:
+            image = _prepare_style(self.config, picture, size, content_image)
+            canvas = to_canvas(
+                resize(image, _style_size(image, scale_size, self.config.style_scale)),
+                self.device,
+            )
+            with torch.no_grad():
+                features = self.network(canvas, self.config.style_layers)
+            return {name: GramLoss(features[name]) for name in self.config.style_layers}
+
+        return self._targets.get(key and (key, size, scale_size), make)
 
 
-def default_image_output(content: str | os.PathLike, styles: str | os.PathLike | Sequence[str | os.PathLike]) -> Path:
+def default_image_output(
+    content: str | os.PathLike, styles: str | os.PathLike | Sequence[str | os.PathLike]
+) -> Path:
     """``<content-stem>_x_<style-stem>.png`` (stems of several styles joined by ``+``) in the current directory."""
     stems = "+".join(Path(style).stem for style in _as_list(styles))
     return default_output_path(content, Path(f"{stems}.png"), ".png")
@@ -186,23 +298,28 @@ def _as_list(styles: ImageInput | Sequence[ImageInput]) -> list[ImageInput]:
     return list(styles)
 
 
-def _prepare(
-    cfg: ImageConfig, content: Picture, styles: list[Picture], size: tuple[int, int]
-) -> tuple[np.ndarray, list[np.ndarray], np.ndarray | None]:
-    """Content and styles at full working size, in the canvas's colour space.
-
-    Returns the content image, the style images and, for luminance-only
-    transfer, the content's I/Q colour planes to put back afterwards.
-    """
+def _prepare_content(
+    cfg: ImageConfig, content: Picture, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The content at working size in the canvas's colour space, and, for
+    luminance-only transfer, its I/Q colour planes to put back afterwards."""
     content_rgb = resize(content.rgb, size)
-    style_rgbs = [resize(style.rgb, _style_size(style.rgb, size, cfg.style_scale)) for style in styles]
-    if cfg.preserve_color == "histogram":
-        return content_rgb, [match_colour(style, content_rgb) for style in style_rgbs], None
     if cfg.preserve_color == "luminance":
         content_yiq = rgb_to_yiq(content_rgb)
-        luminance = content_yiq[..., 0]
-        return luminance, [match_luminance(rgb_to_yiq(style)[..., 0], luminance) for style in style_rgbs], content_yiq[..., 1:]
-    return content_rgb, style_rgbs, None
+        return content_yiq[..., 0], content_yiq[..., 1:]
+    return content_rgb, None
+
+
+def _prepare_style(
+    cfg: ImageConfig, style: Picture, size: tuple[int, int], content_image: np.ndarray
+) -> np.ndarray:
+    """A style at working size in the canvas's colour space, recoloured to the content if asked."""
+    style_rgb = resize(style.rgb, _style_size(style.rgb, size, cfg.style_scale))
+    if cfg.preserve_color == "histogram":
+        return match_colour(style_rgb, content_image)
+    if cfg.preserve_color == "luminance":
+        return match_luminance(rgb_to_yiq(style_rgb)[..., 0], content_image)
+    return style_rgb
 
 
 def _scale_sizes(size: tuple[int, int], scales: int) -> list[tuple[int, int]]:
@@ -210,7 +327,9 @@ def _scale_sizes(size: tuple[int, int], scales: int) -> list[tuple[int, int]]:
     return [fit_size(size, max(size) / 2 ** (scales - 1 - k)) for k in range(scales)]
 
 
-def _style_size(style: np.ndarray, content_size: tuple[int, int], style_scale: float) -> tuple[int, int]:
+def _style_size(
+    style: np.ndarray, content_size: tuple[int, int], style_scale: float
+) -> tuple[int, int]:
     """Scale the style to the content's pixel count times ``style_scale`` squared.
 
     Brush strokes then keep their size relative to the picture, whatever
@@ -218,25 +337,43 @@ def _style_size(style: np.ndarray, content_size: tuple[int, int], style_scale: f
     does not blow a style up to its long side.
     """
     height, width = style.shape[:2]
-    scale = style_scale * math.sqrt(content_size[0] * content_size[1] / (width * height))
+    scale = style_scale * math.sqrt(
+        content_size[0] * content_size[1] / (width * height)
+    )
     return fit_size((width, height), max(width, height) * scale, upscale=True)
 
 
-def _build_objective(cfg: ImageConfig, network: VGG, content: torch.Tensor, styles: list[torch.Tensor]) -> Objective:
+def _build_objective(
+    cfg: ImageConfig,
+    network: VGG,
+    content: torch.Tensor,
+    style_losses: list[dict[str, nn.Module]],
+) -> Objective:
     with torch.no_grad():
         content_features = network(content, cfg.content_layers)
-        style_features = [network(style, cfg.style_layers) for style in styles]
     content_weights = _normalised(cfg.content_layer_weights, len(cfg.content_layers))
     layer_weights = _normalised(cfg.style_layer_weights, len(cfg.style_layers))
-    mix = _normalised(cfg.style_weights, len(styles))
+    mix = _normalised(cfg.style_weights, len(style_losses))
     terms = [
-        Term(f"content:{name}", ContentLoss(content_features[name]), cfg.content_weight * weight, name)
+        Term(
+            f"content:{name}",
+            ContentLoss(content_features[name]),
+            cfg.content_weight * weight,
+            name,
+        )
         for name, weight in zip(cfg.content_layers, content_weights, strict=True)
     ]
-    for number, (features, share) in enumerate(zip(style_features, mix, strict=True), start=1):
-        prefix = "style" if len(styles) == 1 else f"style{number}"
+    for number, (losses, share) in enumerate(
+        zip(style_losses, mix, strict=True), start=1
+    ):
+        prefix = "style" if len(style_losses) == 1 else f"style{number}"
         terms += [
-            Term(f"{prefix}:{name}", GramLoss(features[name]), cfg.style_weight * share * weight, name)
+            Term(
+                f"{prefix}:{name}",
+                losses[name],
+                cfg.style_weight * share * weight,
+                name,
+            )
             for name, weight in zip(cfg.style_layers, layer_weights, strict=True)
         ]
     terms.append(Term("tv", TotalVariationLoss(content), cfg.tv_weight))
@@ -250,13 +387,19 @@ def _normalised(weights: tuple[float, ...], count: int) -> list[float]:
     return [w / total for w in values]
 
 
-def _initial(init: str, content: torch.Tensor, style: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _initial(
+    init: str, content: torch.Tensor, style: np.ndarray, generator: torch.Generator
+) -> torch.Tensor:
     if init == "content":
         return content
     if init == "style":
-        return F.interpolate(style, size=content.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+        return to_canvas(
+            resize(style, (content.shape[-1], content.shape[-2])), content.device
+        )
     return torch.rand(content.shape, generator=generator, device=content.device)
 
 
 def _upsample(canvas: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(canvas, size=(size[1], size[0]), mode="bicubic", align_corners=False).clamp(0, 1)
+    return F.interpolate(
+        canvas, size=(size[1], size[0]), mode="bicubic", align_corners=False
+    ).clamp(0, 1)

@@ -25,7 +25,9 @@ def logmel_distance(a: np.ndarray, b: np.ndarray, sr: int) -> float:
     signals are RMS-normalised first so loudness alone does not count.
     """
     (mean_a, std_a), (mean_b, std_b) = _logmel_stats(a, sr), _logmel_stats(b, sr)
-    return float(np.sqrt(np.mean((mean_a - mean_b) ** 2) + np.mean((std_a - std_b) ** 2)))
+    return float(
+        np.sqrt(np.mean((mean_a - mean_b) ** 2) + np.mean((std_a - std_b) ** 2))
+    )
 
 
 def _logmel_stats(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:

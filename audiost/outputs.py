@@ -16,7 +16,9 @@ from pathlib import Path
 from .errors import AudiostError
 
 
-def default_output_path(content: str | os.PathLike, style: str | os.PathLike, suffix: str) -> Path:
+def default_output_path(
+    content: str | os.PathLike, style: str | os.PathLike, suffix: str
+) -> Path:
     """``<content-stem>_x_<style-stem><suffix>`` in the current directory."""
     return Path(f"{Path(content).stem}_x_{Path(style).stem}{suffix}")
 
@@ -40,17 +42,24 @@ def check_output_path(
     out = Path(path)
     allowed = tuple(s.lower() for s in suffixes)
     if allowed and out.suffix.lower() not in allowed:
-        raise AudiostError(f"unsupported output format {out.suffix or '(none)'!r}; use one of {', '.join(allowed)}", out)
+        raise AudiostError(
+            f"unsupported output format {out.suffix or '(none)'!r}; use one of {', '.join(allowed)}",
+            out,
+        )
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise AudiostError("output directory does not exist; create it first", parent)
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise AudiostError("output directory is not writable; choose another with -o", parent)
+        raise AudiostError(
+            "output directory is not writable; choose another with -o", parent
+        )
     if out.is_dir():
         raise AudiostError("output path is a directory; give a file name", out)
     for source in inputs:
         if out.exists() and Path(source).exists() and os.path.samefile(out, source):
-            raise AudiostError("output path is one of the inputs; inputs are never overwritten", out)
+            raise AudiostError(
+                "output path is one of the inputs; inputs are never overwritten", out
+            )
     if out.exists() and not overwrite:
         raise AudiostError("output file exists; pass --overwrite to replace it", out)
     return out
@@ -64,7 +73,9 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     removed and ``path`` is untouched.
     """
     final = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent or ".")
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent or "."
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -77,7 +88,9 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, final)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise AudiostError(f"could not write output: {exc.strerror or exc}", final) from exc
+        raise AudiostError(
+            f"could not write output: {exc.strerror or exc}", final
+        ) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

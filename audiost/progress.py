@@ -14,7 +14,9 @@ _BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, description: str, *, quiet: bool = False) -> Iterator[StepCallback]:
+def progress_bar(
+    total: int, description: str, *, quiet: bool = False
+) -> Iterator[StepCallback]:
     """Yield a step callback that drives a bar showing iteration, loss, elapsed and remaining time.
 
     The bar appears at the first step, so input errors found before the
@@ -26,7 +28,15 @@ def progress_bar(total: int, description: str, *, quiet: bool = False) -> Iterat
         if quiet:
             return
         if not bars:
-            bars.append(tqdm(total=total, desc=description, file=sys.stderr, bar_format=_BAR_FORMAT, dynamic_ncols=True))
+            bars.append(
+                tqdm(
+                    total=total,
+                    desc=description,
+                    file=sys.stderr,
+                    bar_format=_BAR_FORMAT,
+                    dynamic_ncols=True,
+                )
+            )
         bars[0].set_postfix_str(f"loss={loss:.4g}", refresh=False)
         bars[0].update(iteration - bars[0].n)
 

@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     from audiost.config import ImageConfig
     from audiost.engine import Objective
     from audiost.features.vgg import VGG
+    from audiost.image_transfer import ImageStylist
     from audiost.media.stft import Stft
 
 CONTENT = REPO / "examples" / "speech.wav"
@@ -143,7 +144,10 @@ def median_of(runs: Sequence[dict[str, Any]], key: str) -> float:
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -169,7 +173,9 @@ def peak_rss_mb() -> float:
 # --------------------------------------------------------------------------- pipeline
 
 
-def pipeline_run(preset: str, device: str, output: str, threads: int | None) -> dict[str, Any]:
+def pipeline_run(
+    preset: str, device: str, output: str, threads: int | None
+) -> dict[str, Any]:
     """One cold transfer in a fresh process: stage timings, wall and import time, peak RSS.
 
     Runs in the spawned worker; returns plain types so it pickles back.
@@ -180,7 +186,9 @@ def pipeline_run(preset: str, device: str, output: str, threads: int | None) -> 
     imported = time.perf_counter()
     set_threads(threads)
     config = audiost.audio_preset(preset, device=device)
-    result = audiost.transfer_audio(CONTENT, STYLE, output=output, config=config, overwrite=True)
+    result = audiost.transfer_audio(
+        CONTENT, STYLE, output=output, config=config, overwrite=True
+    )
     wall = time.perf_counter() - imported
     return {
         **result.timings,
@@ -197,7 +205,9 @@ def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
         return pool.apply(fn, args)
 
 
-def pipeline_cells(runs: Sequence[dict[str, Any]], stages: Sequence[str], iters: int) -> list[str]:
+def pipeline_cells(
+    runs: Sequence[dict[str, Any]], stages: Sequence[str], iters: int
+) -> list[str]:
     """The columns audio and image pipeline rows share: stage medians, s / iter, wall and peak RSS."""
     optimise = median_of(runs, "optimise")
     return [
@@ -208,24 +218,41 @@ def pipeline_cells(runs: Sequence[dict[str, Any]], stages: Sequence[str], iters:
     ]
 
 
-def bench_pipeline(presets: Sequence[str], device: str, repeats: int, threads: int | None) -> None:
+def bench_pipeline(
+    presets: Sequence[str], device: str, repeats: int, threads: int | None
+) -> None:
     import soundfile
 
-    header = ["preset", "iters", *(f"{stage} (s)" for stage in STAGES), "s / iter", "wall (s)", "peak RSS (MB)"]
+    header = [
+        "preset",
+        "iters",
+        *(f"{stage} (s)" for stage in STAGES),
+        "s / iter",
+        "wall (s)",
+        "peak RSS (MB)",
+    ]
     rows: list[list[str]] = []
     imports: list[float] = []
     warnings: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="audiost-bench-") as tmp:
         output = str(Path(tmp) / "out.wav")
         for preset in presets:
-            runs = [in_fresh_process(pipeline_run, preset, device, output, threads) for _ in range(repeats)]
+            runs = [
+                in_fresh_process(pipeline_run, preset, device, output, threads)
+                for _ in range(repeats)
+            ]
             imports += [run["import"] for run in runs]
             warnings.update(f"{preset}: {w}" for run in runs for w in run["warnings"])
             iters = runs[0]["iters"]
-            rows.append([f"`{preset}`", str(iters), *pipeline_cells(runs, STAGES, iters)])
+            rows.append(
+                [f"`{preset}`", str(iters), *pipeline_cells(runs, STAGES, iters)]
+            )
 
     infos = {path: soundfile.info(path) for path in (CONTENT, STYLE)}
-    clips = ", ".join(f"`{path.relative_to(REPO)}` ({info.duration:.1f} s, {info.samplerate} Hz)" for path, info in infos.items())
+    clips = ", ".join(
+        f"`{path.relative_to(REPO)}` ({info.duration:.1f} s, {info.samplerate} Hz)"
+        for path, info in infos.items()
+    )
     print("### Full pipeline: `transfer_audio` on the bundled examples\n")
     print(f"Content and style: {clips}.\n")
     print(markdown_table(header, rows))
@@ -258,7 +285,11 @@ class Clip:
 def shared_corpus() -> Path | None:
     """``$AUDIOST_SHARED/corpus`` (or ``$AUDIOST_SHARED`` itself), else ``<repo>/../shared/corpus``."""
     env = os.environ.get("AUDIOST_SHARED")
-    candidates = [Path(env) / "corpus", Path(env)] if env else [REPO.parent / "shared" / "corpus"]
+    candidates = (
+        [Path(env) / "corpus", Path(env)]
+        if env
+        else [REPO.parent / "shared" / "corpus"]
+    )
     return next((path for path in candidates if path.is_dir()), None)
 
 
@@ -306,7 +337,14 @@ def gl_row(clip: Clip, n_iter: int, repeats: int) -> list[str]:
     start_phase = torch.from_numpy(np.exp(1j * angles).astype(np.complex64)).to(device)
 
     def ours() -> torch.Tensor:
-        return griffin_lim(clip.magnitude, clip.stft, clip.length, n_iter=n_iter, momentum=GL_MOMENTUM, init_phase=start_phase)
+        return griffin_lim(
+            clip.magnitude,
+            clip.stft,
+            clip.length,
+            n_iter=n_iter,
+            momentum=GL_MOMENTUM,
+            init_phase=start_phase,
+        )
 
     def theirs() -> np.ndarray:
         return librosa.griffinlim(
@@ -332,7 +370,10 @@ def gl_row(clip: Clip, n_iter: int, repeats: int) -> list[str]:
         t_single, _ = timed(ours, repeats, device)
     finally:
         torch.set_num_threads(threads)
-    sc_ours, sc_theirs = (spectral_convergence(clip.magnitude, wave, clip.stft) for wave in (w_ours, torch.from_numpy(w_theirs).to(device)))
+    sc_ours, sc_theirs = (
+        spectral_convergence(clip.magnitude, wave, clip.stft)
+        for wave in (w_ours, torch.from_numpy(w_theirs).to(device))
+    )
     return [
         f"`{clip.name}` ({clip.length / clip.sr:.1f} s)",
         f"{clip.sr} / {clip.stft.n_fft} / {clip.stft.hop}",
@@ -353,7 +394,14 @@ def warm_up(clip: Clip) -> None:
 
     from audiost.media.griffin_lim import griffin_lim
 
-    librosa.griffinlim(clip.magnitude.cpu().numpy(), n_iter=2, hop_length=clip.stft.hop, n_fft=clip.stft.n_fft, length=clip.length, pad_mode="reflect")
+    librosa.griffinlim(
+        clip.magnitude.cpu().numpy(),
+        n_iter=2,
+        hop_length=clip.stft.hop,
+        n_fft=clip.stft.n_fft,
+        length=clip.length,
+        pad_mode="reflect",
+    )
     griffin_lim(clip.magnitude, clip.stft, clip.length, n_iter=2)
 
 
@@ -365,9 +413,13 @@ def bench_griffin_lim(device_name: str, repeats: int) -> None:
 
     print("### Griffin-Lim: audiost vs librosa\n")
     corpus = shared_corpus()
-    missing = [name for name in GL_CLIPS if corpus is None or not (corpus / name).is_file()]
+    missing = [
+        name for name in GL_CLIPS if corpus is None or not (corpus / name).is_file()
+    ]
     if missing:
-        print(f"Skipped: the shared corpus clips are missing ({', '.join(missing)}); set AUDIOST_SHARED.\n")
+        print(
+            f"Skipped: the shared corpus clips are missing ({', '.join(missing)}); set AUDIOST_SHARED.\n"
+        )
         return
     device = resolve_device(device_name)
     header = [
@@ -423,7 +475,9 @@ class EvaluationCounter:
         self._forward = objective.forward
         objective.forward = self
 
-    def __call__(self, canvas: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def __call__(
+        self, canvas: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         import torch
 
         self.count += torch.is_grad_enabled()
@@ -433,7 +487,14 @@ class EvaluationCounter:
 def image_config(job: ImageJob, size: int) -> ImageConfig:
     from audiost.config import image_preset
 
-    return image_preset("balanced", iters=job.iters, max_size=size, net=job.net, weights=job.weights, device=job.device)
+    return image_preset(
+        "balanced",
+        iters=job.iters,
+        max_size=size,
+        net=job.net,
+        weights=job.weights,
+        device=job.device,
+    )
 
 
 def sized_content(path: Path, size: int) -> np.ndarray:
@@ -454,7 +515,13 @@ def image_run(job: ImageJob, size: int, output: str) -> dict[str, Any]:
     set_threads(job.threads)
     content = sized_content(job.content, size)
     clock = time.perf_counter()
-    result = audiost.transfer_image(content, job.style, output=output, config=image_config(job, size), overwrite=True)
+    result = audiost.transfer_image(
+        content,
+        job.style,
+        output=output,
+        config=image_config(job, size),
+        overwrite=True,
+    )
     wall = time.perf_counter() - clock
     height, width = result.image.shape[:2]
     return {
@@ -467,32 +534,61 @@ def image_run(job: ImageJob, size: int, output: str) -> dict[str, Any]:
     }
 
 
-def image_objective(cfg: ImageConfig, network: VGG, content: np.ndarray, style: Path, device: torch.device) -> tuple[Objective, torch.Tensor]:
-    """The objective and starting canvas as ``transfer_image`` builds them for its (single) scale."""
+def image_objective(
+    stylist: ImageStylist, content: np.ndarray, style: Path
+) -> tuple[Objective, torch.Tensor]:
+    """The objective and starting canvas as ``ImageStylist.transfer`` builds them for its (single) scale."""
     import torch
 
-    from audiost.image_transfer import _build_objective, _initial, _prepare, _style_size
-    from audiost.media.image import fit_size, resize, to_canvas
+    from audiost.image_transfer import (
+        _build_objective,
+        _initial,
+        _prepare_content,
+        _prepare_style,
+    )
+    from audiost.media.image import fit_size, to_canvas
     from audiost.media.image_io import load_image
 
-    picture = load_image(content)
+    cfg = stylist.config
+    picture, style_picture = load_image(content), load_image(style)
     size = fit_size(picture.size, cfg.max_size)
-    content_image, style_images, _ = _prepare(cfg, picture, [load_image(style)], size)
-    content_canvas = to_canvas(resize(content_image, size), device)
-    style_canvases = [to_canvas(resize(image, _style_size(image, size, cfg.style_scale)), device) for image in style_images]
-    objective = _build_objective(cfg, network, content_canvas, style_canvases)
-    generator = torch.Generator(device).manual_seed(cfg.seed)
-    return objective, _initial(cfg.init, content_canvas, style_canvases[0], generator)
+    content_image, _ = _prepare_content(cfg, picture, size)
+    content_canvas = to_canvas(content_image, stylist.device)
+    style_losses = [
+        stylist._style_losses(style, style_picture, content_image, size, size)
+    ]
+    objective = _build_objective(cfg, stylist.network, content_canvas, style_losses)
+    generator = torch.Generator(stylist.device).manual_seed(cfg.seed)
+    return objective, _initial(
+        cfg.init,
+        content_canvas,
+        _prepare_style(cfg, style_picture, size, content_image),
+        generator,
+    )
 
 
-def run_optimise(cfg: ImageConfig, objective: Objective, init: torch.Tensor, iters: int, counter: EvaluationCounter) -> tuple[float, int, int]:
+def run_optimise(
+    cfg: ImageConfig,
+    objective: Objective,
+    init: torch.Tensor,
+    iters: int,
+    counter: EvaluationCounter,
+) -> tuple[float, int, int]:
     """One L-BFGS ``optimise`` call as ``transfer_image`` makes it: (seconds, iterations done, evaluations)."""
     from audiost.device import seconds_since
     from audiost.engine import optimise
 
     before = counter.count
     clock = time.perf_counter()
-    result = optimise(objective, init, iters=iters, optimizer="lbfgs", lr=cfg.lr, min_value=0.0, max_value=1.0)
+    result = optimise(
+        objective,
+        init,
+        iters=iters,
+        optimizer="lbfgs",
+        lr=cfg.lr,
+        min_value=0.0,
+        max_value=1.0,
+    )
     return seconds_since(clock, init.device), len(result.losses), counter.count - before
 
 
@@ -509,20 +605,22 @@ def overhead_run(job: ImageJob, size: int, repeats: int) -> dict[str, Any]:
     the median of :data:`BARE_PASSES` bare passes, so a change in the
     machine's load hits both.
     """
-    from audiost.device import resolve_device
-    from audiost.features.vgg import VGG
+    from audiost.image_transfer import ImageStylist
 
     set_threads(job.threads)
-    cfg = image_config(job, size)
-    device = resolve_device(cfg.device)
-    network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(device)
-    objective, init = image_objective(cfg, network, sized_content(job.content, size), job.style, device)
+    stylist = ImageStylist(image_config(job, size))
+    cfg, network, device = stylist.config, stylist.network, stylist.device
+    objective, init = image_objective(
+        stylist, sized_content(job.content, size), job.style
+    )
     counter = EvaluationCounter(objective)
 
     def bare() -> None:
         bare_pass(network, init, objective.layers)
 
-    run_optimise(cfg, objective, init, 1, counter)  # warm-up: allocator, kernels' first-call set-up
+    run_optimise(
+        cfg, objective, init, 1, counter
+    )  # warm-up: allocator, kernels' first-call set-up
     bare()
     runs: list[tuple[float, int, int]] = []
     bare_times: list[float] = []
@@ -541,18 +639,39 @@ def overhead_run(job: ImageJob, size: int, repeats: int) -> dict[str, Any]:
 
 
 def bench_image_pipeline(job: ImageJob, sizes: Sequence[int], repeats: int) -> None:
-    header = ["long side", "canvas", "iters", *(f"{stage} (s)" for stage in IMAGE_STAGES), "s / iter", "wall (s)", "peak RSS (MB)"]
+    header = [
+        "long side",
+        "canvas",
+        "iters",
+        *(f"{stage} (s)" for stage in IMAGE_STAGES),
+        "s / iter",
+        "wall (s)",
+        "peak RSS (MB)",
+    ]
     rows: list[list[str]] = []
     imports: list[float] = []
     warnings: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="audiost-bench-") as tmp:
         output = str(Path(tmp) / "out.png")
         for size in sizes:
-            runs = [in_fresh_process(image_run, job, size, output) for _ in range(repeats)]
+            runs = [
+                in_fresh_process(image_run, job, size, output) for _ in range(repeats)
+            ]
             imports += [run["import"] for run in runs]
             warnings.update(f"{size} px: {w}" for run in runs for w in run["warnings"])
-            rows.append([f"{size} px", runs[0]["canvas"], str(job.iters), *pipeline_cells(runs, IMAGE_STAGES, job.iters)])
-    described = "random weights (seed 0)" if job.weights == "random" else f"the pretrained weights `{Path(job.weights).name}`"
+            rows.append(
+                [
+                    f"{size} px",
+                    runs[0]["canvas"],
+                    str(job.iters),
+                    *pipeline_cells(runs, IMAGE_STAGES, job.iters),
+                ]
+            )
+    described = (
+        "random weights (seed 0)"
+        if job.weights == "random"
+        else f"the pretrained weights `{Path(job.weights).name}`"
+    )
     print(
         f"`{job.content.name}` styled by `{job.style.name}`; `{job.net}` with {described}. The package's default network, "
         f"torchvision's ImageNet VGG19, is a download, which the machine these numbers were first taken on cannot make; "
@@ -575,7 +694,17 @@ def bench_image_pipeline(job: ImageJob, sizes: Sequence[int], repeats: int) -> N
 
 
 def bench_overhead(job: ImageJob, sizes: Sequence[int], repeats: int) -> None:
-    header = ["long side", "canvas", "iters", "evals", "s / iter", "s / eval", "bare fwd+bwd (s)", "eval / bare", "iter / bare"]
+    header = [
+        "long side",
+        "canvas",
+        "iters",
+        "evals",
+        "s / iter",
+        "s / eval",
+        "bare fwd+bwd (s)",
+        "eval / bare",
+        "iter / bare",
+    ]
     rows: list[list[str]] = []
     for size in sizes:
         run = in_fresh_process(overhead_run, job, size, repeats)
@@ -606,18 +735,38 @@ def bench_overhead(job: ImageJob, sizes: Sequence[int], repeats: int) -> None:
     )
 
 
-def bench_image(net: str, weights: str | None, sizes: Sequence[int], iters: int, device: str, repeats: int, threads: int | None) -> None:
+def bench_image(
+    net: str,
+    weights: str | None,
+    sizes: Sequence[int],
+    iters: int,
+    device: str,
+    repeats: int,
+    threads: int | None,
+) -> None:
     """``weights`` None means the shared VGG16 weights."""
     print("### Image style transfer: `transfer_image`\n")
     corpus = shared_corpus()
     if corpus is None:
         print("Skipped: the shared corpus is missing; set AUDIOST_SHARED.\n")
         return
-    job = ImageJob(corpus / IMAGE_CONTENT, corpus / IMAGE_STYLE, net, weights or str(corpus.parent / VGG16_WEIGHTS), iters, device, threads)
-    needed = [job.content, job.style] + ([] if job.weights == "random" else [Path(job.weights)])
+    job = ImageJob(
+        corpus / IMAGE_CONTENT,
+        corpus / IMAGE_STYLE,
+        net,
+        weights or str(corpus.parent / VGG16_WEIGHTS),
+        iters,
+        device,
+        threads,
+    )
+    needed = [job.content, job.style] + (
+        [] if job.weights == "random" else [Path(job.weights)]
+    )
     missing = [str(path) for path in needed if not path.is_file()]
     if missing:
-        print(f"Skipped: missing {', '.join(missing)}; set AUDIOST_SHARED or pass --image-weights.\n")
+        print(
+            f"Skipped: missing {', '.join(missing)}; set AUDIOST_SHARED or pass --image-weights.\n"
+        )
         return
     bench_image_pipeline(job, sizes, repeats)
     bench_overhead(job, sizes, repeats)
@@ -632,7 +781,9 @@ def preset_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in PRESETS]
     if not names or unknown:
-        raise argparse.ArgumentTypeError(f"unknown preset(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(PRESETS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown preset(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(PRESETS)}"
+        )
     return names
 
 
@@ -647,35 +798,79 @@ def size_list(text: str) -> list[int]:
     try:
         sizes = [int(size) for size in text.split(",") if size.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated pixel counts, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated pixel counts, got {text!r}"
+        ) from None
     if not sizes or min(sizes) < 16:
         raise argparse.ArgumentTypeError("need at least one size, each at least 16 px")
     return sizes
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", type=preset_list, default="fast,balanced", help="comma-separated presets (default: fast,balanced)")
-    parser.add_argument("--repeats", type=positive_int, default=3, help="runs per measurement; medians are reported (default: 3)")
-    parser.add_argument("--device", default="cpu", help="compute device for audiost: cpu, cuda, mps or auto (default: cpu)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--presets",
+        type=preset_list,
+        default="fast,balanced",
+        help="comma-separated presets (default: fast,balanced)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=3,
+        help="runs per measurement; medians are reported (default: 3)",
+    )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="compute device for audiost: cpu, cuda, mps or auto (default: cpu)",
+    )
     parser.add_argument(
         "--threads",
         type=positive_int,
         help="torch intra-op threads (default: torch's, one per core); 1 is far steadier when other processes compete for the cores",
     )
-    parser.add_argument("--skip-gl", action="store_true", help="skip the Griffin-Lim comparison")
-    parser.add_argument("--skip-pipeline", action="store_true", help="skip the full-pipeline runs")
-    parser.add_argument("--skip-image", action="store_true", help="skip the image transfer and engine-overhead runs")
-    parser.add_argument("--image-sizes", type=size_list, default="256,512", help="comma-separated long sides in px (default: 256,512)")
-    parser.add_argument("--image-iters", type=positive_int, default=10, help="L-BFGS iterations per image run (default: 10)")
-    parser.add_argument("--image-net", choices=("vgg16", "vgg19"), default="vgg16", help="network for the image runs (default: vgg16)")
+    parser.add_argument(
+        "--skip-gl", action="store_true", help="skip the Griffin-Lim comparison"
+    )
+    parser.add_argument(
+        "--skip-pipeline", action="store_true", help="skip the full-pipeline runs"
+    )
+    parser.add_argument(
+        "--skip-image",
+        action="store_true",
+        help="skip the image transfer and engine-overhead runs",
+    )
+    parser.add_argument(
+        "--image-sizes",
+        type=size_list,
+        default="256,512",
+        help="comma-separated long sides in px (default: 256,512)",
+    )
+    parser.add_argument(
+        "--image-iters",
+        type=positive_int,
+        default=10,
+        help="L-BFGS iterations per image run (default: 10)",
+    )
+    parser.add_argument(
+        "--image-net",
+        choices=("vgg16", "vgg19"),
+        default="vgg16",
+        help="network for the image runs (default: vgg16)",
+    )
     parser.add_argument(
         "--image-weights",
         help="a local state dict for --image-net, or random (default: the shared VGG16 weights, models/vgg16-hed)",
     )
     args = parser.parse_args(argv)
     if args.image_net == "vgg19" and args.image_weights is None:
-        parser.error("--image-net vgg19 needs --image-weights (a VGG19 state dict, or random): the shared weights are VGG16's")
+        parser.error(
+            "--image-net vgg19 needs --image-weights (a VGG19 state dict, or random): the shared weights are VGG16's"
+        )
     return args
 
 
@@ -686,15 +881,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     set_threads(args.threads)
     start = time.perf_counter()
     print("## audiost benchmark\n")
-    print("\n".join(machine_lines(str(resolve_device(args.device)), args.repeats)) + "\n")
+    print(
+        "\n".join(machine_lines(str(resolve_device(args.device)), args.repeats)) + "\n"
+    )
     if not args.skip_pipeline:
         bench_pipeline(args.presets, args.device, args.repeats, args.threads)
     if not args.skip_gl:
         bench_griffin_lim(args.device, args.repeats)
     if not args.skip_image:
-        bench_image(args.image_net, args.image_weights, args.image_sizes, args.image_iters, args.device, args.repeats, args.threads)
+        bench_image(
+            args.image_net,
+            args.image_weights,
+            args.image_sizes,
+            args.image_iters,
+            args.device,
+            args.repeats,
+            args.threads,
+        )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"_Benchmark ran in {time.perf_counter() - start:.0f} s; load average at the end: {load}._")
+    print(
+        f"_Benchmark ran in {time.perf_counter() - start:.0f} s; load average at the end: {load}._"
+    )
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ def test_read_only_output_directory(runner, speech_file, music_file, tmp_path) -
 
 def test_interrupted_write_leaves_nothing(speech_file, music_file, tmp_path, monkeypatch) -> None:
     """A failure while writing (here: a full disk) leaves neither a partial file nor a temporary one."""
-    import audiost.media.audio_io as audio_io
+    from audiost.media import audio_io
 
     def disk_full(path, *args, **kwargs):
         Path(path).write_bytes(b"partial")

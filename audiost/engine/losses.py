@@ -32,12 +32,16 @@ class _Gram(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, flat: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx, flat: torch.Tensor
+    ) -> torch.Tensor:
         ctx.save_for_backward(flat)
         return flat @ flat.transpose(1, 2) / flat.shape[-1]
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+    ) -> torch.Tensor:
         (flat,) = ctx.saved_tensors
         return (grad + grad.transpose(1, 2)) @ flat / flat.shape[-1]
 
@@ -68,7 +72,9 @@ class GramLoss(nn.Module):
         self.register_buffer("scale", target.pow(2).sum().clamp_min(_EPS))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return (gram_matrix(features) - self.target).pow(2).sum(dim=(1, 2)).mean() / self.scale
+        return (gram_matrix(features) - self.target).pow(2).sum(
+            dim=(1, 2)
+        ).mean() / self.scale
 
 
 class EnvelopeLoss(nn.Module):
@@ -98,7 +104,9 @@ class EnvelopeLoss(nn.Module):
         return torch.log(power.mean(dim=dim) + 1e-8)
 
     def forward(self, canvas: torch.Tensor) -> torch.Tensor:
-        return (self.envelope(canvas) - self.target).pow(2).mean() / self.target.var().clamp_min(_EPS)
+        return (self.envelope(canvas) - self.target).pow(
+            2
+        ).mean() / self.target.var().clamp_min(_EPS)
 
 
 class TotalVariationLoss(nn.Module):
@@ -114,7 +122,9 @@ class TotalVariationLoss(nn.Module):
 
     def __init__(self, reference: torch.Tensor):
         super().__init__()
-        self.register_buffer("scale", self.roughness(reference.detach()).clamp_min(self._FLOOR))
+        self.register_buffer(
+            "scale", self.roughness(reference.detach()).clamp_min(self._FLOOR)
+        )
 
     @staticmethod
     def roughness(canvas: torch.Tensor) -> torch.Tensor:

@@ -34,8 +34,13 @@ class Objective(nn.Module):
         self.layers = sorted({t.layer for t in self.terms if t.layer is not None})
         network.check_layers(self.layers)
 
-    def forward(self, canvas: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(
+        self, canvas: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         features = self.network(canvas, self.layers) if self.layers else {}
-        parts = {t.name: t.loss(canvas if t.layer is None else features[t.layer]) for t in self.terms}
+        parts = {
+            t.name: t.loss(canvas if t.layer is None else features[t.layer])
+            for t in self.terms
+        }
         total = sum(t.weight * parts[t.name] for t in self.terms)
         return total, parts

@@ -67,7 +67,9 @@ def optimise(
         If the loss becomes NaN or infinite, optimisation stops, the last
         finite canvas is returned and ``stopped_early`` says why.
     """
-    canvas = init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
+    canvas = (
+        init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
+    )
     if optimizer == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
             [canvas],
@@ -93,7 +95,11 @@ def optimise(
         # the variable after each step: an in-place clamp moves the point
         # L-BFGS just accepted, so it would pay a full extra evaluation per
         # iteration and see curvature pairs from points it never visited.
-        return x if min_value is None and max_value is None else x.clamp(min=min_value, max=max_value)
+        return (
+            x
+            if min_value is None and max_value is None
+            else x.clamp(min=min_value, max=max_value)
+        )
 
     last: dict[str, torch.Tensor] = {}
 
@@ -123,9 +129,18 @@ def optimise(
             on_step(iteration, loss)
     if result.stopped_early is None and last and torch.equal(last["canvas"], canvas):
         # L-BFGS ends on the point it evaluated last: no need to evaluate it again.
-        total, parts = last["loss"], {name[5:]: value for name, value in last.items() if name.startswith("part:")}
+        total, parts = (
+            last["loss"],
+            {
+                name[5:]: value
+                for name, value in last.items()
+                if name.startswith("part:")
+            },
+        )
     else:
         with torch.no_grad():
             total, parts = objective(result.canvas)
-    result.parts = {name: float(value) for name, value in parts.items()} | {"total": float(total)}
+    result.parts = {name: float(value) for name, value in parts.items()} | {
+        "total": float(total)
+    }
     return result

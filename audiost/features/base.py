@@ -26,7 +26,9 @@ class FeatureNetwork(nn.Module):
     content_layers: tuple[str, ...] = ()
     style_layers: tuple[str, ...] = ()
 
-    def forward(self, canvas: torch.Tensor, layers: Collection[str]) -> dict[str, torch.Tensor]:
+    def forward(
+        self, canvas: torch.Tensor, layers: Collection[str]
+    ) -> dict[str, torch.Tensor]:
         """Return ``{name: activations}`` for each requested layer."""
         raise NotImplementedError
 
@@ -34,9 +36,11 @@ class FeatureNetwork(nn.Module):
         """Raise ``ValueError`` naming any layer this network does not have."""
         unknown = [name for name in layers if name not in self.layer_names]
         if unknown:
-            raise ValueError(f"unknown layer(s) {', '.join(unknown)}; {type(self).__name__} has {', '.join(self.layer_names)}")
+            raise ValueError(
+                f"unknown layer(s) {', '.join(unknown)}; {type(self).__name__} has {', '.join(self.layer_names)}"
+            )
 
-    def freeze(self) -> "FeatureNetwork":
+    def freeze(self) -> FeatureNetwork:
         """Disable gradients for the weights: only the canvas is optimised."""
         self.eval()
         for parameter in self.parameters():
@@ -59,5 +63,7 @@ class RescaledInput(FeatureNetwork):
         self.content_layers = network.content_layers
         self.style_layers = network.style_layers
 
-    def forward(self, canvas: torch.Tensor, layers: Collection[str]) -> dict[str, torch.Tensor]:
+    def forward(
+        self, canvas: torch.Tensor, layers: Collection[str]
+    ) -> dict[str, torch.Tensor]:
         return self.network(canvas * self.scale, layers)

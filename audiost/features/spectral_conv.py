@@ -33,7 +33,13 @@ class RandomSpectralConv(FeatureNetwork):
         Fixes the random filters, so the same seed gives the same features.
     """
 
-    def __init__(self, n_bins: int, widths: Sequence[int] = (3, 7, 15), n_filters: int = 256, seed: int = 0):
+    def __init__(
+        self,
+        n_bins: int,
+        widths: Sequence[int] = (3, 7, 15),
+        n_filters: int = 256,
+        seed: int = 0,
+    ):
         super().__init__()
         if not widths or any(w < 1 for w in widths):
             raise ValueError(f"kernel widths must be positive, got {tuple(widths)}")
@@ -51,7 +57,9 @@ class RandomSpectralConv(FeatureNetwork):
         self.style_layers = self.layer_names
         self.freeze()
 
-    def forward(self, canvas: torch.Tensor, layers: Collection[str]) -> dict[str, torch.Tensor]:
+    def forward(
+        self, canvas: torch.Tensor, layers: Collection[str]
+    ) -> dict[str, torch.Tensor]:
         n, c, bins, frames = canvas.shape
         # (N, 1, bins, frames) -> (N, bins, frames): bins become input channels.
         series = canvas.reshape(n, c * bins, frames)

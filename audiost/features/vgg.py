@@ -29,7 +29,10 @@ from ..errors import AudiostError
 from .base import FeatureNetwork
 
 #: Convolutions per block (each block ends with a 2x2 pooling layer).
-BLOCKS: dict[str, tuple[int, ...]] = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+BLOCKS: dict[str, tuple[int, ...]] = {
+    "vgg16": (2, 2, 3, 3, 3),
+    "vgg19": (2, 2, 4, 4, 4),
+}
 _WIDTHS = (64, 128, 256, 512, 512)
 
 #: torchvision's ImageNet weights; the hex after the dash is the sha256 prefix.
@@ -72,7 +75,14 @@ class VGG(FeatureNetwork):
     content_layers = ("conv4_2",)
     style_layers = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
-    def __init__(self, net: str = "vgg19", weights: str | os.PathLike | None = None, *, pooling: str = "max", seed: int = 0):
+    def __init__(
+        self,
+        net: str = "vgg19",
+        weights: str | os.PathLike | None = None,
+        *,
+        pooling: str = "max",
+        seed: int = 0,
+    ):
         super().__init__()
         if net not in BLOCKS:
             raise ValueError(f"net must be one of {', '.join(BLOCKS)}, got {net!r}")
@@ -91,7 +101,9 @@ class VGG(FeatureNetwork):
             self.features.load_state_dict(load_vgg_state(weights, net))
         self.freeze()
 
-    def forward(self, canvas: torch.Tensor, layers: Collection[str]) -> dict[str, torch.Tensor]:
+    def forward(
+        self, canvas: torch.Tensor, layers: Collection[str]
+    ) -> dict[str, torch.Tensor]:
         if canvas.shape[1] == 1:
             canvas = canvas.expand(-1, 3, -1, -1)
         x = (canvas - self.mean) / self.std
@@ -112,11 +124,15 @@ class VGG(FeatureNetwork):
                 # He initialisation keeps activation scales steady with depth,
                 # so deep layers still carry signal without training.
                 fan_in = layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
-                layer.weight.data = torch.randn(layer.weight.shape, generator=generator) * math.sqrt(2.0 / fan_in)
+                layer.weight.data = torch.randn(
+                    layer.weight.shape, generator=generator
+                ) * math.sqrt(2.0 / fan_in)
                 layer.bias.data.zero_()
 
 
-def _build(blocks: tuple[int, ...], pooling: str) -> tuple[nn.Sequential, dict[str, int]]:
+def _build(
+    blocks: tuple[int, ...], pooling: str
+) -> tuple[nn.Sequential, dict[str, int]]:
     """Layers in torchvision's order, and each ``convB_I`` name's ReLU index.
 
     Convolutions are left uninitialised: loaded or randomised weights replace them.
@@ -125,8 +141,13 @@ def _build(blocks: tuple[int, ...], pooling: str) -> tuple[nn.Sequential, dict[s
     names: dict[str, int] = {}
     for name, index, channels, width in _convolutions(blocks):
         while len(layers) < index:
-            layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
-        layers += [nn.utils.skip_init(nn.Conv2d, channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+            layers.append(
+                nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2)
+            )
+        layers += [
+            nn.utils.skip_init(nn.Conv2d, channels, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+        ]
         names[name] = index + 1
     layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
     return nn.Sequential(*layers), names
@@ -174,7 +195,9 @@ def imagenet_weights(net: str) -> Path:
     hash_prefix = path.stem.rsplit("-", 1)[1]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(url, os.fspath(path), hash_prefix=hash_prefix, progress=True)
+        torch.hub.download_url_to_file(
+            url, os.fspath(path), hash_prefix=hash_prefix, progress=True
+        )
     except (OSError, RuntimeError) as exc:
         raise AudiostError(
             f"the {net} ImageNet weights are not cached in {path.parent} and could not be downloaded ({exc}); "
@@ -197,7 +220,12 @@ def load_vgg_state(path: str | os.PathLike, net: str) -> dict[str, torch.Tensor]
     """
     path = Path(path)
     if not path.is_file():
-        raise AudiostError("weights file not found" if not path.exists() else "weights path is not a file", path)
+        raise AudiostError(
+            "weights file not found"
+            if not path.exists()
+            else "weights path is not a file",
+            path,
+        )
     try:
         with warnings.catch_warnings():
             # torch warns about pickle protocols before failing on non-checkpoints.
@@ -205,29 +233,54 @@ def load_vgg_state(path: str | os.PathLike, net: str) -> dict[str, torch.Tensor]
             state = torch.load(path, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
         if "Unsupported global" in str(exc):
-            raise AudiostError("weights file holds pickled Python objects, not a state dict of tensors; save model.state_dict()", path) from exc
-        raise AudiostError("not a torch checkpoint (cannot unpickle it); pass a .pth state dict of VGG weights", path) from exc
+            raise AudiostError(
+                "weights file holds pickled Python objects, not a state dict of tensors; save model.state_dict()",
+                path,
+            ) from exc
+        raise AudiostError(
+            "not a torch checkpoint (cannot unpickle it); pass a .pth state dict of VGG weights",
+            path,
+        ) from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
-        raise AudiostError(f"not a readable torch checkpoint, truncated or corrupt? ({str(exc).split('. ')[0]})", path) from exc
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise AudiostError("weights file does not hold a state dict (a mapping of names to tensors)", path)
+        raise AudiostError(
+            f"not a readable torch checkpoint, truncated or corrupt? ({str(exc).split('. ')[0]})",
+            path,
+        ) from exc
+    if not isinstance(state, Mapping) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise AudiostError(
+            "weights file does not hold a state dict (a mapping of names to tensors)",
+            path,
+        )
     tensors: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         if key.startswith("classifier."):
             continue
         short = key.removeprefix("features.")
         if not _KEY.fullmatch(short):
-            raise AudiostError(f"weights do not fit {net}: unexpected key {key!r}", path)
+            raise AudiostError(
+                f"weights do not fit {net}: unexpected key {key!r}", path
+            )
         tensors[short] = value.float() if value.is_floating_point() else value
     expected = _shapes(BLOCKS[net])
     for key, shape in expected.items():
         if key not in tensors:
-            raise AudiostError(f"weights do not fit {net}: missing features.{key}{_guess(tensors, net)}", path)
+            raise AudiostError(
+                f"weights do not fit {net}: missing features.{key}{_guess(tensors, net)}",
+                path,
+            )
         if tuple(tensors[key].shape) != shape:
-            raise AudiostError(f"weights do not fit {net}: features.{key} has shape {tuple(tensors[key].shape)}, expected {shape}", path)
+            raise AudiostError(
+                f"weights do not fit {net}: features.{key} has shape {tuple(tensors[key].shape)}, expected {shape}",
+                path,
+            )
     extra = sorted(set(tensors) - set(expected), key=lambda k: int(k.split(".")[0]))
     if extra:
-        raise AudiostError(f"weights do not fit {net}: unexpected key features.{extra[0]}{_guess(tensors, net)}", path)
+        raise AudiostError(
+            f"weights do not fit {net}: unexpected key features.{extra[0]}{_guess(tensors, net)}",
+            path,
+        )
     return tensors
 
 

@@ -28,7 +28,9 @@ class AudioCanvas:
     the low-level broadband noise that plain ``log1p(|S|)`` lets through.
     """
 
-    def __init__(self, sr: int, device: torch.device | str = "cpu", *, floor_db: float = -100.0):
+    def __init__(
+        self, sr: int, device: torch.device | str = "cpu", *, floor_db: float = -100.0
+    ):
         self.sr = sr
         self.device = torch.device(device)
         self.stft = Stft.for_rate(sr, self.device)
@@ -42,7 +44,9 @@ class AudioCanvas:
 
     def encode(self, wave: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """``(channels, samples)`` -> canvas ``(channels, 1, bins, frames)`` and unit phasors ``(channels, bins, frames)``."""
-        spec = self.stft.forward(torch.as_tensor(wave, dtype=torch.float32, device=self.device))
+        spec = self.stft.forward(
+            torch.as_tensor(wave, dtype=torch.float32, device=self.device)
+        )
         magnitude = spec.abs()
         phase = spec / magnitude.clamp_min(1e-12)
         # Where the magnitude is zero the phase is undefined; any unit phasor will do.
@@ -60,7 +64,14 @@ class AudioCanvas:
     ) -> torch.Tensor:
         """Canvas -> ``(channels, length)`` waveform by Griffin-Lim from ``phase`` (random if None)."""
         magnitude = torch.expm1(canvas.squeeze(1).clamp_min(0)) * self.floor
-        return griffin_lim(magnitude, self.stft, length, n_iter=n_iter, init_phase=phase, generator=generator)
+        return griffin_lim(
+            magnitude,
+            self.stft,
+            length,
+            n_iter=n_iter,
+            init_phase=phase,
+            generator=generator,
+        )
 
 
 def rms(audio: np.ndarray) -> float:

@@ -28,7 +28,9 @@ _BLOCK_FRAMES = 1 << 13
 _SILENCE_PEAK = 1e-6
 
 
-def load_audio(path: str | os.PathLike, *, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+def load_audio(
+    path: str | os.PathLike, *, max_seconds: float | None = None
+) -> tuple[np.ndarray, int]:
     """Decode an audio file to a ``(channels, samples)`` float32 array.
 
     The file is read block by block, so a header that lies about its length
@@ -64,7 +66,10 @@ def load_audio(path: str | os.PathLike, *, max_seconds: float | None = None) -> 
         except sf.LibsndfileError:
             audio, sr = _read_librosa(path)
     if problem:
-        warnings.warn(f"{path}: decoding stopped after {audio.shape[1] / sr:.2f} s ({problem}); using the readable part", stacklevel=2)
+        warnings.warn(
+            f"{path}: decoding stopped after {audio.shape[1] / sr:.2f} s ({problem}); using the readable part",
+            stacklevel=2,
+        )
     if max_seconds is not None and audio.shape[1] > max_seconds * sr:
         raise AudiostError(f"longer than the {max_seconds:g} s limit", path)
     return audio, sr
@@ -91,7 +96,9 @@ def native_stderr_silenced() -> Iterator[None]:
             os.close(saved)
 
 
-def _read_soundfile(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int, str | None]:
+def _read_soundfile(
+    path: Path, max_seconds: float | None
+) -> tuple[np.ndarray, int, str | None]:
     """Read block by block; also returns why decoding stopped early, if it did."""
     with sf.SoundFile(path) as f:
         sr, channels = f.samplerate, f.channels
@@ -123,11 +130,16 @@ def _read_librosa(path: Path) -> tuple[np.ndarray, int]:
             warnings.simplefilter("ignore")
             audio, sr = librosa.load(path, sr=None, mono=False)
     except Exception as exc:  # audioread/libsndfile raise many unrelated types
-        raise AudiostError("not a readable audio file (unknown format or corrupt); use WAV, FLAC, OGG or MP3", path) from exc
+        raise AudiostError(
+            "not a readable audio file (unknown format or corrupt); use WAV, FLAC, OGG or MP3",
+            path,
+        ) from exc
     return np.atleast_2d(audio).astype(np.float32), int(sr)
 
 
-def check_audio(audio: np.ndarray, sr: int, *, min_samples: int, name: str | os.PathLike = "audio") -> np.ndarray:
+def check_audio(
+    audio: np.ndarray, sr: int, *, min_samples: int, name: str | os.PathLike = "audio"
+) -> np.ndarray:
     """Reject audio the engine cannot style: returns it as float32 ``(channels, samples)``.
 
     Raises
@@ -139,7 +151,9 @@ def check_audio(audio: np.ndarray, sr: int, *, min_samples: int, name: str | os.
     if audio.ndim == 1:
         audio = audio[None]
     if audio.ndim != 2:
-        raise AudiostError(f"expected a (channels, samples) array, got shape {audio.shape}", name)
+        raise AudiostError(
+            f"expected a (channels, samples) array, got shape {audio.shape}", name
+        )
     if sr <= 0:
         raise AudiostError(f"invalid sample rate {sr}", name)
     n = audio.shape[1]
@@ -147,14 +161,20 @@ def check_audio(audio: np.ndarray, sr: int, *, min_samples: int, name: str | os.
         raise AudiostError("contains no audio samples", name)
     if n < min_samples:
         raise AudiostError(
-            f"too short: {1000 * n / sr:.1f} ms; at least {1000 * min_samples / sr:.0f} ms (one analysis frame) is needed", name
+            f"too short: {1000 * n / sr:.1f} ms; at least {1000 * min_samples / sr:.0f} ms (one analysis frame) is needed",
+            name,
         )
     if not np.isfinite(audio).all():
-        raise AudiostError("contains NaN or infinite samples; repair or re-export the file", name)
+        raise AudiostError(
+            "contains NaN or infinite samples; repair or re-export the file", name
+        )
     if np.abs(audio).max() < _SILENCE_PEAK:
         raise AudiostError("is digital silence; there is nothing to style", name)
     if np.abs(audio - audio.mean(axis=1, keepdims=True)).max() < _SILENCE_PEAK:
-        raise AudiostError("holds only a constant (DC) level, no signal; there is nothing to style", name)
+        raise AudiostError(
+            "holds only a constant (DC) level, no signal; there is nothing to style",
+            name,
+        )
     return audio
 
 
@@ -164,7 +184,9 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
         return audio
     import librosa
 
-    return librosa.resample(audio, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq", axis=-1).astype(np.float32)
+    return librosa.resample(
+        audio, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq", axis=-1
+    ).astype(np.float32)
 
 
 def write_audio(path: str | os.PathLike, audio: np.ndarray, sr: int) -> Path:
@@ -172,7 +194,15 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sr: int) -> Path:
     path = Path(path)
     subtype = OUTPUT_SUBTYPES.get(path.suffix.lower())
     if subtype is None:
-        raise AudiostError(f"unsupported output format; use one of {', '.join(OUTPUT_SUBTYPES)}", path)
+        raise AudiostError(
+            f"unsupported output format; use one of {', '.join(OUTPUT_SUBTYPES)}", path
+        )
     with atomic_output(path) as tmp:
-        sf.write(tmp, np.ascontiguousarray(audio.T), sr, subtype=subtype, format=path.suffix[1:].upper())
+        sf.write(
+            tmp,
+            np.ascontiguousarray(audio.T),
+            sr,
+            subtype=subtype,
+            format=path.suffix[1:].upper(),
+        )
     return path

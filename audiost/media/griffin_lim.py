@@ -52,7 +52,9 @@ def griffin_lim(
     if not 0 <= momentum < 2:
         raise ValueError(f"momentum must be in [0, 2), got {momentum}")
     if init_phase is None:
-        angles = torch.rand(magnitude.shape, generator=generator, device=magnitude.device) * (2 * torch.pi)
+        angles = torch.rand(
+            magnitude.shape, generator=generator, device=magnitude.device
+        ) * (2 * torch.pi)
         phase = torch.polar(torch.ones_like(angles), angles)
     else:
         phase = init_phase.to(magnitude.device)
@@ -60,17 +62,24 @@ def griffin_lim(
     previous = None
     for _ in range(n_iter):
         rebuilt = stft.forward(stft.inverse(magnitude * phase, length))
-        accelerated = rebuilt if previous is None else torch.add(rebuilt, previous, alpha=-decay)
+        accelerated = (
+            rebuilt if previous is None else torch.add(rebuilt, previous, alpha=-decay)
+        )
         # sgn(z) = z / |z| (0 where z is 0), several times faster than dividing by abs().
         phase = torch.sgn(accelerated)
         previous = rebuilt
     return stft.inverse(magnitude * phase, length)
 
 
-def spectral_convergence(magnitude: torch.Tensor, wave: torch.Tensor, stft: Stft) -> float:
+def spectral_convergence(
+    magnitude: torch.Tensor, wave: torch.Tensor, stft: Stft
+) -> float:
     """``|| |STFT(wave)| - magnitude ||_F / ||magnitude||_F``: 0 is a perfect match.
 
     Measures how consistent a magnitude is with the signal actually written.
     """
     rebuilt = stft.forward(wave).abs()
-    return float(torch.linalg.vector_norm(rebuilt - magnitude) / torch.linalg.vector_norm(magnitude).clamp_min(1e-12))
+    return float(
+        torch.linalg.vector_norm(rebuilt - magnitude)
+        / torch.linalg.vector_norm(magnitude).clamp_min(1e-12)
+    )

@@ -20,12 +20,21 @@ from PIL import Image
 from .image_io import MIN_SIDE
 
 # NTSC YIQ: Y is the luminance Gatys et al. transfer; I and Q carry colour.
-_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]], dtype=np.float64)
+_RGB_TO_YIQ = np.array(
+    [
+        [0.299, 0.587, 0.114],
+        [0.595716, -0.274453, -0.321263],
+        [0.211456, -0.522591, 0.311135],
+    ],
+    dtype=np.float64,
+)
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)
 _EPS = 1e-8
 
 
-def fit_size(size: tuple[int, int], long_side: float, *, upscale: bool = False) -> tuple[int, int]:
+def fit_size(
+    size: tuple[int, int], long_side: float, *, upscale: bool = False
+) -> tuple[int, int]:
     """``(width, height)`` scaled so the long side is ``long_side``, keeping the aspect ratio.
 
     Never below :data:`MIN_SIDE` on the short side, even if the long side
@@ -46,7 +55,12 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (image.shape[1], image.shape[0]) == tuple(size):
         return image
     planes = image[..., None] if image.ndim == 2 else image
-    resized = [Image.fromarray(np.ascontiguousarray(planes[..., c], dtype=np.float32)).resize(size, Image.Resampling.LANCZOS) for c in range(planes.shape[2])]
+    resized = [
+        Image.fromarray(np.ascontiguousarray(planes[..., c], dtype=np.float32)).resize(
+            size, Image.Resampling.LANCZOS
+        )
+        for c in range(planes.shape[2])
+    ]
     out = np.stack([np.asarray(plane) for plane in resized], axis=2)
     # Lanczos overshoots at edges; the canvas range is [0, 1].
     out = np.clip(out, 0.0, 1.0).astype(np.float32)
@@ -56,7 +70,11 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def to_canvas(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """``(H, W)`` luminance or ``(H, W, 3)`` RGB -> canvas ``(1, C, H, W)`` on ``device``."""
     planes = image[..., None] if image.ndim == 2 else image
-    return torch.as_tensor(np.ascontiguousarray(planes.transpose(2, 0, 1)), dtype=torch.float32, device=device).unsqueeze(0)
+    return torch.as_tensor(
+        np.ascontiguousarray(planes.transpose(2, 0, 1)),
+        dtype=torch.float32,
+        device=device,
+    ).unsqueeze(0)
 
 
 def from_canvas(canvas: torch.Tensor) -> np.ndarray:
@@ -86,7 +104,9 @@ def match_luminance(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
     Luminance-only transfer does this to the style first, so the output's
     brightness follows the content rather than the painting.
     """
-    scaled = (source - source.mean()) * (reference.std() / max(float(source.std()), _EPS)) + reference.mean()
+    scaled = (source - source.mean()) * (
+        reference.std() / max(float(source.std()), _EPS)
+    ) + reference.mean()
     return np.clip(scaled, 0, 1).astype(np.float32)
 
 
@@ -100,7 +120,9 @@ def match_colour(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
     src = source.reshape(-1, 3).astype(np.float64)
     ref = reference.reshape(-1, 3).astype(np.float64)
     # The ridge keeps a gray (rank-1 covariance) source invertible.
-    a = _sqrtm(np.cov(ref, rowvar=False)) @ np.linalg.inv(_sqrtm(np.cov(src, rowvar=False) + 1e-5 * np.eye(3)))
+    a = _sqrtm(np.cov(ref, rowvar=False)) @ np.linalg.inv(
+        _sqrtm(np.cov(src, rowvar=False) + 1e-5 * np.eye(3))
+    )
     out = (src - src.mean(0)) @ a.T + ref.mean(0)
     return np.clip(out, 0, 1).reshape(source.shape).astype(np.float32)
 

@@ -43,7 +43,11 @@ class Picture:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def load_image(source: str | os.PathLike | Image.Image | np.ndarray, *, name: str | os.PathLike | None = None) -> Picture:
+def load_image(
+    source: str | os.PathLike | Image.Image | np.ndarray,
+    *,
+    name: str | os.PathLike | None = None,
+) -> Picture:
     """Read a file, Pillow image or array into a checked :class:`Picture`.
 
     Parameters
@@ -73,7 +77,10 @@ def load_image(source: str | os.PathLike | Image.Image | np.ndarray, *, name: st
         picture = _from_pil(_open(Path(source)), label)
     width, height = picture.size
     if min(width, height) < MIN_SIDE:
-        raise AudiostError(f"image too small: {width}x{height} px; at least {MIN_SIDE} px on each side is needed", label)
+        raise AudiostError(
+            f"image too small: {width}x{height} px; at least {MIN_SIDE} px on each side is needed",
+            label,
+        )
     return picture
 
 
@@ -96,9 +103,15 @@ def _open(path: Path) -> Image.Image:
                 _check_pixels(image.size, path)
                 image.load()
     except Image.DecompressionBombError as exc:
-        raise AudiostError(f"image is too large to decode safely ({exc}); the limit is {MAX_PIXELS / 1e6:g} megapixels", path) from exc
+        raise AudiostError(
+            f"image is too large to decode safely ({exc}); the limit is {MAX_PIXELS / 1e6:g} megapixels",
+            path,
+        ) from exc
     except UnidentifiedImageError as exc:
-        raise AudiostError("not a readable image (unknown format or corrupt); use PNG, JPEG, WebP, BMP or TIFF", path) from exc
+        raise AudiostError(
+            "not a readable image (unknown format or corrupt); use PNG, JPEG, WebP, BMP or TIFF",
+            path,
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise AudiostError(f"image data is truncated or corrupt ({exc})", path) from exc
     return image
@@ -108,7 +121,8 @@ def _check_pixels(size: tuple[int, int], name: str | os.PathLike) -> None:
     width, height = size
     if width * height > MAX_PIXELS:
         raise AudiostError(
-            f"image is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is {MAX_PIXELS / 1e6:g}: downscale it first", name
+            f"image is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is {MAX_PIXELS / 1e6:g}: downscale it first",
+            name,
         )
 
 
@@ -117,10 +131,14 @@ def _from_pil(image: Image.Image, name: str | os.PathLike) -> Picture:
     try:
         image = ImageOps.exif_transpose(image)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        warnings.warn(f"{name}: ignoring unreadable EXIF orientation ({exc})", stacklevel=3)
+        warnings.warn(
+            f"{name}: ignoring unreadable EXIF orientation ({exc})", stacklevel=3
+        )
     alpha = None
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-        alpha = np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255
+        alpha = (
+            np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255
+        )
     if image.mode.startswith("I"):
         # 16- and 32-bit integer grayscale (I;16 PNG, I TIFF): Pillow's own
         # conversion to 8 bits clips instead of scaling.
@@ -131,7 +149,9 @@ def _from_pil(image: Image.Image, name: str | os.PathLike) -> Picture:
         try:
             rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255
         except (ValueError, OSError) as exc:
-            raise AudiostError(f"cannot convert colour mode {image.mode} to RGB ({exc})", name) from exc
+            raise AudiostError(
+                f"cannot convert colour mode {image.mode} to RGB ({exc})", name
+            ) from exc
     return Picture(np.ascontiguousarray(np.clip(rgb, 0, 1)), alpha)
 
 
@@ -139,7 +159,10 @@ def _from_array(array: np.ndarray, name: str | os.PathLike) -> Picture:
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
-        raise AudiostError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {array.shape}", name)
+        raise AudiostError(
+            f"expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {array.shape}",
+            name,
+        )
     _check_pixels((array.shape[1], array.shape[0]), name)
     if array.dtype == np.uint8:
         values = array.astype(np.float32) / 255
@@ -150,10 +173,16 @@ def _from_array(array: np.ndarray, name: str | os.PathLike) -> Picture:
         if not np.isfinite(values).all():
             raise AudiostError("image array contains NaN or infinite values", name)
         if values.min() < -1e-3 or values.max() > 1 + 1e-3:
-            raise AudiostError(f"float image values must lie in [0, 1], got [{values.min():.3g}, {values.max():.3g}]", name)
+            raise AudiostError(
+                f"float image values must lie in [0, 1], got [{values.min():.3g}, {values.max():.3g}]",
+                name,
+            )
         values = np.clip(values, 0, 1)
     else:
-        raise AudiostError(f"unsupported image array type {array.dtype}; use uint8, uint16 or float in [0, 1]", name)
+        raise AudiostError(
+            f"unsupported image array type {array.dtype}; use uint8, uint16 or float in [0, 1]",
+            name,
+        )
     rgb = np.repeat(values, 3, axis=2) if values.shape[2] == 1 else values[..., :3]
     alpha = values[..., 3] if values.shape[2] == 4 else None
     return Picture(np.ascontiguousarray(rgb), alpha)
@@ -167,7 +196,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     path = Path(path)
     fmt = OUTPUT_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise AudiostError(f"unsupported output format; use one of {', '.join(OUTPUT_FORMATS)}", path)
+        raise AudiostError(
+            f"unsupported output format; use one of {', '.join(OUTPUT_FORMATS)}", path
+        )
     picture = Image.fromarray(image)
     options = {"quality": _JPEG_QUALITY} if fmt == "JPEG" else {}
     if fmt == "JPEG":

@@ -21,12 +21,26 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".g
 
 def media_kind(path: str | os.PathLike) -> str:
     """``"image"`` or ``"audio"``: what the file's content (or, failing that, its name) says it is."""
+    return detect_kind(path) or "audio"
+
+
+def detect_kind(path: str | os.PathLike) -> str | None:
+    """``"image"``, ``"audio"``, or None for a file that is neither by content nor by name.
+
+    A broken file with a media extension counts as that media, so that it is
+    reported as broken rather than silently passed over.
+    """
     path = Path(path)
     if path.is_file() and path.stat().st_size > 0:
         try:
             with Image.open(path):
                 return "image"
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        except (
+            UnidentifiedImageError,
+            OSError,
+            ValueError,
+            Image.DecompressionBombError,
+        ):
             pass
         try:
             with native_stderr_silenced():
@@ -34,4 +48,7 @@ def media_kind(path: str | os.PathLike) -> str:
             return "audio"
         except (sf.LibsndfileError, RuntimeError, OSError):
             pass
-    return "image" if path.suffix.lower() in IMAGE_SUFFIXES else "audio"
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    return "audio" if suffix in AUDIO_SUFFIXES else None

@@ -28,10 +28,10 @@ class Stft:
 
     n_fft: int
     hop: int
-    device: torch.device = torch.device("cpu")
+    device: torch.device = torch.device("cpu")  # noqa: RUF009 (immutable)
 
     @classmethod
-    def for_rate(cls, sr: int, device: torch.device | str = "cpu") -> "Stft":
+    def for_rate(cls, sr: int, device: torch.device | str = "cpu") -> Stft:
         n_fft = n_fft_for_rate(sr)
         return cls(n_fft=n_fft, hop=n_fft // 4, device=torch.device(device))
 
@@ -46,13 +46,25 @@ class Stft:
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """``(..., samples)`` real -> ``(..., bins, frames)`` complex."""
         lead = wave.shape[:-1]
-        spec = torch.stft(wave.reshape(-1, wave.shape[-1]), self.n_fft, self.hop, window=self.window, return_complex=True)
+        spec = torch.stft(
+            wave.reshape(-1, wave.shape[-1]),
+            self.n_fft,
+            self.hop,
+            window=self.window,
+            return_complex=True,
+        )
         return spec.reshape(*lead, *spec.shape[-2:])
 
     def inverse(self, spec: torch.Tensor, length: int) -> torch.Tensor:
         """``(..., bins, frames)`` complex -> ``(..., length)`` real."""
         lead = spec.shape[:-2]
-        wave = torch.istft(spec.reshape(-1, *spec.shape[-2:]), self.n_fft, self.hop, window=self.window, length=length)
+        wave = torch.istft(
+            spec.reshape(-1, *spec.shape[-2:]),
+            self.n_fft,
+            self.hop,
+            window=self.window,
+            length=length,
+        )
         return wave.reshape(*lead, length)
 
 

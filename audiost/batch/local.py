@@ -1,0 +1,183 @@
+"""Local executor: N worker processes on this machine, one pair each at a time.
+
+Written on ``multiprocessing`` rather than ``concurrent.futures``: a process
+pool cannot say which task a dead worker was running and breaks as a whole
+when one dies, while here each worker is handed one pair at a time, so a
+worker killed mid-pair (by the OOM killer, a crashing decoder or ``kill -9``)
+costs exactly that pair, which is recorded as failed, and a fresh worker
+takes its place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from ..config import AudioConfig, ImageConfig
+from ..errors import AudiostError
+from .manifest import record
+from .worker import Task, run_task, setup_worker, threads_per_worker
+
+ResultCallback = Callable[[Task, dict[str, Any]], None]
+# Seconds a worker gets to clean up (remove its temporary file) after SIGTERM.
+_STOP_GRACE_S = 10.0
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+class LocalExecutor:
+    """Runs tasks on ``jobs`` spawned worker processes, dividing the CPU cores between them."""
+
+    def __init__(self, jobs: int, audio: AudioConfig, image: ImageConfig):
+        if jobs < 1:
+            raise AudiostError(f"--jobs must be at least 1, got {jobs}")
+        self.jobs = jobs
+        self.audio, self.image = audio, image
+        self.threads = threads_per_worker(jobs)
+        # spawn, not fork: a forked child would inherit the parent's torch
+        # thread pools and CUDA state, neither of which survives a fork.
+        self._context = multiprocessing.get_context("spawn")
+
+    def run(self, tasks: Iterable[Task], on_result: ResultCallback) -> None:
+        """Run every task, calling ``on_result(task, line)`` in this process as each finishes."""
+        pending = iter(tasks)
+        workers = [_Worker(self, index) for index in range(self.jobs)]
+        try:
+            for worker in workers:
+                worker.give(next(pending, None))
+            while any(w.task is not None for w in workers):
+                busy = [w for w in workers if w.task is not None]
+                ready = wait(
+                    [w.conn for w in busy] + [w.process.sentinel for w in busy]
+                )
+                for worker in busy:
+                    if worker.conn in ready and worker.conn.poll():
+                        try:
+                            line = worker.conn.recv()
+                        except EOFError:
+                            line = None
+                        if line is not None:
+                            task, worker.task = worker.task, None
+                            on_result(task, line)
+                            worker.give(next(pending, None))
+                            continue
+                    if not worker.process.is_alive() and worker.task is not None:
+                        task, worker.task = worker.task, None
+                        on_result(task, _died(task, worker.process.exitcode))
+                        worker.restart()
+                        worker.give(next(pending, None))
+            for worker in workers:
+                worker.finish()
+        except KeyboardInterrupt:
+            _stop(workers)
+            raise
+
+
+class _Worker:
+    def __init__(self, owner: LocalExecutor, index: int):
+        self.owner, self.index = owner, index
+        self.task: Task | None = None
+        self.restart()
+
+    def restart(self) -> None:
+        parent, child = self.owner._context.Pipe()
+        self.conn: Connection = parent
+        args = (
+            child,
+            self.index,
+            self.owner.threads,
+            self.owner.audio,
+            self.owner.image,
+        )
+        self.process: BaseProcess = self.owner._context.Process(
+            target=_serve, args=args, daemon=True, name=f"audiost-worker-{self.index}"
+        )
+        self.process.start()
+        child.close()
+
+    def give(self, task: Task | None) -> None:
+        self.task = task
+        if task is not None:
+            try:
+                self.conn.send(task)
+            except (BrokenPipeError, OSError):
+                pass  # the worker is dead: the main loop sees its sentinel and records the pair
+
+    def finish(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(timeout=_STOP_GRACE_S)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+def _stop(workers: list[_Worker]) -> None:
+    """SIGTERM every worker (each removes its partial output), then kill any that linger."""
+    for worker in workers:
+        if worker.process.is_alive():
+            worker.process.terminate()
+    for worker in workers:
+        worker.process.join(timeout=_STOP_GRACE_S)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+
+
+def _died(task: Task, exitcode: int | None) -> dict[str, Any]:
+    how = (
+        f"killed by signal {-exitcode}"
+        if exitcode is not None and exitcode < 0
+        else f"exit code {exitcode}"
+    )
+    error = f"worker process died while styling this pair ({how}): the input may crash a decoder, or memory ran out"
+    return record(task.content, task.style, "failed", output=task.output, error=error)
+
+
+def _serve(
+    conn: Connection, index: int, threads: int, audio: AudioConfig, image: ImageConfig
+) -> None:
+    """Worker process main loop: receive a task, send back its manifest line, until told to stop."""
+    # Ctrl-C reaches the whole process group; the parent decides, and stops
+    # workers with SIGTERM, which unwinds like an interrupt so temporary files go.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    _die_with_parent()
+    try:
+        audio, image = setup_worker(index, threads, audio, image)
+        while True:
+            task = conn.recv()
+            if task is None:
+                return
+            conn.send(run_task(task, audio, image))
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        # Stopping: a second SIGTERM must not interrupt the interpreter's own clean-up.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _die_with_parent() -> None:
+    """Get SIGTERM when the batch process dies, even by ``kill -9``.
+
+    Otherwise an orphaned worker would finish its pair while a re-run
+    starts the same pair again: a result written twice. Linux only (prctl);
+    elsewhere the worker stops at its next pair, when the pipe is gone.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

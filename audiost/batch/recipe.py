@@ -1,0 +1,242 @@
+"""Recipes: a batch's settings as a TOML file, read as data and saved with the results.
+
+A recipe looks like::
+
+    preset = "fast"                      # optional; default balanced
+    template = "{content}_x_{style}.{ext}"
+    style_weight = 20                    # top level: applies to audio and images
+    [audio]
+    gl_iters = 16                        # audio only
+    [image]
+    max_size = 256                       # images only
+
+Command-line options override the recipe, which overrides the preset. The
+recipe a batch actually used (every setting spelled out) is saved as
+``OUTDIR/recipe.toml``, so ``--recipe OUTDIR/recipe.toml`` re-runs it exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from ..config import AudioConfig, ImageConfig, audio_preset, image_preset
+from ..errors import AudiostError
+from ..outputs import atomic_output
+from .plan import DEFAULT_TEMPLATE
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+RECIPE_NAME = "recipe.toml"
+_AUDIO_FIELDS = {f.name for f in dataclasses.fields(AudioConfig)}
+_IMAGE_FIELDS = {f.name for f in dataclasses.fields(ImageConfig)}
+_BATCH_KEYS = {"preset", "template"}
+# Where a batch runs is not part of what it makes: a recipe saved on a GPU
+# box re-runs unchanged on a laptop.
+_NOT_SAVED = {"device"}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The resolved settings of a batch."""
+
+    audio: AudioConfig
+    image: ImageConfig
+    template: str = DEFAULT_TEMPLATE
+
+    def to_toml(self) -> dict[str, Any]:
+        """Every setting, as TOML data (``None`` fields are left out: TOML has no null)."""
+        return {
+            "template": self.template,
+            "audio": _config_table(self.audio),
+            "image": _config_table(self.image),
+        }
+
+
+def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse a recipe file as TOML data; it is never executed.
+
+    Raises
+    ------
+    AudiostError
+        If it cannot be read or is not valid TOML.
+    """
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise AudiostError(
+            f"cannot read the recipe: {exc.strerror or exc}", path
+        ) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AudiostError(f"not a valid TOML recipe: {exc}", path) from exc
+
+
+def resolve_recipe(
+    recipe: Mapping[str, Any] | None = None,
+    *,
+    preset: str | None = None,
+    template: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    source: str | os.PathLike | None = None,
+) -> Recipe:
+    """Layer preset, recipe and command-line settings into one :class:`Recipe`.
+
+    ``settings`` are command-line values (None = not given); each applies to
+    the media whose configuration has that field. ``source`` names the
+    recipe file in error messages.
+    """
+    recipe = dict(recipe or {})
+    settings = {k: v for k, v in (settings or {}).items() if v is not None}
+    audio_table, image_table = recipe.pop("audio", {}), recipe.pop("image", {})
+    if not isinstance(audio_table, dict) or not isinstance(image_table, dict):
+        raise AudiostError("[audio] and [image] must be tables", source)
+    unknown = set(recipe) - _AUDIO_FIELDS - _IMAGE_FIELDS - _BATCH_KEYS
+    unknown |= {f"audio.{k}" for k in set(audio_table) - _AUDIO_FIELDS}
+    unknown |= {f"image.{k}" for k in set(image_table) - _IMAGE_FIELDS}
+    if unknown:
+        raise AudiostError(
+            f"unknown recipe setting(s): {', '.join(sorted(unknown))}", source
+        )
+    preset = preset or recipe.pop("preset", None) or "balanced"
+    template = template or recipe.pop("template", None) or DEFAULT_TEMPLATE
+    if not isinstance(preset, str) or not isinstance(template, str):
+        raise AudiostError("preset and template must be strings", source)
+    try:
+        for values in (recipe, audio_table, image_table):
+            _check_types(values)
+        audio = (
+            audio_preset(preset)
+            .replace(**_for(recipe, _AUDIO_FIELDS))
+            .replace(**audio_table)
+            .replace(**_for(settings, _AUDIO_FIELDS))
+        )
+        image = (
+            image_preset(preset)
+            .replace(**_for(recipe, _IMAGE_FIELDS))
+            .replace(**image_table)
+            .replace(**_for(settings, _IMAGE_FIELDS))
+        )
+    except (TypeError, ValueError) as exc:
+        raise AudiostError(f"invalid setting: {exc}", source) from exc
+    return Recipe(audio=_tuples(audio), image=_tuples(image), template=template)
+
+
+def save_recipe(recipe: Recipe, outdir: Path, *, overwrite: bool) -> Path:
+    """Write ``OUTDIR/recipe.toml``, refusing to mix results of different settings in one folder.
+
+    Raises
+    ------
+    AudiostError
+        If OUTDIR already holds a recipe with other settings and ``overwrite``
+        is false: resuming would then skip outputs made differently.
+    """
+    path = outdir / RECIPE_NAME
+    wanted = recipe.to_toml()
+    if path.exists() and not overwrite:
+        saved = load_recipe(path)
+        changes = _differences(saved, wanted)
+        if changes:
+            raise AudiostError(
+                f"holds results made with other settings ({'; '.join(changes[:4])}); "
+                f"re-run with --recipe {path} to finish that batch, --overwrite to redo it, or choose another -o",
+                path,
+            )
+        return path
+    with atomic_output(path) as tmp:
+        tmp.write_text(
+            "# Settings this batch used; re-run it with: audiost batch ... --recipe recipe.toml\n"
+            + tomli_w.dumps(wanted)
+        )
+    return path
+
+
+def _config_table(config: AudioConfig | ImageConfig) -> dict[str, Any]:
+    table = {}
+    for name, value in dataclasses.asdict(config).items():
+        if value is None or name in _NOT_SAVED:
+            continue
+        table[name] = list(value) if isinstance(value, tuple) else value
+    return table
+
+
+def _tuples(config: Any) -> Any:
+    """Lists from TOML become tuples, as the dataclasses expect (and hashing needs)."""
+    lists = {
+        f.name: tuple(getattr(config, f.name))
+        for f in dataclasses.fields(config)
+        if isinstance(getattr(config, f.name), list)
+    }
+    return config.replace(**lists) if lists else config
+
+
+def _check_types(values: Mapping[str, Any]) -> None:
+    """TOML is typed; catch ``iters = "ten"`` or ``iters = 1.5`` here rather than deep in a worker."""
+    for key, value in values.items():
+        expected = _FIELD_TYPES.get(key)
+        if expected is None:
+            continue
+        ok = isinstance(value, expected) and not (
+            isinstance(value, bool) and bool not in expected
+        )
+        if not ok:
+            names = " or ".join("array" if t is list else t.__name__ for t in expected)
+            raise ValueError(f"{key} must be {names}, got {value!r}")
+
+
+def _field_types() -> dict[str, tuple[type, ...]]:
+    """What TOML type each setting takes, from the configurations' defaults."""
+    types: dict[str, tuple[type, ...]] = {
+        "lr": (int, float),
+        "weights": (str,),
+        "sample_rate": (int,),
+    }
+    for config in (AudioConfig(), ImageConfig()):
+        for field in dataclasses.fields(config):
+            default = getattr(config, field.name)
+            if default is None or field.name in types:
+                continue
+            if isinstance(default, bool):
+                types[field.name] = (bool,)
+            elif isinstance(default, float):
+                types[field.name] = (int, float)
+            elif isinstance(default, int):
+                types[field.name] = (int,)
+            elif isinstance(default, tuple):
+                # Layer lists may also be written "conv1_1:1,conv2_1:0.5".
+                types[field.name] = (
+                    (list, str) if field.name.endswith("_layers") else (list,)
+                )
+            else:
+                types[field.name] = (str,)
+    return types
+
+
+_FIELD_TYPES = _field_types()
+
+
+def _for(values: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k in fields}
+
+
+def _differences(
+    saved: Mapping[str, Any], wanted: Mapping[str, Any], prefix: str = ""
+) -> list[str]:
+    changes = []
+    for key in sorted(set(saved) | set(wanted)):
+        old, new = saved.get(key), wanted.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            changes.append(f"{prefix}{key}: {old!r} -> {new!r}")
+    return changes

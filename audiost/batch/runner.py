@@ -1,0 +1,281 @@
+"""``run_batch``: plan, resume, execute and record a batch into one output folder.
+
+The folder is the batch's whole state: outputs (each written atomically, so
+one that exists is complete), ``manifest.jsonl`` and ``recipe.toml``. Running
+the same batch again therefore redoes only what is missing, after a crash,
+Ctrl-C or ``kill -9`` alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import AudiostError
+from .manifest import Manifest, record
+from .plan import Plan, find_sources, plan_from_csv, plan_pairs
+from .recipe import Recipe, resolve_recipe, save_recipe
+from .worker import Task
+
+EXECUTORS = ("local", "ray")
+LOCK_NAME = ".audiost-batch.lock"
+# atomic_output's temporary files: ".<stem>.<random>.part<suffix>".
+_PARTIAL = re.compile(r"^\..+\.part\.[A-Za-z0-9]+$")
+
+
+class BatchListener(Protocol):
+    """What a front end (the CLI's progress bar) is told as a batch runs."""
+
+    def started(self, todo: int, skipped: int, failed: int) -> None: ...
+
+    def finished(self, line: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class BatchSummary:
+    """Counts of a batch run; ``failures`` lists ``(content, error)`` for the failed lines."""
+
+    outdir: Path
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    removed_partials: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def manifest(self) -> Path:
+        return self.outdir / "manifest.jsonl"
+
+    def count(self, line: dict[str, Any]) -> None:
+        setattr(self, line["status"], getattr(self, line["status"]) + 1)
+        if line["status"] == "failed":
+            self.failures.append((line["content"], line["error"]))
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a batch; ``summary`` says what was finished."""
+
+    def __init__(self, summary: BatchSummary):
+        super().__init__()
+        self.summary = summary
+
+
+def run_batch(
+    inputs: Sequence[str | os.PathLike] = (),
+    styles: Sequence[str | os.PathLike] = (),
+    outdir: str | os.PathLike = "styled",
+    *,
+    pairs: str | os.PathLike | None = None,
+    recipe: Recipe | None = None,
+    jobs: int = 1,
+    executor: str = "local",
+    ray_address: str | None = None,
+    overwrite: bool = False,
+    listener: BatchListener | None = None,
+) -> BatchSummary:
+    """Style every input with every style (or the pairs in a CSV) into ``outdir``.
+
+    Parameters
+    ----------
+    inputs : paths, folders or glob patterns
+        Folders are searched recursively; their tree is mirrored in ``outdir``.
+    styles : paths
+        Each input is styled with each style of its kind (audio or image).
+    outdir : path
+        Created if missing. Holds the outputs, ``manifest.jsonl`` and ``recipe.toml``.
+    pairs : path, optional
+        A CSV of ``content,style`` rows, instead of ``inputs`` x ``styles``.
+    recipe : Recipe, optional
+        Settings and output template; default: the ``balanced`` preset.
+    jobs : int
+        Local worker processes (``executor="local"``).
+    executor : {"local", "ray"}
+        Where pairs run: worker processes here, or Ray tasks.
+    ray_address : str, optional
+        A running Ray cluster (``"auto"``, ``"ray://host:10001"``); default:
+        ``$RAY_ADDRESS`` or a local Ray instance started for this batch.
+    overwrite : bool
+        Redo every pair; otherwise pairs whose output exists are skipped.
+    listener : BatchListener, optional
+        Told the plan's size and each manifest line as it is written.
+
+    Returns
+    -------
+    BatchSummary
+
+    Raises
+    ------
+    AudiostError
+        Before any work, for missing inputs, a bad template or recipe, an
+        unusable OUTDIR, or another batch writing to it.
+    BatchInterrupted
+        On Ctrl-C or SIGTERM, after stopping workers and removing partial
+        files; finished outputs and their manifest lines are kept.
+    """
+    if executor not in EXECUTORS:
+        raise AudiostError(
+            f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}"
+        )
+    if pairs is not None and (inputs or styles):
+        raise AudiostError("give either --pairs or inputs with --style, not both")
+    if pairs is None and not styles:
+        raise AudiostError("no style given: add --style STYLE (or --pairs FILE)")
+    if pairs is None and not inputs:
+        raise AudiostError("no inputs given")
+    started = time.perf_counter()
+    recipe = recipe or resolve_recipe()
+    out = _make_outdir(Path(outdir))
+    summary = BatchSummary(outdir=out)
+    with _locked(out):
+        summary.removed_partials = _remove_partials(out)
+        plan = (
+            plan_from_csv(pairs, out, recipe.template)
+            if pairs is not None
+            else plan_pairs(find_sources(inputs, out), styles, out, recipe.template)
+        )
+        save_recipe(recipe, out, overwrite=overwrite)
+        manifest = Manifest(out)
+        tasks = _resume(plan, manifest, summary, overwrite)
+        if listener:
+            listener.started(len(tasks), summary.skipped, summary.failed)
+        runner = _executor(executor, jobs, ray_address, recipe)
+
+        def on_result(task: Task, line: dict[str, Any]) -> None:
+            manifest.append(line)
+            summary.count(line)
+            if listener:
+                listener.finished(line)
+
+        try:
+            runner.run(tasks, on_result)
+        except KeyboardInterrupt:
+            summary.seconds = time.perf_counter() - started
+            raise BatchInterrupted(summary) from None
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _resume(
+    plan: Plan, manifest: Manifest, summary: BatchSummary, overwrite: bool
+) -> list[Task]:
+    """Record what needs no work and return the tasks that do.
+
+    Lines that would only repeat what the manifest already says (an output
+    found again, a file still not stylable) are not written twice.
+    """
+    for item in plan.unplanned:
+        line = record(
+            _abs(item.content),
+            item.style and _abs(item.style),
+            item.status,
+            error=item.error,
+        )
+        _note(line, manifest, summary)
+    tasks = []
+    for pair in plan.pairs:
+        content, style, output = _abs(pair.content), _abs(pair.style), _abs(pair.output)
+        if not overwrite and _complete(pair.output):
+            line = record(
+                content,
+                style,
+                "skipped",
+                output=output,
+                error=None,
+                note="output exists",
+            )
+            last = manifest.latest.get((content, style))
+            summary.count(line)
+            if not (
+                last
+                and last["status"] in ("done", "skipped")
+                and last.get("output") == output
+            ):
+                manifest.append(line)
+            continue
+        tasks.append(Task(content, style, pair.kind, output, overwrite=overwrite))
+    return tasks
+
+
+def _note(line: dict[str, Any], manifest: Manifest, summary: BatchSummary) -> None:
+    summary.count(line)
+    if not manifest.knows(line):
+        manifest.append(line)
+
+
+def _complete(output: Path) -> bool:
+    """Outputs are renamed into place only when fully written, so any non-empty one is complete."""
+    try:
+        return output.is_file() and output.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _executor(name: str, jobs: int, ray_address: str | None, recipe: Recipe) -> Any:
+    if name == "ray":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor(ray_address, recipe.audio, recipe.image)
+    from .local import LocalExecutor
+
+    return LocalExecutor(jobs, recipe.audio, recipe.image)
+
+
+def _make_outdir(outdir: Path) -> Path:
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise AudiostError(
+            "OUTDIR exists and is not a folder; choose another -o", outdir
+        ) from None
+    except OSError as exc:
+        raise AudiostError(
+            f"cannot create OUTDIR: {exc.strerror or exc}", outdir
+        ) from None
+    if not os.access(outdir, os.W_OK | os.X_OK):
+        raise AudiostError("OUTDIR is not writable; choose another -o", outdir)
+    return outdir
+
+
+@contextlib.contextmanager
+def _locked(outdir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on OUTDIR: two batches writing one folder would redo each other's work."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks; documented
+        yield
+        return
+    with open(outdir / LOCK_NAME, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise AudiostError(
+                "another audiost batch is writing to this folder; wait for it or choose another -o",
+                outdir,
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_partials(outdir: Path) -> int:
+    """Delete temporary files a killed run left behind (safe: this batch holds OUTDIR's lock)."""
+    removed = 0
+    for folder, _, names in os.walk(outdir):
+        for name in names:
+            if _PARTIAL.match(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
+
+
+def _abs(path: str | os.PathLike) -> str:
+    return os.path.abspath(path)

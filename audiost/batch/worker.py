@@ -1,0 +1,176 @@
+"""What a batch worker does with one pair, whatever executor runs it.
+
+A worker process keeps one stylist per configuration for its whole life, so
+the network is built once and each style's targets are computed once per
+worker, then reused for every content it is given.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..config import AudioConfig, ImageConfig
+from ..errors import AudiostError
+from .manifest import record
+
+
+@dataclass(frozen=True)
+class Task:
+    """One pair as sent to a worker: plain paths, picklable, absolute (a cluster node's cwd differs)."""
+
+    content: str
+    style: str
+    kind: str
+    output: str
+    overwrite: bool = False
+
+
+_stylists: dict[Any, Any] = {}
+
+
+def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, Any]:
+    """Style one pair and return its manifest line; never raises for a bad input.
+
+    Every failure of the pair (unreadable input, out of memory, even an
+    unexpected error in a decoder) becomes a ``failed`` line, because one bad
+    file must not stop a night's batch. Interrupts still propagate.
+    """
+    started = time.perf_counter()
+    config = audio if task.kind == "audio" else image
+    try:
+        os.makedirs(Path(task.output).parent, exist_ok=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            stylist = _stylist(task.kind, config)
+            result = stylist.transfer(
+                task.content, task.style, task.output, overwrite=task.overwrite
+            )
+    except AudiostError as exc:
+        return _failed(task, str(exc), started, config)
+    except OSError as exc:
+        return _failed(
+            task,
+            f"{exc.filename or task.output}: {exc.strerror or exc}",
+            started,
+            config,
+        )
+    except MemoryError:
+        return _failed(
+            task,
+            "out of memory; try --preset fast, fewer --jobs, --mono or a smaller --max-size",
+            started,
+            config,
+        )
+    except Exception as exc:  # noqa: BLE001 - the batch outlives any one pair's bug; the line says what broke
+        if _is_cuda_oom(exc):
+            _release_cuda()
+            return _failed(
+                task,
+                "out of GPU memory; try fewer --jobs, --preset fast or a smaller --max-size",
+                started,
+                config,
+            )
+        return _failed(task, f"unexpected {type(exc).__name__}: {exc}", started, config)
+    notes = [str(w.message) for w in caught] + result.warnings
+    return record(
+        task.content,
+        task.style,
+        "done",
+        output=task.output,
+        seconds=time.perf_counter() - started,
+        device=result.device,
+        losses=result.final_losses,
+        timings={k: round(v, 3) for k, v in result.timings.items()},
+        warnings=notes,
+        worker=os.getpid(),
+        threads=_threads(),
+    )
+
+
+def worker_device(requested: str, index: int, cuda_count: int) -> str:
+    """The device worker ``index`` uses: GPUs are dealt out round-robin, anything else is kept.
+
+    ``auto`` and ``cuda`` (no index) mean "any GPU", so with GPUs present
+    worker 0 takes cuda:0, worker 1 cuda:1, and so on.
+    """
+    if cuda_count > 0 and requested in ("auto", "cuda"):
+        return f"cuda:{index % cuda_count}"
+    return requested
+
+
+def threads_per_worker(jobs: int, cores: int | None = None) -> int:
+    """Intra-op threads for each of ``jobs`` workers so that together they use each core once."""
+    if cores is None:
+        cores = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+    return max(1, cores // max(1, jobs))
+
+
+def setup_worker(
+    index: int, threads: int, audio: AudioConfig, image: ImageConfig
+) -> tuple[AudioConfig, ImageConfig]:
+    """Pin this process's threads and device; returns the configurations with the device filled in."""
+    import torch
+
+    torch.set_num_threads(threads)
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return (
+        replace(audio, device=worker_device(audio.device, index, count)),
+        replace(image, device=worker_device(image.device, index, count)),
+    )
+
+
+def _stylist(kind: str, config: AudioConfig | ImageConfig) -> Any:
+    key = (kind, config)
+    if key not in _stylists:
+        if kind == "audio":
+            from ..audio_transfer import AudioStylist
+
+            _stylists[key] = AudioStylist(config)
+        else:
+            from ..image_transfer import ImageStylist
+
+            _stylists[key] = ImageStylist(config)
+    return _stylists[key]
+
+
+def _failed(
+    task: Task, error: str, started: float, config: AudioConfig | ImageConfig
+) -> dict[str, Any]:
+    return record(
+        task.content,
+        task.style,
+        "failed",
+        output=task.output,
+        error=error,
+        seconds=time.perf_counter() - started,
+        device=config.device,
+        worker=os.getpid(),
+    )
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _is_cuda_oom(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError)
+
+
+def _release_cuda() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

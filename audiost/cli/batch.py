@@ -1,0 +1,244 @@
+"""``audiost batch``: folders of clips against one or more styles, resumable, on local workers or Ray."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from ..batch.plan import DEFAULT_TEMPLATE
+from ..batch.recipe import load_recipe, resolve_recipe
+from ..batch.runner import EXECUTORS, BatchInterrupted, BatchSummary, run_batch
+from ..config import PRESETS
+from .common import EXIT_INTERRUPTED, given, report_failures, setting_options
+
+EXIT_SOME_FAILED = 1
+_SHOWN_FAILURES = 10
+
+
+@click.command()
+@click.argument(
+    "inputs", nargs=-1, type=click.Path(path_type=Path), metavar="[INPUT ...]"
+)
+@click.option(
+    "-s",
+    "--style",
+    "styles",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Style file; repeat for several. Each input gets each style of its kind.",
+)
+@click.option(
+    "-o",
+    "--outdir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder (created if missing); the input tree is mirrored in it.",
+)
+@click.option(
+    "--pairs",
+    type=click.Path(path_type=Path),
+    help="CSV of content,style rows to run instead of INPUT x --style (paths relative to the CSV).",
+)
+@click.option(
+    "--template",
+    help=f"Output name; fields {{content}} {{style}} {{ext}} {{kind}}.  [default: {DEFAULT_TEMPLATE}]",
+)
+@click.option(
+    "--recipe",
+    type=click.Path(path_type=Path),
+    help="TOML file of settings (see README); options given here override it.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(list(PRESETS)),
+    help="Speed/quality trade-off.  [default: balanced]",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local worker processes; CPU cores (or GPUs) are shared out between them.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    default="local",
+    show_default=True,
+    help="Run pairs in local worker processes, or as Ray tasks.",
+)
+@click.option(
+    "--ray-address",
+    help="Ray cluster to use (e.g. auto, ray://head:10001); default: $RAY_ADDRESS or a local Ray started for this batch.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Redo every pair; by default pairs whose output exists are skipped (resume).",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress bar: one plain line per pair, for logs.",
+)
+@setting_options
+@report_failures
+def batch(
+    inputs: tuple[Path, ...],
+    styles: tuple[Path, ...],
+    outdir: Path,
+    pairs: Path | None,
+    template: str | None,
+    recipe: Path | None,
+    preset: str | None,
+    jobs: int,
+    executor: str,
+    ray_address: str | None,
+    overwrite: bool,
+    quiet: bool,
+    **settings: Any,
+) -> None:
+    """Style every INPUT (files, folders, glob patterns) with every --style into OUTDIR.
+
+    Audio and images are told apart by content; each input is paired with the
+    styles of its kind. Re-running the same command finishes only what is
+    missing. OUTDIR gets manifest.jsonl (one line per pair) and recipe.toml
+    (the settings used). Exit code 1 if any pair failed.
+    """
+    if executor == "ray" and jobs != 1:
+        raise click.UsageError(
+            "--jobs is for the local executor; Ray sizes the work to the cluster"
+        )
+    loaded = load_recipe(recipe) if recipe else None
+    resolved = resolve_recipe(
+        loaded,
+        preset=preset,
+        template=template,
+        settings=given(settings),
+        source=recipe,
+    )
+    listener = _Progress(quiet, jobs if executor == "local" else None)
+    try:
+        summary = run_batch(
+            inputs,
+            styles,
+            outdir,
+            pairs=pairs,
+            recipe=resolved,
+            jobs=jobs,
+            executor=executor,
+            ray_address=ray_address,
+            overwrite=overwrite,
+            listener=listener,
+        )
+    except BatchInterrupted as stop:
+        listener.close()
+        _print_summary(stop.summary, interrupted=True)
+        sys.exit(EXIT_INTERRUPTED)
+    listener.close()
+    _print_summary(summary, interrupted=False)
+    if summary.failed:
+        sys.exit(EXIT_SOME_FAILED)
+
+
+class _Progress:
+    """One bar over the pairs to do (per-pair time, ETA) and one compact line per finished pair."""
+
+    def __init__(self, quiet: bool, jobs: int | None):
+        self.quiet, self.jobs = quiet, jobs
+        self.bar: tqdm | None = None
+        self.todo = 0
+        self.finished_count = 0
+
+    def started(self, todo: int, skipped: int, failed: int) -> None:
+        self.todo = todo
+        workers = f"{self.jobs} worker{'s' * (self.jobs != 1)}" if self.jobs else "Ray"
+        already = (
+            f", {skipped} skipped (done before or not stylable)" if skipped else ""
+        )
+        unplannable = f", {failed} cannot run" if failed else ""
+        click.echo(
+            f"batch: {todo} pair{'s' * (todo != 1)} to style on {workers}{already}{unplannable}",
+            err=True,
+        )
+        if not self.quiet and todo:
+            self.bar = tqdm(
+                total=todo,
+                desc="batch",
+                unit="pair",
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+
+    def finished(self, line: dict[str, Any]) -> None:
+        self.finished_count += 1
+        width = len(str(self.todo))
+        head = f"[{self.finished_count:>{width}}/{self.todo}] {line['status']:<6} {_short(line['content'])} x {_short(line['style'])}"
+        if line["status"] == "done":
+            text = f"{head} -> {_short(line['output'])} ({line['seconds']:.1f} s)"
+        else:
+            text = f"{head}: {_readable(line['error'])}"
+        if self.bar is not None:
+            self.bar.set_postfix_str(
+                f"last {line['seconds'] or 0:.1f} s", refresh=False
+            )
+            self.bar.update(1)
+            self.bar.write(text, file=sys.stderr)
+        else:
+            click.echo(text, err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _print_summary(summary: BatchSummary, *, interrupted: bool) -> None:
+    minutes, seconds = divmod(summary.seconds, 60)
+    counts = f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed in {int(minutes)}m{seconds:04.1f}s"
+    if summary.removed_partials:
+        click.echo(
+            f"batch: removed {summary.removed_partials} partial file(s) left by an interrupted run",
+            err=True,
+        )
+    for content, error in summary.failures[:_SHOWN_FAILURES]:
+        named = content in error or _short(content) in error
+        message = _readable(error) if named else f"{_short(content)}: {error}"
+        click.echo(f"audiost: failed: {message}", err=True)
+    if len(summary.failures) > _SHOWN_FAILURES:
+        click.echo(
+            f"audiost: ... and {len(summary.failures) - _SHOWN_FAILURES} more failures; see the manifest",
+            err=True,
+        )
+    if interrupted:
+        click.echo(
+            f"audiost: interrupted: {counts}; finished outputs are kept, run the same command again to do the rest",
+            err=True,
+        )
+    else:
+        click.echo(f"batch: {counts}; manifest: {_short(summary.manifest)}", err=True)
+
+
+def _readable(error: str) -> str:
+    """An error with the absolute path it starts with shortened."""
+    path, sep, rest = error.partition(": ")
+    return f"{_short(path)}{sep}{rest}" if sep and os.path.isabs(path) else error
+
+
+def _short(path: str | os.PathLike | None) -> str:
+    """A path as the user would type it: relative to the current folder when that is shorter."""
+    if path is None:
+        return "-"
+    text = os.fspath(path)
+    try:
+        relative = os.path.relpath(text)
+    except ValueError:
+        return text
+    return relative if len(relative) < len(text) else text

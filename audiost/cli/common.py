@@ -1,0 +1,217 @@
+"""What every command shares: failure reporting, exit codes and the transfer settings' options."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import warnings
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..device import DEVICE_CHOICES
+from ..errors import AudiostError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+OOM_ADVICE = "try --preset fast, a smaller --max-size, --mono or a shorter input"
+
+
+def report_failures(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Map user-facing failures to one stderr line and an exit code, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # A polite kill (SIGTERM) stops the same clean way as Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return command(*args, **kwargs)
+        except AudiostError as exc:
+            fail(str(exc), EXIT_USER_ERROR)
+        except (MemoryError, _out_of_memory_errors()) as exc:
+            fail(f"out of memory ({type(exc).__name__}); {OOM_ADVICE}", EXIT_USER_ERROR)
+        except KeyboardInterrupt:
+            fail("interrupted; no output was written", EXIT_INTERRUPTED)
+
+    return wrapper
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"audiost: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _out_of_memory_errors() -> type[BaseException]:
+    import torch
+
+    return torch.OutOfMemoryError
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], *_: Any, **__: Any
+) -> None:
+    click.echo(f"audiost: warning: {message}", err=True)
+
+
+def _floats(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        return tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            "expected comma-separated numbers, e.g. 0.7,0.3"
+        ) from None
+
+
+_SETTINGS = [
+    click.option(
+        "--iters",
+        type=click.IntRange(min=0),
+        help="Optimiser iterations (overrides the preset).",
+    ),
+    click.option(
+        "--content-weight",
+        type=click.FloatRange(min=0),
+        help="How strongly the content is kept.  [default: 1]",
+    ),
+    click.option(
+        "--style-weight",
+        type=click.FloatRange(min=0),
+        help="How strongly the style is imposed.  [default: 10]",
+    ),
+    click.option(
+        "--optimizer",
+        type=click.Choice(["lbfgs", "adam"]),
+        help="Optimiser.  [default: lbfgs]",
+    ),
+    click.option(
+        "--init",
+        type=click.Choice(["content", "noise", "style"]),
+        help="Start from the content, noise or (images) the style.  [default: content]",
+    ),
+    click.option(
+        "--net",
+        type=click.Choice(["spectral-conv", "vgg19", "vgg16"]),
+        help="Feature network. Audio: spectral-conv (default) or a VGG on the spectrogram; images: vgg19 (default) or vgg16.",
+    ),
+    click.option(
+        "--weights",
+        type=click.Path(path_type=Path),
+        help="Local VGG state dict (also $AUDIOST_WEIGHTS); default: ImageNet weights, downloaded once.",
+    ),
+    click.option(
+        "--device",
+        help=f"One of {', '.join(DEVICE_CHOICES)} (or cuda:N).  [default: auto]",
+    ),
+    click.option(
+        "--seed",
+        type=int,
+        help="Seed for random networks and noise; same seed, same device, same output.  [default: 0]",
+    ),
+    click.option(
+        "--temporal-envelope-weight",
+        type=click.FloatRange(min=0),
+        help="Audio: keep the content's energy envelope over time.  [default: 0.1]",
+    ),
+    click.option(
+        "--spectral-envelope-weight",
+        type=click.FloatRange(min=0),
+        help="Audio: impose the style's average spectrum.  [default: 0.1]",
+    ),
+    click.option(
+        "--phase-init",
+        type=click.Choice(["content", "random"]),
+        help="Audio: Griffin-Lim start phase.  [default: content]",
+    ),
+    click.option(
+        "--gl-iters",
+        type=click.IntRange(min=0),
+        help="Audio: Griffin-Lim iterations (overrides the preset).",
+    ),
+    click.option(
+        "--match-loudness/--no-match-loudness",
+        default=None,
+        help="Audio: match the content's RMS level.  [default: match]",
+    ),
+    click.option(
+        "--mono",
+        is_flag=True,
+        default=None,
+        help="Audio: downmix the content to mono first (otherwise each channel is styled).",
+    ),
+    click.option(
+        "--sample-rate",
+        type=click.IntRange(min=1000),
+        help="Audio: resample the content to this rate (default: keep it).",
+    ),
+    click.option(
+        "--max-size",
+        type=click.IntRange(min=16),
+        help="Images: long side of the output in pixels.  [default: 512]",
+    ),
+    click.option(
+        "--scales",
+        type=click.IntRange(1, 5),
+        help="Images: coarse-to-fine passes, each twice the size of the last.  [default: 1]",
+    ),
+    click.option(
+        "--style-weights",
+        callback=_floats,
+        help="Images: blend of several styles, e.g. 0.7,0.3.",
+    ),
+    click.option(
+        "--style-scale",
+        type=click.FloatRange(0.1, 4),
+        help="Images: style size relative to the content (bigger strokes above 1).  [default: 1]",
+    ),
+    click.option(
+        "--tv-weight",
+        type=click.FloatRange(min=0),
+        help="Images: total-variation smoothing.  [default: 0.01]",
+    ),
+    click.option(
+        "--pooling",
+        type=click.Choice(["max", "avg"]),
+        help="Images: VGG pooling.  [default: max]",
+    ),
+    click.option(
+        "--preserve-color",
+        type=click.Choice(["none", "luminance", "histogram"]),
+        help="Images: keep the content's colours.  [default: none]",
+    ),
+    click.option(
+        "--content-layers",
+        help="Images: content layers, optionally weighted: conv4_2 or conv3_1:1,conv4_2:2.",
+    ),
+    click.option(
+        "--style-layers",
+        help="Images: style layers, optionally weighted: conv1_1,conv2_1:0.5,...",
+    ),
+]
+
+
+def setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add every transfer setting as an option; each arrives as a keyword, None when not given."""
+    for option in reversed(_SETTINGS):
+        command = option(command)
+    return command
+
+
+def given(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings the user actually gave, as configuration values."""
+    chosen = {k: v for k, v in settings.items() if v is not None}
+    if "weights" in chosen:
+        chosen["weights"] = str(chosen["weights"])
+    return chosen

@@ -1,0 +1,169 @@
+"""``audiost transfer CONTENT STYLE [STYLE ...]``: one pair, with a progress bar.
+
+A thin layer over the Python API: it decides audio or image from the files,
+parses options, shows progress and reports failures as one line (see
+:mod:`audiost.cli.common`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import PRESETS, AudioConfig, ImageConfig, audio_preset, image_preset
+from ..errors import AudiostError
+from ..media.kind import media_kind
+from ..outputs import default_output_path
+from ..progress import progress_bar
+from .common import given, report_failures, setting_options
+
+_AUDIO_FIELDS = set(AudioConfig.__dataclass_fields__)
+_IMAGE_FIELDS = set(ImageConfig.__dataclass_fields__)
+
+
+@click.command()
+@click.argument("content", type=click.Path(path_type=Path))
+@click.argument(
+    "styles",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="STYLE [STYLE ...]",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output file: .wav/.flac for audio, .png/.jpg for images. Default: <content>_x_<style> here.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
+@click.option(
+    "--preset",
+    type=click.Choice(list(PRESETS)),
+    default="balanced",
+    show_default=True,
+    help="Speed/quality trade-off.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@setting_options
+@report_failures
+def transfer(
+    content: Path,
+    styles: tuple[Path, ...],
+    output: Path | None,
+    overwrite: bool,
+    preset: str,
+    quiet: bool,
+    **settings: Any,
+) -> None:
+    """Recompose CONTENT in the style of STYLE.
+
+    Audio (WAV, FLAC, OGG, MP3) or images (PNG, JPEG, WebP, BMP, TIFF),
+    decided from the files themselves; both must be the same kind. Several
+    styles blend (images).
+    """
+    started = time.perf_counter()
+    kind = _common_kind(content, styles)
+    settings = given(settings)
+    _reject_foreign_options(kind, settings)
+    if kind == "audio":
+        result, summary = _transfer_audio(
+            content, styles, output, overwrite, preset, quiet, settings
+        )
+    else:
+        result, summary = _transfer_image(
+            content, styles, output, overwrite, preset, quiet, settings
+        )
+    for note in result.warnings:
+        click.echo(f"audiost: warning: {note}", err=True)
+    if not quiet:
+        click.echo(
+            f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}",
+            err=True,
+        )
+
+
+def _common_kind(content: Path, styles: tuple[Path, ...]) -> str:
+    kind = media_kind(content)
+    for style in styles:
+        if media_kind(style) != kind:
+            raise AudiostError(
+                f"is {media_kind(style)} but the content {content} is {kind}; give both as audio or both as images",
+                style,
+            )
+    return kind
+
+
+def _reject_foreign_options(kind: str, settings: dict[str, Any]) -> None:
+    fields = _AUDIO_FIELDS if kind == "audio" else _IMAGE_FIELDS
+    foreign = [name for name in settings if name not in fields]
+    if foreign:
+        names = ", ".join("--" + name.replace("_", "-") for name in foreign)
+        raise AudiostError(f"{names} do(es) not apply to {kind} inputs")
+
+
+def _transfer_audio(
+    content: Path,
+    styles: tuple[Path, ...],
+    output: Path | None,
+    overwrite: bool,
+    preset: str,
+    quiet: bool,
+    settings: dict[str, Any],
+) -> tuple[Any, str]:
+    from ..audio_transfer import (
+        transfer_audio,  # deferred: torch import is slow, --help should not wait
+    )
+
+    if len(styles) != 1:
+        raise AudiostError(f"audio takes one style, got {len(styles)}")
+    config = _config(audio_preset, preset, settings)
+    output = output or default_output_path(content, styles[0], ".wav")
+    with progress_bar(config.iters, "styling", quiet=quiet) as on_step:
+        result = transfer_audio(
+            content,
+            styles[0],
+            output,
+            config=config,
+            overwrite=overwrite,
+            on_step=on_step,
+        )
+    channels, samples = result.audio.shape
+    return result, f"{samples / result.sr:.1f} s, {result.sr} Hz, {channels} ch"
+
+
+def _transfer_image(
+    content: Path,
+    styles: tuple[Path, ...],
+    output: Path | None,
+    overwrite: bool,
+    preset: str,
+    quiet: bool,
+    settings: dict[str, Any],
+) -> tuple[Any, str]:
+    from ..image_transfer import default_image_output, transfer_image
+
+    config = _config(image_preset, preset, settings)
+    output = output or default_image_output(content, styles)
+    with progress_bar(config.iters * config.scales, "styling", quiet=quiet) as on_step:
+        result = transfer_image(
+            content,
+            list(styles),
+            output,
+            config=config,
+            overwrite=overwrite,
+            on_step=on_step,
+        )
+    height, width = result.image.shape[:2]
+    return result, f"{width}x{height} px"
+
+
+def _config(make: Callable[..., Any], preset: str, settings: dict[str, Any]) -> Any:
+    try:
+        return make(preset, **settings)
+    except ValueError as exc:
+        raise AudiostError(str(exc)) from exc

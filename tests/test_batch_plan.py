@@ -1,0 +1,255 @@
+"""Batch planning, recipes and the manifest: fast tests with no styling."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from audiost.batch.manifest import Manifest, record
+from audiost.batch.plan import find_sources, plan_from_csv, plan_pairs
+from audiost.batch.recipe import load_recipe, resolve_recipe, save_recipe
+from audiost.batch.worker import threads_per_worker, worker_device
+from audiost.errors import AudiostError
+
+from .conftest import BAD, corpus_file
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """clips/{a.wav, a.flac, sub/b.ogg, notes.txt, .hidden.wav}, a style, and a picture."""
+    clips = tmp_path / "clips"
+    (clips / "sub").mkdir(parents=True)
+    speech = corpus_file("speech_pocketsphinx_playing_cards_16k_mono_s24.wav")
+    shutil.copy(speech, clips / "a.wav")
+    shutil.copy(
+        corpus_file("speech_pocketsphinx_forever_16k_mono.flac"), clips / "a.flac"
+    )
+    shutil.copy(corpus_file("sfx_night_crickets_44k_mono.ogg"), clips / "sub" / "b.ogg")
+    shutil.copy(corpus_file("photo_chelsea_cat_451x300.png"), clips / "sub" / "cat.png")
+    (clips / "notes.txt").write_text("not media")
+    shutil.copy(speech, clips / ".hidden.wav")
+    shutil.copy(
+        corpus_file("music_sonicpi_tabla_loop_44k_stereo.flac"), tmp_path / "tabla.flac"
+    )
+    return tmp_path
+
+
+def test_folder_is_walked_mirrored_and_classified(tree: Path) -> None:
+    out = tree / "out"
+    plan = plan_pairs(find_sources([tree / "clips"], out), [tree / "tabla.flac"], out)
+    outputs = sorted(str(p.output.relative_to(out)) for p in plan.pairs)
+    # a.wav and a.flac collide on "a_x_tabla.wav": both get a stable digest suffix.
+    assert len(outputs) == 3 and outputs[2] == "sub/b_x_tabla.wav"
+    assert (
+        all(o.startswith("a_x_tabla-") and o.endswith(".wav") for o in outputs[:2])
+        and outputs[0] != outputs[1]
+    )
+    again = plan_pairs(find_sources([tree / "clips"], out), [tree / "tabla.flac"], out)
+    assert [p.output for p in again.pairs] == [p.output for p in plan.pairs]
+    why = {u.content.name: u for u in plan.unplanned}
+    assert (
+        why["notes.txt"].status == "skipped"
+        and "neither audio nor an image" in why["notes.txt"].error
+    )
+    assert (
+        why["cat.png"].status == "skipped" and "no image style" in why["cat.png"].error
+    )
+    assert ".hidden.wav" not in why and all(
+        p.content.name != ".hidden.wav" for p in plan.pairs
+    )
+
+
+def test_outdir_inside_input_folder_is_not_an_input(tree: Path) -> None:
+    out = tree / "clips" / "styled"
+    out.mkdir()
+    shutil.copy(tree / "clips" / "a.wav", out / "old_result.wav")
+    names = [s.path.name for s in find_sources([tree / "clips"], out)]
+    assert "old_result.wav" not in names and "a.wav" in names
+
+
+def test_globs_mirror_from_their_fixed_part(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tree)
+    sources = find_sources(["clips/**/*.ogg"], tree / "out")
+    assert [(s.path.name, str(s.relative)) for s in sources] == [("b.ogg", "sub/b.ogg")]
+    with pytest.raises(AudiostError, match="matches no files"):
+        find_sources(["clips/*.mp3"], tree / "out")
+    with pytest.raises(AudiostError, match="no such file"):
+        find_sources(["clips/missing.wav"], tree / "out")
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{content}_{nope}.{ext}", "unknown field"),
+        ("{style}.{ext}", "must contain {content}"),
+        ("../{content}.{ext}", "inside OUTDIR"),
+        ("/tmp/{content}.{ext}", "inside OUTDIR"),
+        ("{content}.mp4", "extension must be one of"),
+        ("{content", "bad output template"),
+    ],
+)
+def test_bad_templates_are_refused_before_any_work(
+    tree: Path, template: str, message: str
+) -> None:
+    out = tree / "out"
+    with pytest.raises(AudiostError, match=message):
+        plan_pairs(
+            find_sources([tree / "clips" / "a.wav"], out),
+            [tree / "tabla.flac"],
+            out,
+            template,
+        )
+
+
+def test_an_output_never_replaces_an_input(tree: Path) -> None:
+    clips = tree / "clips"
+    plan = plan_pairs(
+        find_sources([clips / "a.wav"], clips),
+        [tree / "tabla.flac"],
+        clips,
+        "{content}.wav",
+    )
+    assert (
+        not plan.pairs
+        and plan.unplanned[0].status == "failed"
+        and "replace an input" in plan.unplanned[0].error
+    )
+
+
+def test_mirroring_never_follows_a_symlink_out_of_outdir(tree: Path) -> None:
+    out, elsewhere = tree / "out", tree / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "sub").symlink_to(elsewhere)
+    plan = plan_pairs(find_sources([tree / "clips"], out), [tree / "tabla.flac"], out)
+    escaped = [u for u in plan.unplanned if u.content.name == "b.ogg"]
+    assert escaped and "outside OUTDIR" in escaped[0].error
+    assert all(elsewhere not in p.output.resolve().parents for p in plan.pairs)
+
+
+def test_pairs_csv(tree: Path) -> None:
+    table = tree / "pairs.csv"
+    table.write_text(
+        "content,style\nclips/a.wav,tabla.flac\nclips/missing.wav,tabla.flac\nclips/sub/cat.png,tabla.flac\n\n"
+    )
+    plan = plan_from_csv(table, tree / "out")
+    assert [
+        (p.content.name, p.output.relative_to(tree / "out").as_posix())
+        for p in plan.pairs
+    ] == [("a.wav", "clips/a_x_tabla.wav")]
+    errors = sorted(u.error for u in plan.unplanned)
+    assert (
+        "no such file" in errors[0]
+        and "content is image but style is audio" in errors[1]
+    )
+    table.write_text("clips/a.wav\n")
+    with pytest.raises(AudiostError, match="row 1 needs two columns"):
+        plan_from_csv(table, tree / "out")
+
+
+def test_recipe_layers_preset_recipe_tables_and_options(tmp_path: Path) -> None:
+    path = tmp_path / "recipe.toml"
+    path.write_text(
+        'preset = "fast"\nstyle_weight = 20\n[audio]\ngl_iters = 8\n[image]\nmax_size = 128\nstyle_layers = "conv1_1:1,conv2_1:0.5"\n'
+    )
+    recipe = resolve_recipe(load_recipe(path), settings={"iters": 7, "max_size": None})
+    assert (
+        recipe.audio.iters == 7 and recipe.image.iters == 7
+    )  # option beats recipe beats preset
+    assert (
+        recipe.audio.kernel_widths == (3, 9) and recipe.audio.gl_iters == 8
+    )  # preset fast, then table
+    assert recipe.audio.style_weight == recipe.image.style_weight == 20
+    assert recipe.image.max_size == 128 and recipe.image.style_layer_weights == (
+        1.0,
+        0.5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("iterz = 3\n", "unknown recipe setting"),
+        ("[audio]\nmax_size = 3\n", "audio.max_size"),
+        ('iters = "ten"\n', "iters must be int"),
+        ("iters = 1.5\n", "iters must be int"),
+        ("mono = 1\n", "mono must be bool"),
+        ('optimizer = "sgd"\n', "optimizer must be one of"),
+        ("import os\nos.system('touch pwned')\n", "not a valid TOML"),
+    ],
+)
+def test_recipe_errors_name_the_file(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "recipe.toml"
+    path.write_text(text)
+    with pytest.raises(AudiostError, match=message) as caught:
+        resolve_recipe(load_recipe(path), source=path)
+    assert str(path) in str(caught.value)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_saved_recipe_reruns_exactly_and_guards_the_folder(tmp_path: Path) -> None:
+    recipe = resolve_recipe({"preset": "fast", "seed": 3}, settings={"device": "cpu"})
+    path = save_recipe(recipe, tmp_path, overwrite=False)
+    assert "device" not in path.read_text()  # where it ran is not what it made
+    assert resolve_recipe(load_recipe(path)) == resolve_recipe(
+        {"preset": "fast", "seed": 3}
+    )
+    save_recipe(recipe, tmp_path, overwrite=False)  # same settings: fine
+    other = resolve_recipe({"preset": "fast", "seed": 4})
+    with pytest.raises(AudiostError, match=r"other settings \(audio.seed: 3 -> 4"):
+        save_recipe(other, tmp_path, overwrite=False)
+    save_recipe(other, tmp_path, overwrite=True)
+    assert load_recipe(path)["audio"]["seed"] == 4
+
+
+def test_manifest_survives_a_line_cut_by_a_crash(tmp_path: Path) -> None:
+    manifest = Manifest(tmp_path)
+    manifest.append(record("a.wav", "s.wav", "done", output="o.wav", seconds=1.0))
+    with open(manifest.path, "a") as handle:
+        handle.write('{"content": "b.wav", "sty')  # kill -9 mid-write
+    again = Manifest(tmp_path)
+    again.append(record("c.wav", "s.wav", "failed", error="c.wav: broken"))
+    lines = manifest.path.read_text().splitlines()
+    parsed = [json.loads(line) for line in lines if line.endswith("}")]
+    assert [p["content"] for p in parsed] == ["a.wav", "c.wav"] and len(lines) == 3
+    assert set(Manifest(tmp_path).latest) == {("a.wav", "s.wav"), ("c.wav", "s.wav")}
+
+
+def test_workers_share_out_gpus_and_cores() -> None:
+    assert [worker_device("auto", i, 2) for i in range(3)] == [
+        "cuda:0",
+        "cuda:1",
+        "cuda:0",
+    ]
+    assert worker_device("cuda", 3, 4) == "cuda:3"
+    assert (
+        worker_device("auto", 1, 0) == "auto"
+        and worker_device("cpu", 1, 2) == "cpu"
+        and worker_device("cuda:1", 0, 2) == "cuda:1"
+    )
+    assert (
+        threads_per_worker(1, cores=16) == 16 and threads_per_worker(4, cores=16) == 4
+    )
+    assert threads_per_worker(3, cores=2) == 1
+    assert threads_per_worker(2) * 2 <= max(2, len(os.sched_getaffinity(0)))
+
+
+def test_every_bad_file_in_a_folder_is_found(tmp_path: Path) -> None:
+    if not BAD.is_dir():
+        pytest.skip("shared corpus/bad not found")
+    sources = find_sources([BAD], tmp_path / "out")
+    found = {s.path.name: s.kind for s in sources}
+    assert set(found) == {p.name for p in BAD.iterdir() if not p.name.startswith(".")}
+    assert (
+        found["weights_not_a_state_dict.pth"] is None and found["MANIFEST.tsv"] is None
+    )
+    assert (
+        found["html_page_named.mp3"] == "audio"
+        and found["png_data_named.jpg"] == "image"
+    )

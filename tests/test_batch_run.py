@@ -1,0 +1,437 @@
+"""``audiost batch`` end to end: real clips, the bad corpus, crashes, resume, and Ray."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from audiost import (
+    AudioStylist,
+    audio_preset,
+    resolve_recipe,
+    run_batch,
+    transfer_audio,
+)
+from audiost.cli import main
+from audiost.media.audio_io import resample
+from audiost.metrics import logmel_distance
+
+from .conftest import BAD, CORPUS, HED, bad_manifest, clip, needs_corpus, needs_hed
+
+SOURCES = [
+    "speech_pocketsphinx_forever_16k_mono.flac",
+    "speech_alsa_rear_side_prompts_48k_mono_s16.wav",
+    "sfx_cow_mooing_22k_mono_s16.wav",
+    "speech_pocketsphinx_playing_cards_16k_mono_s24.wav",
+    "sfx_car_engine_start_stop_44k_mono_s16.wav",
+    "speech_ivr_allison_voicemail_options_8k_mono_s16.wav",
+]
+# Few iterations: these tests are about the batch machinery; quality is checked loosely.
+QUICK = ["--preset", "fast", "--iters", "8", "--gl-iters", "8"]
+
+
+def make_clips(folder: Path, count: int, seconds: float = 1.2) -> list[Path]:
+    """Short excerpts of real recordings, one per corpus file, as WAV."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in SOURCES[:count]:
+        audio, sr = clip(name, seconds, offset=0.3)
+        path = folder / f"{Path(name).stem}.wav"
+        sf.write(path, audio.T, sr)
+        paths.append(path)
+    return paths
+
+
+def make_style(folder: Path) -> Path:
+    audio, sr = clip("music_sonicpi_tabla_loop_44k_stereo.flac", 2.0)
+    path = folder / "tabla.wav"
+    sf.write(path, audio.T, sr)
+    return path
+
+
+def batch_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "audiost", "batch", *args]
+
+
+def manifest_lines(outdir: Path) -> list[dict]:
+    path = outdir / "manifest.jsonl"
+    if not path.exists():
+        return []
+    return [
+        json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")
+    ]
+
+
+def partial_files(outdir: Path) -> list[Path]:
+    return [p for p in outdir.rglob(".*") if ".part" in p.name]
+
+
+def assert_good_audio(path: Path, content: Path) -> None:
+    audio, sr = sf.read(path, always_2d=True)
+    reference = sf.info(content)
+    assert sr == reference.samplerate and audio.shape == (
+        reference.frames,
+        reference.channels,
+    )
+    assert np.isfinite(audio).all() and np.sqrt(np.mean(audio**2)) > 1e-3, (
+        f"{path} is silent or not finite"
+    )
+
+
+@needs_hed
+def test_folder_with_every_bad_file(tmp_path: Path) -> None:
+    """Good clips among every file of corpus/bad: every good output, one reasoned line per bad file."""
+    folder = tmp_path / "library"
+    good = make_clips(folder / "good", 3)
+    for path in BAD.iterdir():
+        if path.name != "MANIFEST.tsv":
+            shutil.copy(path, folder / path.name)
+    style, texture = make_style(tmp_path), CORPUS / "texture_gravel_gray_512x512.png"
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        f'[image]\nnet = "vgg16"\nweights = "{HED}"\nmax_size = 48\niters = 3\n'
+    )
+    out = tmp_path / "out"
+    result = subprocess.run(
+        batch_command(
+            str(folder),
+            "-s",
+            str(style),
+            "-s",
+            str(texture),
+            "-o",
+            str(out),
+            "--recipe",
+            str(recipe),
+            "-j",
+            "2",
+            "-q",
+            *QUICK,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr  # some pairs failed, as they should
+    assert "Traceback" not in result.stderr
+    lines = {Path(line["content"]).name: line for line in manifest_lines(out)}
+    assert len(manifest_lines(out)) == len(lines), "more than one line for some file"
+    assert set(lines) == {p.name for p in good} | {
+        p.name for p in BAD.iterdir() if p.name != "MANIFEST.tsv"
+    }
+    for path in good:
+        line = lines[path.name]
+        assert line["status"] == "done", line
+        assert_good_audio(Path(line["output"]), path)
+        assert Path(line["output"]).parent == out / "good"  # the tree is mirrored
+    for row in bad_manifest():
+        line = lines[row["file"]]
+        if row["file"].endswith(".pth"):
+            assert (
+                line["status"] == "skipped"
+                and "neither audio nor an image" in line["error"]
+            )
+        elif row["expected"].startswith("works"):
+            assert line["status"] == "done", line
+            assert Path(line["output"]).stat().st_size > 0
+        elif line["status"] == "failed" or not row["expected"].startswith(
+            "clear error, or works"
+        ):
+            assert line["status"] == "failed" and row["file"] in line["error"], line
+            assert not Path(line["output"]).exists()
+    done = [line for line in lines.values() if line["status"] == "done"]
+    # Two workers, each with its share of the cores.
+    assert len({line["worker"] for line in done}) == 2
+    assert all(
+        line["threads"] * 2 <= max(2, len(os.sched_getaffinity(0))) for line in done
+    )
+    assert f"{len(done)} done" in result.stderr.splitlines()[-1]
+    assert not partial_files(out)
+
+
+@needs_corpus
+def test_batch_output_is_the_transfer_output(tmp_path: Path, speech, music) -> None:
+    """A batch pair comes out as ``transfer_audio`` makes it, and so moves toward the style."""
+    content, style = tmp_path / "speech.wav", tmp_path / "tabla.wav"
+    sf.write(content, speech[0].T, speech[1])
+    sf.write(style, music[0].T, music[1])
+    summary = run_batch(
+        [content],
+        [style],
+        tmp_path / "out",
+        recipe=resolve_recipe(preset="fast", settings={"iters": 30}),
+    )
+    assert (summary.done, summary.failed) == (1, 0)
+    batch_audio, sr = sf.read(
+        tmp_path / "out" / "speech_x_tabla.wav", dtype="float32", always_2d=True
+    )
+    single = transfer_audio(content, style, config=audio_preset("fast", iters=30))
+    np.testing.assert_allclose(batch_audio.T, single.audio, atol=1e-4)
+    style_audio = resample(music[0], music[1], sr)
+    assert logmel_distance(batch_audio.T, style_audio, sr) < 0.9 * logmel_distance(
+        speech[0], style_audio, sr
+    )
+
+
+@needs_corpus
+def test_kill_9_halfway_then_resume(tmp_path: Path) -> None:
+    """SIGKILL the batch mid-way; the re-run finishes the rest, writes each output once and completes the manifest."""
+    clips = make_clips(tmp_path / "in", 6)
+    style, out = make_style(tmp_path), tmp_path / "out"
+    command = batch_command(
+        str(tmp_path / "in"),
+        "-s",
+        str(style),
+        "-o",
+        str(out),
+        "-q",
+        "--preset",
+        "fast",
+        "--iters",
+        "25",
+    )
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 300
+    while sum(line["status"] == "done" for line in manifest_lines(out)) < 2:
+        assert process.poll() is None and time.monotonic() < deadline, (
+            "batch ended before it could be killed"
+        )
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    time.sleep(1.0)  # the worker gets SIGTERM from the kernel as its parent dies
+    first = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.glob("*.wav")}
+    assert 2 <= len(first) < len(clips)
+
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    outputs = {p.name: p for p in out.glob("*.wav")}
+    assert sorted(outputs) == sorted(f"{c.stem}_x_tabla.wav" for c in clips)
+    for name, identity in first.items():  # finished work was not redone
+        assert (
+            outputs[name].stat().st_ino,
+            outputs[name].stat().st_mtime_ns,
+        ) == identity
+    lines = manifest_lines(out)
+    for content in clips:
+        mine = [line for line in lines if line["content"] == str(content)]
+        assert sum(line["status"] == "done" for line in mine) <= 1
+        assert mine and mine[-1]["status"] in ("done", "skipped"), mine
+        assert_good_audio(outputs[f"{content.stem}_x_tabla.wav"], content)
+    assert not partial_files(out)
+
+
+@needs_corpus
+def test_sigterm_keeps_finished_outputs(tmp_path: Path) -> None:
+    make_clips(tmp_path / "in", 4)
+    style, out = make_style(tmp_path), tmp_path / "out"
+    process = subprocess.Popen(
+        batch_command(
+            str(tmp_path / "in"),
+            "-s",
+            str(style),
+            "-o",
+            str(out),
+            "-q",
+            "--preset",
+            "fast",
+            "--iters",
+            "40",
+        ),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while not any(line["status"] == "done" for line in manifest_lines(out)):
+        assert process.poll() is None
+        time.sleep(0.05)
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and time.monotonic() - started < 15
+    assert (
+        "interrupted: 1 done" in stderr
+        and "run the same command again" in stderr
+        and "Traceback" not in stderr
+    )
+    done = [line for line in manifest_lines(out) if line["status"] == "done"]
+    assert all(Path(line["output"]).exists() for line in done)
+    assert len(list(out.glob("*.wav"))) == len(done)  # nothing half-made
+    assert not partial_files(out)
+
+
+@needs_corpus
+def test_rerun_skips_done_work_and_guards_settings(tmp_path: Path) -> None:
+    make_clips(tmp_path / "in", 2)
+    style, out = make_style(tmp_path), tmp_path / "out"
+    runner = CliRunner()
+    args = [
+        "batch",
+        str(tmp_path / "in"),
+        "-s",
+        str(style),
+        "-o",
+        str(out),
+        "-q",
+        *QUICK,
+    ]
+    first = runner.invoke(main, args)
+    assert first.exit_code == 0, first.output
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*.wav")}
+    lines = len(manifest_lines(out))
+
+    again = runner.invoke(main, args)
+    assert again.exit_code == 0 and "0 pairs to style" in again.output
+    assert (
+        len(manifest_lines(out)) == lines
+        and {p: p.stat().st_mtime_ns for p in out.glob("*.wav")} == stamps
+    )
+
+    changed = runner.invoke(main, [*args, "--style-weight", "30"])
+    assert (
+        changed.exit_code == 2
+        and "other settings (audio.style_weight: 10.0 -> 30.0" in changed.output
+    )
+
+    from_recipe = runner.invoke(
+        main,
+        [
+            "batch",
+            str(tmp_path / "in"),
+            "-s",
+            str(style),
+            "-o",
+            str(out),
+            "-q",
+            "--recipe",
+            str(out / "recipe.toml"),
+        ],
+    )
+    assert from_recipe.exit_code == 0 and "0 pairs to style" in from_recipe.output
+
+    redo = runner.invoke(main, [*args, "--overwrite"])
+    assert redo.exit_code == 0 and "2 pairs to style" in redo.output
+    assert all(p.stat().st_mtime_ns != stamp for p, stamp in stamps.items())
+
+
+@needs_corpus
+def test_usage_errors_are_one_line(tmp_path: Path) -> None:
+    (content,) = make_clips(tmp_path / "in", 1)
+    style = make_style(tmp_path)
+    runner = CliRunner()
+    cases = [
+        (["batch", str(content), "-o", str(tmp_path / "o1")], "no style given"),
+        (
+            [
+                "batch",
+                str(tmp_path / "missing"),
+                "-s",
+                str(style),
+                "-o",
+                str(tmp_path / "o2"),
+            ],
+            "no such file or directory",
+        ),
+        (
+            [
+                "batch",
+                str(content),
+                "-s",
+                str(style),
+                "--pairs",
+                str(style),
+                "-o",
+                str(tmp_path / "o3"),
+            ],
+            "not both",
+        ),
+        (["batch", str(content), "-s", str(style), "-o", str(content)], "not a folder"),
+        (
+            [
+                "batch",
+                str(content),
+                "-s",
+                str(style),
+                "-o",
+                str(tmp_path / "o4"),
+                "--template",
+                "{style}.wav",
+            ],
+            "must contain {content}",
+        ),
+    ]
+    for args, message in cases:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+        assert len(result.output.strip().splitlines()) == 1
+    held = tmp_path / "held"
+    held.mkdir()
+    with open(held / ".audiost-batch.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = runner.invoke(
+            main, ["batch", str(content), "-s", str(style), "-o", str(held)]
+        )
+    assert (
+        result.exit_code == 2
+        and "another audiost batch is writing to this folder" in result.output
+    )
+
+
+@needs_corpus
+def test_reused_style_targets_give_the_same_result(tmp_path: Path, one_thread) -> None:
+    """The batch worker's reuse of style targets saves the style's cost and changes nothing."""
+    first, second = make_clips(tmp_path, 2)
+    style = make_style(tmp_path)
+    settings = {"iters": 5, "gl_iters": 4, "sample_rate": 16000, "device": "cpu"}
+    shared = AudioStylist(**settings)
+    a = shared.transfer(first, style)
+    b = shared.transfer(second, style)
+    fresh = AudioStylist(**settings).transfer(second, style)
+    np.testing.assert_allclose(b.audio, fresh.audio, atol=1e-6)
+    assert b.timings["style"] < 0.1 * a.timings["style"]
+    # A style edited between pairs is read again, never served stale.
+    audio, sr = sf.read(style)
+    sf.write(style, audio[::-1], sr)
+    os.utime(style, ns=(time.time_ns(), time.time_ns() + 10**9))
+    changed = shared.transfer(second, style)
+    assert changed.timings["style"] > 0.1 * a.timings["style"]
+    assert not np.allclose(changed.audio, b.audio, atol=1e-3)
+
+
+@pytest.mark.ray
+@needs_corpus
+def test_ray_executor_on_a_local_instance(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    clips = make_clips(tmp_path / "in", 2)
+    shutil.copy(BAD / "html_page_named.mp3", tmp_path / "in" / "html_page_named.mp3")
+    style, out = make_style(tmp_path), tmp_path / "out"
+    summary = run_batch(
+        [tmp_path / "in"],
+        [style],
+        out,
+        recipe=resolve_recipe(settings={"iters": 8, "gl_iters": 8}),
+        executor="ray",
+    )
+    assert (summary.done, summary.failed) == (2, 1)
+    lines = {Path(line["content"]).name: line for line in manifest_lines(out)}
+    assert "html_page_named.mp3" in lines["html_page_named.mp3"]["error"]
+    for content in clips:
+        line = lines[content.name]
+        assert line["status"] == "done" and line["worker"].endswith("@ray")
+        assert_good_audio(Path(line["output"]), content)
