@@ -33,6 +33,10 @@ Three things are measured:
    ``optimise``'s time per objective evaluation against one bare forward and
    backward pass of the same network on the same canvas.
 
+4. **Batch throughput** (``audiost.run_batch``): see ``scripts/bench_batch.py``;
+   pairs per minute with 1 and 2 local workers and on Ray, and what reusing
+   each style's targets saves.
+
 Every time quoted is the median over ``--repeats`` runs: medians shrug off the
 odd run slowed by another process. They cannot rescue a machine that stays
 busy, so the load average is printed for the reader to judge. On such a
@@ -47,6 +51,7 @@ Usage::
                                           [--skip-gl] [--skip-pipeline] [--skip-image]
                                           [--image-sizes 256,512] [--image-iters 10]
                                           [--image-net vgg16|vgg19] [--image-weights PATH|random]
+                                          [--skip-batch] [--batch-clips 20] [--batch-preset fast]
 """
 
 from __future__ import annotations
@@ -83,7 +88,7 @@ if TYPE_CHECKING:
 
 CONTENT = REPO / "examples" / "speech.wav"
 STYLE = REPO / "examples" / "music.wav"
-STAGES = ("load", "encode", "optimise", "reconstruct", "write")
+STAGES = ("load", "style", "encode", "optimise", "reconstruct", "write")
 
 GL_CLIPS = (
     "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac",
@@ -98,7 +103,7 @@ IMAGE_CONTENT = "photo_chelsea_cat_451x300.png"
 IMAGE_STYLE = "painting_hokusai_poppies_655x449.png"
 #: Relative to the shared folder (the corpus's parent).
 VGG16_WEIGHTS = Path("models") / "vgg16-hed" / "vgg16_hed_features_fp16.pth"
-IMAGE_STAGES = ("load", "prepare", "optimise", "decode", "write")
+IMAGE_STAGES = ("load", "prepare", "style", "optimise", "decode", "write")
 BARE_PASSES = 5
 OVERHEAD_TARGET = 1.15
 
@@ -128,8 +133,10 @@ def machine_lines(device: str, repeats: int) -> list[str]:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
         f"- Machine: {cpu_model()}, {cores} cores ({usable} usable by this process), {platform.system()} {platform.machine()}",
-        f"- Software: Python {platform.python_version()}, torch {torch.__version__} (intra-op threads: {torch.get_num_threads()}), "
-        f"numpy {numpy.__version__}, librosa {librosa.__version__}",
+        (
+            f"- Software: Python {platform.python_version()}, torch {torch.__version__} (intra-op threads: {torch.get_num_threads()}), "
+            f"numpy {numpy.__version__}, librosa {librosa.__version__}"
+        ),
         f"- Device: {device}",
         f"- Load average at start (1, 5, 15 min): {load}",
         f"- Times are **medians over {repeats} repeat{'s' if repeats > 1 else ''}**, in seconds.",
@@ -866,6 +873,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--image-weights",
         help="a local state dict for --image-net, or random (default: the shared VGG16 weights, models/vgg16-hed)",
     )
+    parser.add_argument(
+        "--skip-batch", action="store_true", help="skip the batch throughput runs"
+    )
+    parser.add_argument(
+        "--batch-clips",
+        type=positive_int,
+        default=20,
+        help="clips in the batch runs (default: 20)",
+    )
+    parser.add_argument(
+        "--batch-preset",
+        type=preset_list,
+        default="fast",
+        help="preset of the batch runs (default: fast)",
+    )
     args = parser.parse_args(argv)
     if args.image_net == "vgg19" and args.image_weights is None:
         parser.error(
@@ -898,6 +920,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.repeats,
             args.threads,
         )
+    if not args.skip_batch:
+        corpus = shared_corpus()
+        if corpus is None:
+            print("_Batch runs skipped: the shared corpus was not found (set AUDIOST_SHARED)._\n")
+        else:
+            from bench_batch import bench_batch
+
+            bench_batch(corpus, args.batch_clips, args.batch_preset[0], args.repeats)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"_Benchmark ran in {time.perf_counter() - start:.0f} s; load average at the end: {load}._"

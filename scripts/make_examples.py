@@ -58,7 +58,7 @@ def peak_normalise(x: np.ndarray, peak_dbfs: float = PEAK_DBFS) -> np.ndarray:
 def fade_edges(x: np.ndarray, sr: int, fade_s: float = 0.005) -> np.ndarray:
     """Apply short raised-cosine fades so the clip starts and ends at zero
     (an abrupt first/last sample is audible as a click)."""
-    n = min(int(round(fade_s * sr)), len(x) // 2)
+    n = min(round(fade_s * sr), len(x) // 2)
     if n == 0:
         return x
     ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))
@@ -104,7 +104,7 @@ def trim_silence(
     loud = np.flatnonzero(np.abs(x) > threshold)
     if loud.size == 0:
         return x
-    pad = int(round(pad_s * sr))
+    pad = round(pad_s * sr)
     start = max(int(loud[0]) - pad, 0)
     stop = min(int(loud[-1]) + 1 + pad, len(x))
     return x[start:stop]
@@ -178,13 +178,13 @@ def karplus_strong(
     a[0], a[1] = 1.0, c
     a[n_delay : n_delay + 3] -= g * np.array([c, 1.0 + c, 1.0])
 
-    n = int(round(dur_s * sr))
+    n = round(dur_s * sr)
     burst = rng.uniform(-1.0, 1.0, n_delay + 1)
     burst = signal.lfilter([brightness, 1.0 - brightness], [1.0], burst)
     excitation = np.zeros(n)
     excitation[: len(burst)] = burst - burst.mean()
     y = signal.lfilter(b, a, excitation)
-    n_rel = min(int(round(release_s * sr)), n)
+    n_rel = min(round(release_s * sr), n)
     y[n - n_rel :] *= 0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, n_rel))
     return y
 
@@ -200,7 +200,7 @@ def pluck(
 def kick(sr: int, dur_s: float = 0.35) -> np.ndarray:
     """Soft kick: a sine swept down from ~110 Hz to ~45 Hz with a quick
     exponential decay (no click transient, to keep it gentle)."""
-    t = np.arange(int(round(dur_s * sr))) / sr
+    t = np.arange(round(dur_s * sr)) / sr
     freq = 45.0 + 65.0 * np.exp(-t / 0.04)
     phase = 2.0 * np.pi * np.cumsum(freq) / sr
     env = np.exp(-t / 0.09) * (1.0 - np.exp(-t / 0.002))
@@ -209,7 +209,7 @@ def kick(sr: int, dur_s: float = 0.35) -> np.ndarray:
 
 def hihat(sr: int, rng: np.random.Generator, dur_s: float = 0.06) -> np.ndarray:
     """Closed hi-hat: high-passed white noise with a very short decay."""
-    n = int(round(dur_s * sr))
+    n = round(dur_s * sr)
     t = np.arange(n) / sr
     sos = signal.butter(4, 6000.0, btype="highpass", fs=sr, output="sos")
     noise = signal.sosfilt(sos, rng.standard_normal(n))
@@ -220,7 +220,7 @@ def add_at(
     buf: np.ndarray, x: np.ndarray, start_s: float, sr: int, gain: float
 ) -> None:
     """Mix ``x`` into ``buf`` starting at ``start_s``, clipped to the buffer."""
-    i = int(round(start_s * sr))
+    i = round(start_s * sr)
     n = min(len(x), len(buf) - i)
     if n > 0:
         buf[i : i + n] += gain * x[:n]
@@ -231,7 +231,7 @@ def make_music_signal(sr: int, seed: int = SEED) -> np.ndarray:
     rng = np.random.default_rng(seed)
     chord_s = 2 * BEAT_S
     total_s = chord_s * len(PROGRESSION) + TAIL_S
-    guitar = np.zeros(int(round(total_s * sr)))
+    guitar = np.zeros(round(total_s * sr))
     drums = np.zeros_like(guitar)
     kick_hit = kick(sr)
 
@@ -258,7 +258,7 @@ def make_music_signal(sr: int, seed: int = SEED) -> np.ndarray:
 
     mix = guitar + drums
     # Fade the last half second so the ringing strings end smoothly.
-    n_out = int(round(0.5 * sr))
+    n_out = round(0.5 * sr)
     mix[-n_out:] *= np.linspace(1.0, 0.0, n_out) ** 2
     return fade_edges(mix, sr)
 

@@ -16,8 +16,13 @@ CORPUS = SHARED / "corpus"
 BAD = CORPUS / "bad"
 HED = SHARED / "models" / "vgg16-hed" / "vgg16_hed_features_fp16.pth"
 
-needs_corpus = pytest.mark.skipif(not BAD.is_dir(), reason=f"shared corpus not found at {CORPUS}; set AUDIOST_SHARED")
-needs_hed = pytest.mark.skipif(not HED.is_file() or not CORPUS.is_dir(), reason=f"shared VGG16 weights or corpus not found under {SHARED}")
+needs_corpus = pytest.mark.skipif(
+    not BAD.is_dir(), reason=f"shared corpus not found at {CORPUS}; set AUDIOST_SHARED"
+)
+needs_hed = pytest.mark.skipif(
+    not HED.is_file() or not CORPUS.is_dir(),
+    reason=f"shared VGG16 weights or corpus not found under {SHARED}",
+)
 
 
 def corpus_file(name: str) -> Path:

@@ -34,12 +34,17 @@ def test_reads_every_container(name: str, sr: int, channels: int) -> None:
 
 def test_round_trip_is_atomic_and_exact_enough(tmp_path) -> None:
     t = np.linspace(0, 1, 8000, endpoint=False, dtype=np.float32)
-    audio = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0.25 * np.sin(2 * np.pi * 220 * t)])
+    audio = np.stack(
+        [0.5 * np.sin(2 * np.pi * 440 * t), 0.25 * np.sin(2 * np.pi * 220 * t)]
+    )
     for suffix in (".wav", ".flac"):
         out = write_audio(tmp_path / f"x{suffix}", audio, 8000)
         back, sr = load_audio(out)
         assert sr == 8000 and np.abs(back - audio).max() < 1e-6
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.flac", "x.wav"]  # no temporary files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "x.flac",
+        "x.wav",
+    ]  # no temporary files left
 
 
 def test_resample_keeps_a_tone(tmp_path) -> None:
@@ -62,7 +67,9 @@ def test_resample_keeps_a_tone(tmp_path) -> None:
     ],
 )
 def test_check_audio_refuses_unusable(audio: np.ndarray, message: str) -> None:
-    with pytest.raises(AudiostError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        AudiostError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
         check_audio(audio, 16000, min_samples=1024, name="x.wav")
 
 

@@ -20,36 +20,74 @@ from .conftest import BAD, CORPUS, HED, REPO, bad_manifest
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 BAD_AUDIO = [row for row in bad_manifest() if row["file"].endswith(AUDIO_SUFFIXES)]
-BAD_IMAGES = [row for row in bad_manifest() if not row["file"].endswith((*AUDIO_SUFFIXES, ".pth"))]
+BAD_IMAGES = [
+    row for row in bad_manifest() if not row["file"].endswith((*AUDIO_SUFFIXES, ".pth"))
+]
 BAD_WEIGHTS = [row for row in bad_manifest() if row["file"].endswith(".pth")]
 # Random VGG weights and tiny sizes: these tests are about input handling, not quality.
-TINY_IMAGE = ["--net", "vgg16", "--weights", "random", "--max-size", "32", "--iters", "2", "-q"]
+TINY_IMAGE = [
+    "--net",
+    "vgg16",
+    "--weights",
+    "random",
+    "--max-size",
+    "32",
+    "--iters",
+    "2",
+    "-q",
+]
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "audiost", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "audiost", *args],
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], name: str, workdir: Path) -> None:
+def assert_one_line_error(
+    result: subprocess.CompletedProcess[str], name: str, workdir: Path
+) -> None:
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("audiost: error: ") and name in lines[0], result.stderr
+    assert (
+        len(lines) == 1 and lines[0].startswith("audiost: error: ") and name in lines[0]
+    ), result.stderr
     assert list(workdir.iterdir()) == []  # nothing written, no temporary file left
 
 
-@pytest.mark.skipif(not BAD_AUDIO, reason="shared corpus/bad not found (set AUDIOST_SHARED)")
+@pytest.mark.skipif(
+    not BAD_AUDIO, reason="shared corpus/bad not found (set AUDIOST_SHARED)"
+)
 @pytest.mark.parametrize("row", BAD_AUDIO, ids=[row["file"] for row in BAD_AUDIO])
 def test_bad_audio_as_content(row: dict[str, str], tmp_path: Path) -> None:
     source = BAD / row["file"]
     out = tmp_path / "out.wav"
-    result = run_cli("transfer", str(source), str(REPO / "examples" / "music.wav"), "-o", str(out), "--iters", "3", "--gl-iters", "4", "-q", cwd=tmp_path)
+    result = run_cli(
+        "transfer",
+        str(source),
+        str(REPO / "examples" / "music.wav"),
+        "-o",
+        str(out),
+        "--iters",
+        "3",
+        "--gl-iters",
+        "4",
+        "-q",
+        cwd=tmp_path,
+    )
     assert "Traceback" not in result.stderr
     if row["expected"].startswith("works"):
         assert result.returncode == 0, result.stderr
         audio, sr = sf.read(out, always_2d=True)
-        assert sr == sf.info(source).samplerate and audio.shape[1] == sf.info(source).channels
+        assert (
+            sr == sf.info(source).samplerate
+            and audio.shape[1] == sf.info(source).channels
+        )
         assert np.isfinite(audio).all() and np.abs(audio).max() > 0
     elif result.returncode == 0:
         # Allowed by the manifest ("or works ... with a warning"): say so, keep it finite.
@@ -60,17 +98,35 @@ def test_bad_audio_as_content(row: dict[str, str], tmp_path: Path) -> None:
         assert_one_line_error(result, row["file"], tmp_path)
 
 
-@pytest.mark.skipif(not BAD_AUDIO, reason="shared corpus/bad not found (set AUDIOST_SHARED)")
+@pytest.mark.skipif(
+    not BAD_AUDIO, reason="shared corpus/bad not found (set AUDIOST_SHARED)"
+)
 def test_bad_audio_as_style(tmp_path: Path) -> None:
-    result = run_cli("transfer", str(REPO / "examples" / "speech.wav"), str(BAD / "digital_silence_3s_44k.flac"), "-q", cwd=tmp_path)
+    result = run_cli(
+        "transfer",
+        str(REPO / "examples" / "speech.wav"),
+        str(BAD / "digital_silence_3s_44k.flac"),
+        "-q",
+        cwd=tmp_path,
+    )
     assert_one_line_error(result, "digital_silence_3s_44k.flac", tmp_path)
 
 
-@pytest.mark.skipif(not BAD_IMAGES, reason="shared corpus/bad not found (set AUDIOST_SHARED)")
+@pytest.mark.skipif(
+    not BAD_IMAGES, reason="shared corpus/bad not found (set AUDIOST_SHARED)"
+)
 @pytest.mark.parametrize("row", BAD_IMAGES, ids=[row["file"] for row in BAD_IMAGES])
 def test_bad_image_as_content(row: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "out.png"
-    result = run_cli("transfer", str(BAD / row["file"]), str(CORPUS / "texture_gravel_gray_512x512.png"), "-o", str(out), *TINY_IMAGE, cwd=tmp_path)
+    result = run_cli(
+        "transfer",
+        str(BAD / row["file"]),
+        str(CORPUS / "texture_gravel_gray_512x512.png"),
+        "-o",
+        str(out),
+        *TINY_IMAGE,
+        cwd=tmp_path,
+    )
     assert "Traceback" not in result.stderr
     if row["expected"].startswith("works"):
         assert result.returncode == 0, result.stderr
@@ -82,12 +138,32 @@ def test_bad_image_as_content(row: dict[str, str], tmp_path: Path) -> None:
         assert_one_line_error(result, row["file"], tmp_path)
 
 
-@pytest.mark.skipif(not BAD_WEIGHTS or not HED.exists(), reason="shared corpus/bad or models not found (set AUDIOST_SHARED)")
+@pytest.mark.skipif(
+    not BAD_WEIGHTS or not HED.exists(),
+    reason="shared corpus/bad or models not found (set AUDIOST_SHARED)",
+)
 @pytest.mark.parametrize("row", BAD_WEIGHTS, ids=[row["file"] for row in BAD_WEIGHTS])
 def test_bad_weights(row: dict[str, str], tmp_path: Path) -> None:
     weights = str(BAD / row["file"])
-    photo, texture = str(CORPUS / "photo_chelsea_cat_451x300.png"), str(CORPUS / "texture_gravel_gray_512x512.png")
-    result = run_cli("transfer", photo, texture, "--net", "vgg16", "--weights", weights, "--max-size", "32", "--iters", "1", "-q", cwd=tmp_path)
+    photo, texture = (
+        str(CORPUS / "photo_chelsea_cat_451x300.png"),
+        str(CORPUS / "texture_gravel_gray_512x512.png"),
+    )
+    result = run_cli(
+        "transfer",
+        photo,
+        texture,
+        "--net",
+        "vgg16",
+        "--weights",
+        weights,
+        "--max-size",
+        "32",
+        "--iters",
+        "1",
+        "-q",
+        cwd=tmp_path,
+    )
     assert_one_line_error(result, row["file"], tmp_path)
 
 
@@ -95,15 +171,34 @@ def test_content_and_style_of_different_kinds(tmp_path: Path) -> None:
     photo = CORPUS / "photo_chelsea_cat_451x300.png"
     if not photo.exists():
         pytest.skip("shared corpus not found (set AUDIOST_SHARED)")
-    result = run_cli("transfer", str(REPO / "examples" / "speech.wav"), str(photo), "-q", cwd=tmp_path)
+    result = run_cli(
+        "transfer",
+        str(REPO / "examples" / "speech.wav"),
+        str(photo),
+        "-q",
+        cwd=tmp_path,
+    )
     assert_one_line_error(result, photo.name, tmp_path)
     assert "both as audio or both as images" in result.stderr
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupt_stops_cleanly_and_writes_nothing(signum: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"]
+)
+def test_interrupt_stops_cleanly_and_writes_nothing(
+    signum: int, tmp_path: Path
+) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "audiost", "transfer", str(REPO / "examples" / "speech.wav"), str(REPO / "examples" / "music.wav"), "--iters", "1000"],
+        [
+            sys.executable,
+            "-m",
+            "audiost",
+            "transfer",
+            str(REPO / "examples" / "speech.wav"),
+            str(REPO / "examples" / "music.wav"),
+            "--iters",
+            "1000",
+        ],
         cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,

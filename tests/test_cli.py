@@ -22,33 +22,74 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def test_default_output_name_progress_and_summary(runner, speech_file, music_file, tmp_path, monkeypatch) -> None:
+def test_default_output_name_progress_and_summary(
+    runner, speech_file, music_file, tmp_path, monkeypatch
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
     result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), *FAST])
     assert result.exit_code == 0, result.output
     out = work / "speech_x_music.wav"
-    assert out.exists() and sorted(os.listdir(work)) == ["speech_x_music.wav"]  # no temp files left
-    assert "loss=" in result.stderr and "4/4" in result.stderr  # the bar: iterations and loss
+    assert out.exists() and sorted(os.listdir(work)) == [
+        "speech_x_music.wav"
+    ]  # no temp files left
+    assert (
+        "loss=" in result.stderr and "4/4" in result.stderr
+    )  # the bar: iterations and loss
     assert f"wrote {out.name}" in result.stderr
     info, content = sf.info(out), sf.info(speech_file)
-    assert (info.samplerate, info.channels, info.frames) == (content.samplerate, content.channels, content.frames)
+    assert (info.samplerate, info.channels, info.frames) == (
+        content.samplerate,
+        content.channels,
+        content.frames,
+    )
 
 
-def test_never_overwrites_without_asking(runner, speech_file, music_file, tmp_path) -> None:
+def test_never_overwrites_without_asking(
+    runner, speech_file, music_file, tmp_path
+) -> None:
     out = tmp_path / "o.flac"
     out.write_bytes(b"precious")
-    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(out), *FAST])
-    assert result.exit_code == 2 and "--overwrite" in result.stderr and out.read_bytes() == b"precious"
-    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(out), "--overwrite", "-q", *FAST])
+    result = runner.invoke(
+        main, ["transfer", str(speech_file), str(music_file), "-o", str(out), *FAST]
+    )
+    assert (
+        result.exit_code == 2
+        and "--overwrite" in result.stderr
+        and out.read_bytes() == b"precious"
+    )
+    result = runner.invoke(
+        main,
+        [
+            "transfer",
+            str(speech_file),
+            str(music_file),
+            "-o",
+            str(out),
+            "--overwrite",
+            "-q",
+            *FAST,
+        ],
+    )
     assert result.exit_code == 0 and result.stderr == ""  # --quiet: nothing at all
     assert sf.info(out).format == "FLAC"
 
 
 def test_refuses_to_write_over_an_input(runner, speech_file, music_file) -> None:
     before = speech_file.read_bytes()
-    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(speech_file), "--overwrite", *FAST])
+    result = runner.invoke(
+        main,
+        [
+            "transfer",
+            str(speech_file),
+            str(music_file),
+            "-o",
+            str(speech_file),
+            "--overwrite",
+            *FAST,
+        ],
+    )
     assert result.exit_code == 2 and "inputs are never overwritten" in result.stderr
     assert speech_file.read_bytes() == before
 
@@ -60,8 +101,20 @@ def test_refuses_to_write_over_an_input(runner, speech_file, music_file) -> None
         ("out.mp3", "unsupported output format"),
     ],
 )
-def test_bad_output_paths(runner, speech_file, music_file, tmp_path, output, message) -> None:
-    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(tmp_path / output), *FAST])
+def test_bad_output_paths(
+    runner, speech_file, music_file, tmp_path, output, message
+) -> None:
+    result = runner.invoke(
+        main,
+        [
+            "transfer",
+            str(speech_file),
+            str(music_file),
+            "-o",
+            str(tmp_path / output),
+            *FAST,
+        ],
+    )
     assert result.exit_code == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -72,13 +125,25 @@ def test_read_only_output_directory(runner, speech_file, music_file, tmp_path) -
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(locked / "o.wav"), *FAST])
+        result = runner.invoke(
+            main,
+            [
+                "transfer",
+                str(speech_file),
+                str(music_file),
+                "-o",
+                str(locked / "o.wav"),
+                *FAST,
+            ],
+        )
     finally:
         locked.chmod(0o700)
     assert result.exit_code == 2 and "not writable" in result.stderr
 
 
-def test_interrupted_write_leaves_nothing(speech_file, music_file, tmp_path, monkeypatch) -> None:
+def test_interrupted_write_leaves_nothing(
+    speech_file, music_file, tmp_path, monkeypatch
+) -> None:
     """A failure while writing (here: a full disk) leaves neither a partial file nor a temporary one."""
     from audiost.media import audio_io
 
@@ -87,7 +152,17 @@ def test_interrupted_write_leaves_nothing(speech_file, music_file, tmp_path, mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(audio_io.sf, "write", disk_full)
-    result = CliRunner().invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(tmp_path / "o.wav"), *FAST])
+    result = CliRunner().invoke(
+        main,
+        [
+            "transfer",
+            str(speech_file),
+            str(music_file),
+            "-o",
+            str(tmp_path / "o.wav"),
+            *FAST,
+        ],
+    )
     assert result.exit_code == 2 and "No space left on device" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["music.flac", "speech.wav"]
 
@@ -96,30 +171,86 @@ def test_device_and_option_errors(runner, speech_file, music_file, tmp_path) -> 
     import torch
 
     if not torch.cuda.is_available():
-        result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "--device", "cuda", "-o", str(tmp_path / "o.wav")])
+        result = runner.invoke(
+            main,
+            [
+                "transfer",
+                str(speech_file),
+                str(music_file),
+                "--device",
+                "cuda",
+                "-o",
+                str(tmp_path / "o.wav"),
+            ],
+        )
         assert result.exit_code == 2 and "no CUDA GPU" in result.stderr
-    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "--preset", "ultra"])
+    result = runner.invoke(
+        main, ["transfer", str(speech_file), str(music_file), "--preset", "ultra"]
+    )
     assert result.exit_code == 2 and "ultra" in result.stderr
 
 
 def test_options_reach_the_engine(runner, speech_file, music_file, tmp_path) -> None:
     out_a, out_b = tmp_path / "a.wav", tmp_path / "b.wav"
     for out, seed in ((out_a, "1"), (out_b, "2")):
-        result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(out), "--seed", seed, "--mono", "-q", *FAST])
+        result = runner.invoke(
+            main,
+            [
+                "transfer",
+                str(speech_file),
+                str(music_file),
+                "-o",
+                str(out),
+                "--seed",
+                seed,
+                "--mono",
+                "-q",
+                *FAST,
+            ],
+        )
         assert result.exit_code == 0, result.stderr
     assert not np.array_equal(sf.read(out_a)[0], sf.read(out_b)[0])
     quiet = tmp_path / "raw.wav"
-    result = runner.invoke(main, ["transfer", str(speech_file), str(music_file), "-o", str(quiet), "--seed", "1", "--no-match-loudness", "-q", *FAST])
-    assert result.exit_code == 0 and not np.allclose(sf.read(quiet)[0], sf.read(out_a)[0])
+    result = runner.invoke(
+        main,
+        [
+            "transfer",
+            str(speech_file),
+            str(music_file),
+            "-o",
+            str(quiet),
+            "--seed",
+            "1",
+            "--no-match-loudness",
+            "-q",
+            *FAST,
+        ],
+    )
+    assert result.exit_code == 0 and not np.allclose(
+        sf.read(quiet)[0], sf.read(out_a)[0]
+    )
 
 
 def test_images_go_through_the_same_command(runner, tmp_path, monkeypatch) -> None:
-    photo, texture = corpus_file("photo_chelsea_cat_451x300.png"), corpus_file("texture_gravel_gray_512x512.png")
+    photo, texture = (
+        corpus_file("photo_chelsea_cat_451x300.png"),
+        corpus_file("texture_gravel_gray_512x512.png"),
+    )
     monkeypatch.chdir(tmp_path)
     tiny = ["--net", "vgg16", "--weights", "random", "--max-size", "48", "--iters", "3"]
     result = runner.invoke(main, ["transfer", str(photo), str(texture), *tiny])
     assert result.exit_code == 0, result.stderr
     out = tmp_path / "photo_chelsea_cat_451x300_x_texture_gravel_gray_512x512.png"
-    assert out.exists() and "3/3" in result.stderr and f"wrote {out.name} (48x32 px)" in result.stderr
-    result = runner.invoke(main, ["transfer", str(photo), str(texture), "--gl-iters", "3", *tiny])
-    assert result.exit_code == 2 and "--gl-iters" in result.stderr and "image" in result.stderr
+    assert (
+        out.exists()
+        and "3/3" in result.stderr
+        and f"wrote {out.name} (48x32 px)" in result.stderr
+    )
+    result = runner.invoke(
+        main, ["transfer", str(photo), str(texture), "--gl-iters", "3", *tiny]
+    )
+    assert (
+        result.exit_code == 2
+        and "--gl-iters" in result.stderr
+        and "image" in result.stderr
+    )

@@ -55,7 +55,14 @@ def _objective(seed: int = 0) -> tuple[Objective, torch.Tensor]:
 def test_optimise_reduces_loss_and_reports_steps(optimizer: str) -> None:
     objective, content = _objective()
     steps: list[int] = []
-    result = optimise(objective, content, iters=15, optimizer=optimizer, min_value=0.0, on_step=lambda i, loss: steps.append(i))
+    result = optimise(
+        objective,
+        content,
+        iters=15,
+        optimizer=optimizer,
+        min_value=0.0,
+        on_step=lambda i, loss: steps.append(i),
+    )
     assert steps == list(range(1, 16))
     assert result.parts["total"] < 0.5 * result.losses[0]
     assert float(result.canvas.min()) >= 0 and result.stopped_early is None
@@ -72,7 +79,9 @@ def test_non_finite_loss_stops_and_keeps_last_good_canvas() -> None:
             Explodes.calls += 1
             return canvas.sum() * (float("nan") if Explodes.calls > 6 else 0.0)
 
-    objective = Objective(objective.network, objective.terms + [Term("bomb", Explodes(), 1.0)])
+    objective = Objective(
+        objective.network, [*objective.terms, Term("bomb", Explodes(), 1.0)]
+    )
     with pytest.warns(UserWarning, match="non-finite"):
         result = optimise(objective, content, iters=30, optimizer="adam")
     assert result.stopped_early and torch.isfinite(result.canvas).all()

@@ -19,7 +19,14 @@ def signal() -> tuple[torch.Tensor, int]:
 
 
 def test_window_is_about_46_ms_at_every_rate() -> None:
-    assert [n_fft_for_rate(sr) for sr in (4000, 8000, 16000, 22050, 44100, 48000)] == [256, 512, 1024, 1024, 2048, 2048]
+    assert [n_fft_for_rate(sr) for sr in (4000, 8000, 16000, 22050, 44100, 48000)] == [
+        256,
+        512,
+        1024,
+        1024,
+        2048,
+        2048,
+    ]
 
 
 def test_stft_matches_librosa_and_inverts(signal) -> None:
@@ -28,16 +35,30 @@ def test_stft_matches_librosa_and_inverts(signal) -> None:
     wave, sr = signal
     stft = Stft.for_rate(sr)
     ours = stft.forward(wave).numpy()
-    theirs = librosa.stft(wave.numpy(), n_fft=stft.n_fft, hop_length=stft.hop, window="hann", pad_mode="reflect")
+    theirs = librosa.stft(
+        wave.numpy(),
+        n_fft=stft.n_fft,
+        hop_length=stft.hop,
+        window="hann",
+        pad_mode="reflect",
+    )
     np.testing.assert_allclose(ours, theirs, atol=2e-3 * np.abs(theirs).max())
-    torch.testing.assert_close(stft.inverse(stft.forward(wave), len(wave)), wave, atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        stft.inverse(stft.forward(wave), len(wave)), wave, atol=1e-5, rtol=0
+    )
 
 
 def test_true_phase_start_is_already_consistent(signal) -> None:
     wave, sr = signal
     stft = Stft.for_rate(sr)
     spec = stft.forward(wave)
-    rebuilt = griffin_lim(spec.abs(), stft, len(wave), n_iter=4, init_phase=spec / spec.abs().clamp_min(1e-12))
+    rebuilt = griffin_lim(
+        spec.abs(),
+        stft,
+        len(wave),
+        n_iter=4,
+        init_phase=spec / spec.abs().clamp_min(1e-12),
+    )
     assert spectral_convergence(spec.abs(), rebuilt, stft) < 0.01
 
 
@@ -48,18 +69,28 @@ def test_same_result_as_librosa_from_the_same_start(signal) -> None:
     stft = Stft.for_rate(sr)
     magnitude = stft.forward(wave).abs()
     # librosa draws its random start from RandomState(seed); start ours from the same phasors.
-    angles = 2 * np.pi * np.random.RandomState(0).random_sample(size=tuple(magnitude.shape))
+    angles = (
+        2 * np.pi * np.random.RandomState(0).random_sample(size=tuple(magnitude.shape))
+    )
     start = torch.from_numpy(np.exp(1j * angles).astype(np.complex64))
     ours = griffin_lim(magnitude, stft, len(wave), n_iter=32, init_phase=start)
     theirs = librosa.griffinlim(
-        magnitude.numpy(), n_iter=32, hop_length=stft.hop, n_fft=stft.n_fft, pad_mode="reflect", length=len(wave), random_state=0
+        magnitude.numpy(),
+        n_iter=32,
+        hop_length=stft.hop,
+        n_fft=stft.n_fft,
+        pad_mode="reflect",
+        length=len(wave),
+        random_state=0,
     )
     sc_ours = spectral_convergence(magnitude, ours, stft)
     sc_theirs = spectral_convergence(magnitude, torch.from_numpy(theirs), stft)
     assert sc_ours <= sc_theirs * 1.01, (sc_ours, sc_theirs)
     np.testing.assert_allclose(ours.numpy(), theirs, atol=1e-3 * np.abs(theirs).max())
     # Momentum matters: the classic algorithm is clearly worse after as many iterations.
-    classic = griffin_lim(magnitude, stft, len(wave), n_iter=32, momentum=0.0, init_phase=start)
+    classic = griffin_lim(
+        magnitude, stft, len(wave), n_iter=32, momentum=0.0, init_phase=start
+    )
     assert spectral_convergence(magnitude, classic, stft) > 1.2 * sc_ours
 
 
@@ -77,14 +108,42 @@ def test_batched_channels_are_independent(signal) -> None:
 def test_matches_torchaudio_where_available(signal) -> None:
     try:
         import torchaudio.functional as taf
-    except Exception as exc:  # torchaudio is CUDA-built or absent here; it is an oracle, not a dependency
+    except Exception as exc:  # noqa: BLE001 - torchaudio is CUDA-built or absent here; an oracle, not a dependency
         pytest.skip(f"torchaudio does not import here ({type(exc).__name__})")
     wave, sr = signal
     stft = Stft.for_rate(sr)
     spec = stft.forward(wave)
-    theirs = taf.spectrogram(wave, 0, stft.window, stft.n_fft, stft.hop, stft.n_fft, power=None, normalized=False)
+    theirs = taf.spectrogram(
+        wave,
+        0,
+        stft.window,
+        stft.n_fft,
+        stft.hop,
+        stft.n_fft,
+        power=None,
+        normalized=False,
+    )
     torch.testing.assert_close(spec, theirs, atol=1e-3, rtol=1e-3)
     torch.manual_seed(0)
-    rebuilt = taf.griffinlim(spec.abs(), stft.window, stft.n_fft, stft.hop, stft.n_fft, 1.0, 32, 0.99, len(wave), True)
-    ours = griffin_lim(spec.abs(), stft, len(wave), n_iter=32, generator=torch.Generator().manual_seed(0))
-    assert spectral_convergence(spec.abs(), ours, stft) <= 1.1 * spectral_convergence(spec.abs(), rebuilt, stft)
+    rebuilt = taf.griffinlim(
+        spec.abs(),
+        stft.window,
+        stft.n_fft,
+        stft.hop,
+        stft.n_fft,
+        1.0,
+        32,
+        0.99,
+        len(wave),
+        True,
+    )
+    ours = griffin_lim(
+        spec.abs(),
+        stft,
+        len(wave),
+        n_iter=32,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert spectral_convergence(spec.abs(), ours, stft) <= 1.1 * spectral_convergence(
+        spec.abs(), rebuilt, stft
+    )

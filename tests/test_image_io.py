@@ -31,7 +31,9 @@ def _png_claiming(path: Path, width: int, height: int) -> Path:
     data = bytearray(path.read_bytes())
     ihdr = 8 + 8  # signature, then length + type of the IHDR chunk
     data[ihdr : ihdr + 8] = struct.pack(">II", width, height)
-    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", zlib.crc32(bytes(data[ihdr - 4 : ihdr + 13])))
+    data[ihdr + 13 : ihdr + 17] = struct.pack(
+        ">I", zlib.crc32(bytes(data[ihdr - 4 : ihdr + 13]))
+    )
     path.write_bytes(bytes(data))
     return path
 
@@ -39,7 +41,12 @@ def _png_claiming(path: Path, width: int, height: int) -> Path:
 @needs_corpus
 class TestCorpusModes:
     def test_palette_1bit_16bit_cmyk_become_rgb(self):
-        for name in ("palette_16_colours.png", "bilevel_1bit.png", "gray_16bit_64x64.png", "cmyk.tiff"):
+        for name in (
+            "palette_16_colours.png",
+            "bilevel_1bit.png",
+            "gray_16bit_64x64.png",
+            "cmyk.tiff",
+        ):
             picture = load_image(BAD / name)
             assert picture.rgb.dtype == np.float32 and picture.rgb.shape[2] == 3, name
             assert picture.rgb.min() >= 0 and picture.rgb.max() <= 1, name
@@ -52,7 +59,9 @@ class TestCorpusModes:
         with Image.open(BAD / "gray_16bit_64x64.png") as stored:
             raw = np.asarray(stored).astype(np.float64) / 65535
         np.testing.assert_allclose(gray, raw, atol=1e-6)
-        assert not np.allclose(gray * 255, np.round(gray * 255)), "16-bit values were quantised to 8 bits"
+        assert not np.allclose(gray * 255, np.round(gray * 255)), (
+            "16-bit values were quantised to 8 bits"
+        )
 
     def test_cmyk_matches_the_rgb_original(self):
         cmyk = load_image(BAD / "cmyk.tiff").rgb
@@ -61,7 +70,9 @@ class TestCorpusModes:
 
     def test_alpha_is_kept(self):
         picture = load_image(BAD / "gray_alpha.png")
-        assert picture.alpha is not None and picture.alpha.shape == picture.rgb.shape[:2]
+        assert (
+            picture.alpha is not None and picture.alpha.shape == picture.rgb.shape[:2]
+        )
 
     def test_exif_orientation_is_applied(self):
         with Image.open(BAD / "exif_rotated_90.jpg") as stored_image:
@@ -102,7 +113,9 @@ def test_missing_file_and_directory(tmp_path):
 def test_pixel_limit_is_checked_before_decoding(tmp_path):
     with pytest.raises(AudiostError, match="megapixels") as info:
         load_image(_png_claiming(tmp_path / "huge.png", 10_000, 8_000))
-    assert "80 megapixels" in str(info.value) and f"{MAX_PIXELS / 1e6:g}" in str(info.value)
+    assert "80 megapixels" in str(info.value) and f"{MAX_PIXELS / 1e6:g}" in str(
+        info.value
+    )
 
 
 def test_decompression_bomb_is_refused(tmp_path):
@@ -114,7 +127,9 @@ def test_decompression_bomb_is_refused(tmp_path):
 class TestArrays:
     def test_uint8_gray_and_uint16(self):
         gray = load_image(np.full((20, 30), 255, np.uint8))
-        assert gray.rgb.shape == (20, 30, 3) and gray.rgb.max() == 1 and gray.alpha is None
+        assert (
+            gray.rgb.shape == (20, 30, 3) and gray.rgb.max() == 1 and gray.alpha is None
+        )
         deep = load_image(np.full((20, 30, 3), 65535, np.uint16))
         assert deep.rgb.max() == 1
 
@@ -164,7 +179,9 @@ class TestGeometryAndColour:
         assert fit_size((451, 300), 128) == (128, 85)
         assert fit_size((100, 50), 512) == (100, 50), "never upscales the content"
         assert fit_size((100, 50), 200, upscale=True) == (200, 100)
-        assert fit_size((60, 3000), 512) == (16, 800), "the short side keeps the 16 px the features need"
+        assert fit_size((60, 3000), 512) == (16, 800), (
+            "the short side keeps the 16 px the features need"
+        )
 
     def test_resize_stays_in_range(self):
         checker = np.indices((40, 40)).sum(0) % 2
@@ -177,13 +194,29 @@ class TestGeometryAndColour:
 
     def test_match_colour_moves_mean_and_covariance(self):
         rng = np.random.default_rng(3)
-        source = rng.random((50, 50, 3)).astype(np.float32) * [0.4, 0.2, 0.1] + [0.1, 0.3, 0.5]
-        reference = rng.random((40, 40, 3)).astype(np.float32) * [0.3, 0.5, 0.2] + [0.4, 0.2, 0.3]
+        source = rng.random((50, 50, 3)).astype(np.float32) * [0.4, 0.2, 0.1] + [
+            0.1,
+            0.3,
+            0.5,
+        ]
+        reference = rng.random((40, 40, 3)).astype(np.float32) * [0.3, 0.5, 0.2] + [
+            0.4,
+            0.2,
+            0.3,
+        ]
         out = match_colour(source, reference).reshape(-1, 3)
-        np.testing.assert_allclose(out.mean(0), reference.reshape(-1, 3).mean(0), atol=1e-3)
-        np.testing.assert_allclose(np.cov(out, rowvar=False), np.cov(reference.reshape(-1, 3), rowvar=False), atol=1e-3)
+        np.testing.assert_allclose(
+            out.mean(0), reference.reshape(-1, 3).mean(0), atol=1e-3
+        )
+        np.testing.assert_allclose(
+            np.cov(out, rowvar=False),
+            np.cov(reference.reshape(-1, 3), rowvar=False),
+            atol=1e-3,
+        )
 
     def test_match_luminance(self):
         rng = np.random.default_rng(4)
-        out = match_luminance(rng.random((30, 30)) * 0.2, 0.3 + 0.4 * rng.random((20, 20)))
+        out = match_luminance(
+            rng.random((30, 30)) * 0.2, 0.3 + 0.4 * rng.random((20, 20))
+        )
         assert abs(out.mean() - 0.5) < 0.01 and abs(out.std() - 0.4 / 12**0.5) < 0.01

@@ -55,7 +55,9 @@ def _noise(height: int = 24, width: int = 40, seed: int = 1) -> np.ndarray:
 
 @needs_hed
 def test_photo_is_measurably_stylised():
-    result = transfer_image(CAT, PAINTING, net="vgg16", weights=HED, max_size=96, iters=25)
+    result = transfer_image(
+        CAT, PAINTING, net="vgg16", weights=HED, max_size=96, iters=25
+    )
     out = result.image
     assert out.dtype == np.uint8 and out.shape == (64, 96, 3)
 
@@ -73,15 +75,30 @@ def test_photo_is_measurably_stylised():
 
         def style_distance(canvas: torch.Tensor) -> float:
             features = net(canvas, layers)
-            return float(np.mean([float(GramLoss(style_targets[name])(features[name])) for name in layers]))
+            return float(
+                np.mean(
+                    [
+                        float(GramLoss(style_targets[name])(features[name]))
+                        for name in layers
+                    ]
+                )
+            )
 
         def content_distance(canvas: torch.Tensor) -> float:
-            return float(ContentLoss(content_target)(net(canvas, ["conv4_2"])["conv4_2"]))
+            return float(
+                ContentLoss(content_target)(net(canvas, ["conv4_2"])["conv4_2"])
+            )
 
-        assert style_distance(output) <= 0.2 * style_distance(photo), "style (Gram) distance fell by less than 80%"
-        assert content_distance(output) <= 0.5 * content_distance(painting_as_content), "output lost the photo's content"
+        assert style_distance(output) <= 0.2 * style_distance(photo), (
+            "style (Gram) distance fell by less than 80%"
+        )
+        assert content_distance(output) <= 0.5 * content_distance(
+            painting_as_content
+        ), "output lost the photo's content"
     assert result.losses[-1] < result.losses[0] and np.isfinite(result.losses).all()
-    assert out.std() > 20 and out.min() < 40 and out.max() > 215, "output is washed out or flat"
+    assert out.std() > 20 and out.min() < 40 and out.max() > 215, (
+        "output is washed out or flat"
+    )
 
 
 def test_random_vgg_runs_without_files_or_network(tmp_path, monkeypatch):
@@ -92,7 +109,12 @@ def test_random_vgg_runs_without_files_or_network(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
     steps = []
-    result = transfer_image(_noise(), _noise(seed=2), **(TINY | {"net": "vgg19"}), on_step=lambda i, loss: steps.append(i))
+    result = transfer_image(
+        _noise(),
+        _noise(seed=2),
+        **(TINY | {"net": "vgg19"}),
+        on_step=lambda i, loss: steps.append(i),
+    )
     assert result.image.shape == (19, 32, 3) and steps == [1, 2]
     assert np.isfinite(result.final_losses["total"]) and not (tmp_path / "hub").exists()
 
@@ -101,7 +123,9 @@ def test_alpha_is_reattached():
     content = _rgba()
     result = transfer_image(content, _noise(), **TINY)
     assert result.image.shape == (19, 32, 4)
-    expected = np.asarray(Image.fromarray(content[..., 3]).resize((32, 19), Image.Resampling.LANCZOS)).astype(int)
+    expected = np.asarray(
+        Image.fromarray(content[..., 3]).resize((32, 19), Image.Resampling.LANCZOS)
+    ).astype(int)
     assert np.abs(result.image[..., 3].astype(int) - expected).max() <= 2
 
 
@@ -110,7 +134,11 @@ def _bad_manifest() -> list[tuple[str, str]]:
         return []
     with open(BAD / "MANIFEST.tsv", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    return [(row["file"], row["expected"]) for row in rows if Path(row["file"]).suffix.lower() in IMAGE_SUFFIXES | {".pth"}]
+    return [
+        (row["file"], row["expected"])
+        for row in rows
+        if Path(row["file"]).suffix.lower() in IMAGE_SUFFIXES | {".pth"}
+    ]
 
 
 @needs_corpus
@@ -120,7 +148,9 @@ def test_bad_corpus_works_or_fails_cleanly(tmp_path, name, expected):
 
     def run():
         if name.endswith(".pth"):
-            return transfer_image(_noise(), _noise(), output, **(TINY | {"weights": BAD / name}))
+            return transfer_image(
+                _noise(), _noise(), output, **(TINY | {"weights": BAD / name})
+            )
         return transfer_image(BAD / name, _noise(), output, **TINY)
 
     if expected.startswith("works"):
@@ -140,10 +170,14 @@ def test_bad_corpus_works_or_fails_cleanly(tmp_path, name, expected):
 class TestOutputs:
     def test_png_and_jpeg_by_extension(self, tmp_path):
         for suffix, fmt in ((".png", "PNG"), (".jpeg", "JPEG")):
-            result = transfer_image(_rgba(), _noise(), tmp_path / f"out{suffix}", **TINY)
+            result = transfer_image(
+                _rgba(), _noise(), tmp_path / f"out{suffix}", **TINY
+            )
             with Image.open(result.output) as written:
                 assert written.format == fmt
-        assert any("alpha" in w for w in result.warnings), "JPEG output should warn that transparency was dropped"
+        assert any("alpha" in w for w in result.warnings), (
+            "JPEG output should warn that transparency was dropped"
+        )
 
     def test_output_checked_before_any_work(self, tmp_path):
         existing = tmp_path / "taken.png"
@@ -151,53 +185,92 @@ class TestOutputs:
         with pytest.raises(AudiostError, match="exists"):
             transfer_image(tmp_path / "missing.png", _noise(), existing, **TINY)
         with pytest.raises(AudiostError, match="unsupported output format"):
-            transfer_image(tmp_path / "missing.png", _noise(), tmp_path / "out.webp", **TINY)
+            transfer_image(
+                tmp_path / "missing.png", _noise(), tmp_path / "out.webp", **TINY
+            )
         assert existing.read_bytes() == b"keep"
         transfer_image(_noise(), _noise(), existing, overwrite=True, **TINY)
         assert existing.read_bytes() != b"keep"
 
     def test_default_name(self):
-        assert default_image_output("in/cat.jpg", "art/wave.png") == Path("cat_x_wave.png")
-        assert default_image_output("cat.v2.jpg", ["a.png", "b.tiff"]) == Path("cat.v2_x_a+b.png")
+        assert default_image_output("in/cat.jpg", "art/wave.png") == Path(
+            "cat_x_wave.png"
+        )
+        assert default_image_output("cat.v2.jpg", ["a.png", "b.tiff"]) == Path(
+            "cat.v2_x_a+b.png"
+        )
 
 
 class TestOptions:
     def test_several_styles_and_their_weights(self):
-        result = transfer_image(_noise(), [_noise(seed=2), _noise(seed=3)], style_weights=(3, 1), **TINY)
+        result = transfer_image(
+            _noise(), [_noise(seed=2), _noise(seed=3)], style_weights=(3, 1), **TINY
+        )
         assert {"style1:conv1_1", "style2:conv5_1"} <= set(result.final_losses)
         with pytest.raises(AudiostError, match="2 style weights given for 1 style"):
             transfer_image(_noise(), _noise(), style_weights=(1, 1), **TINY)
 
     def test_luminance_only_keeps_content_colours(self):
         content = _noise(32, 48)
-        result = transfer_image(content, _noise(seed=5), preserve_color="luminance", **TINY)
+        result = transfer_image(
+            content, _noise(seed=5), preserve_color="luminance", **TINY
+        )
         out = result.image.astype(np.float32) / 255
         expected = rgb_to_yiq(resize(content, (32, 21)))
         assert np.abs(rgb_to_yiq(out)[..., 1:] - expected[..., 1:]).mean() < 0.03
 
     def test_histogram_matching_brings_content_colours(self):
-        content = np.clip(_noise(32, 48) * 0.3 + [0.6, 0.2, 0.1], 0, 1).astype(np.float32)
-        style = np.clip(_noise(32, 48, seed=6) * 0.3 + [0.1, 0.3, 0.6], 0, 1).astype(np.float32)
-        plain, matched = (transfer_image(content, style, preserve_color=mode, **TINY).image.reshape(-1, 3).mean(0) / 255 for mode in ("none", "histogram"))
+        content = np.clip(_noise(32, 48) * 0.3 + [0.6, 0.2, 0.1], 0, 1).astype(
+            np.float32
+        )
+        style = np.clip(_noise(32, 48, seed=6) * 0.3 + [0.1, 0.3, 0.6], 0, 1).astype(
+            np.float32
+        )
+        plain, matched = (
+            transfer_image(content, style, preserve_color=mode, **TINY)
+            .image.reshape(-1, 3)
+            .mean(0)
+            / 255
+            for mode in ("none", "histogram")
+        )
         target = content.reshape(-1, 3).mean(0)
         assert np.abs(matched - target).sum() < np.abs(plain - target).sum()
 
     def test_multi_scale_counts_iterations_across_scales(self):
         steps = []
-        result = transfer_image(_noise(48, 64), _noise(), **(TINY | {"max_size": 64, "scales": 2}), on_step=lambda i, loss: steps.append(i))
+        result = transfer_image(
+            _noise(48, 64),
+            _noise(),
+            **(TINY | {"max_size": 64, "scales": 2}),
+            on_step=lambda i, loss: steps.append(i),
+        )
         assert steps == [1, 2, 3, 4] and result.image.shape == (48, 64, 3)
 
     @pytest.mark.parametrize("init", ["noise", "style"])
     def test_initialisations(self, init):
-        assert transfer_image(_noise(), _noise(), init=init, optimizer="adam", **TINY).image.shape == (19, 32, 3)
+        assert transfer_image(
+            _noise(), _noise(), init=init, optimizer="adam", **TINY
+        ).image.shape == (19, 32, 3)
 
     def test_unknown_layer_is_reported_before_any_loading(self, tmp_path):
-        with pytest.raises(AudiostError, match=r"unknown layer.*conv5_4; vgg16 has conv1_1"):
-            transfer_image(tmp_path / "missing.png", _noise(), style_layers="conv1_1,conv5_4", **(TINY | {"weights": tmp_path / "missing.pth"}))
+        with pytest.raises(
+            AudiostError, match=r"unknown layer.*conv5_4; vgg16 has conv1_1"
+        ):
+            transfer_image(
+                tmp_path / "missing.png",
+                _noise(),
+                style_layers="conv1_1,conv5_4",
+                **(TINY | {"weights": tmp_path / "missing.pth"}),
+            )
 
     def test_layer_weights_from_a_string(self):
-        cfg = ImageConfig(style_layers="conv1_1:1, conv2_1:0.5", content_layers="conv3_2")
-        assert cfg.style_layers == ("conv1_1", "conv2_1") and cfg.style_layer_weights == (1.0, 0.5)
+        cfg = ImageConfig(
+            style_layers="conv1_1:1, conv2_1:0.5", content_layers="conv3_2"
+        )
+        assert cfg.style_layers == (
+            "conv1_1",
+            "conv2_1",
+        ) and cfg.style_layer_weights == (1.0, 0.5)
         assert cfg.content_layers == ("conv3_2",) and cfg.content_layer_weights == ()
         with pytest.raises(ValueError, match="numbers"):
             ImageConfig(style_layers="conv1_1:x")
@@ -207,4 +280,6 @@ class TestOptions:
     def test_presets(self):
         assert set(IMAGE_PRESETS) == {"fast", "balanced", "best"}
         fast, best = image_preset("fast"), image_preset("best", iters=7)
-        assert fast.max_size < image_preset().max_size <= best.max_size and best.iters == 7
+        assert (
+            fast.max_size < image_preset().max_size <= best.max_size and best.iters == 7
+        )

@@ -42,11 +42,25 @@ def hed_state():
 
 def test_torchvision_layout_and_names():
     vgg19 = VGG("vgg19", "random")
-    convs = sorted(int(key.split(".")[1]) for key in vgg19.state_dict() if key.startswith("features.") and key.endswith("weight"))
+    convs = sorted(
+        int(key.split(".")[1])
+        for key in vgg19.state_dict()
+        if key.startswith("features.") and key.endswith("weight")
+    )
     assert convs == [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]
-    assert vgg19.layer_names[0] == "conv1_1" and vgg19.layer_names[-1] == "conv5_4" and len(vgg19.layer_names) == 16
+    assert (
+        vgg19.layer_names[0] == "conv1_1"
+        and vgg19.layer_names[-1] == "conv5_4"
+        and len(vgg19.layer_names) == 16
+    )
     assert len(VGG("vgg16", "random").layer_names) == 13
-    assert vgg19.style_layers == ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1") and vgg19.content_layers == ("conv4_2",)
+    assert vgg19.style_layers == (
+        "conv1_1",
+        "conv2_1",
+        "conv3_1",
+        "conv4_1",
+        "conv5_1",
+    ) and vgg19.content_layers == ("conv4_2",)
     assert not any(p.requires_grad for p in vgg19.parameters())
 
 
@@ -62,7 +76,9 @@ def test_shapes_and_post_relu():
 def test_normalisation_is_inside():
     net = VGG("vgg16", "random")
     canvas = torch.rand(1, 3, 20, 20)
-    normalised = (canvas - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    normalised = (
+        canvas - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    ) / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     expected = torch.relu(net.features[0](normalised))
     torch.testing.assert_close(net(canvas, ["conv1_1"])["conv1_1"], expected)
 
@@ -70,20 +86,28 @@ def test_normalisation_is_inside():
 def test_one_channel_canvas_is_gray_rgb():
     net = VGG("vgg16", "random")
     gray = torch.rand(1, 1, 32, 32)
-    torch.testing.assert_close(net(gray, ["conv2_1"])["conv2_1"], net(gray.repeat(1, 3, 1, 1), ["conv2_1"])["conv2_1"])
+    torch.testing.assert_close(
+        net(gray, ["conv2_1"])["conv2_1"],
+        net(gray.repeat(1, 3, 1, 1), ["conv2_1"])["conv2_1"],
+    )
 
 
 def test_stops_at_the_deepest_requested_layer():
     net = VGG("vgg19", "random")
     ran: list[int] = []
     for index, layer in enumerate(net.features):
-        layer.register_forward_hook(lambda module, args, out, index=index: ran.append(index))
+        layer.register_forward_hook(
+            lambda module, args, out, index=index: ran.append(index)
+        )
     net(torch.rand(1, 3, 32, 32), ["conv2_1"])
     assert max(ran) == net.layer_index["conv2_1"]
 
 
 def test_pooling_option():
-    assert any(isinstance(m, nn.AvgPool2d) for m in VGG("vgg16", "random", pooling="avg").features)
+    assert any(
+        isinstance(m, nn.AvgPool2d)
+        for m in VGG("vgg16", "random", pooling="avg").features
+    )
     assert not any(isinstance(m, nn.AvgPool2d) for m in VGG("vgg16", "random").features)
     with pytest.raises(ValueError, match="pooling"):
         VGG("vgg16", "random", pooling="min")
@@ -91,7 +115,10 @@ def test_pooling_option():
 
 def test_random_weights_follow_the_seed():
     canvas = torch.rand(1, 3, 16, 16)
-    a, b, c = (VGG("vgg16", "random", seed=s)(canvas, ["conv1_2"])["conv1_2"] for s in (0, 0, 1))
+    a, b, c = (
+        VGG("vgg16", "random", seed=s)(canvas, ["conv1_2"])["conv1_2"]
+        for s in (0, 0, 1)
+    )
     torch.testing.assert_close(a, b)
     assert not torch.allclose(a, c)
 
@@ -112,10 +139,15 @@ class TestLocalWeights:
 
     def test_keys_without_prefix_and_with_classifier(self, tmp_path, hed_state):
         path = tmp_path / "bare.pth"
-        state = {k.removeprefix("features."): v for k, v in hed_state.items()} | {"classifier.0.weight": torch.zeros(10, 4)}
+        state = {k.removeprefix("features."): v for k, v in hed_state.items()} | {
+            "classifier.0.weight": torch.zeros(10, 4)
+        }
         torch.save(state, path)
         canvas = torch.rand(1, 3, 32, 32)
-        torch.testing.assert_close(VGG("vgg16", path)(canvas, ["conv3_1"]), VGG("vgg16", HED)(canvas, ["conv3_1"]))
+        torch.testing.assert_close(
+            VGG("vgg16", path)(canvas, ["conv3_1"]),
+            VGG("vgg16", HED)(canvas, ["conv3_1"]),
+        )
 
     def test_environment_variable(self, offline, monkeypatch):
         monkeypatch.setenv(WEIGHTS_ENV, str(HED))
@@ -124,12 +156,17 @@ class TestLocalWeights:
     def test_wrong_architecture_names_the_key_and_the_fix(self):
         with pytest.raises(AudiostError) as info:
             VGG("vgg19", HED)
-        assert "missing features.16.weight" in str(info.value) and "vgg16" in str(info.value)
+        assert "missing features.16.weight" in str(info.value) and "vgg16" in str(
+            info.value
+        )
 
     def test_mis_shaped_key(self, tmp_path, hed_state):
         path = tmp_path / "shape.pth"
         torch.save(hed_state | {"features.5.weight": torch.zeros(128, 64, 5, 5)}, path)
-        with pytest.raises(AudiostError, match=r"features\.5\.weight has shape \(128, 64, 5, 5\), expected \(128, 64, 3, 3\)"):
+        with pytest.raises(
+            AudiostError,
+            match=r"features\.5\.weight has shape \(128, 64, 5, 5\), expected \(128, 64, 3, 3\)",
+        ):
             VGG("vgg16", path)
 
     def test_cached_download_is_reused(self, offline):
@@ -155,17 +192,31 @@ def test_offline_without_cache_says_both_fixes(offline):
     with pytest.raises(AudiostError) as info:
         VGG("vgg19")
     message = str(info.value)
-    assert "connect" in message and "--weights" in message and WEIGHTS_ENV in message and "\n" not in message
+    assert (
+        "connect" in message
+        and "--weights" in message
+        and WEIGHTS_ENV in message
+        and "\n" not in message
+    )
 
 
 @pytest.mark.parametrize(
     ("make", "words"),
     [
-        (lambda path: path.write_bytes(b"not a pickle at all"), "not a torch checkpoint"),
-        (lambda path: torch.save({"features.0.weight": 1}, path), "does not hold a state dict"),
+        (
+            lambda path: path.write_bytes(b"not a pickle at all"),
+            "not a torch checkpoint",
+        ),
+        (
+            lambda path: torch.save({"features.0.weight": 1}, path),
+            "does not hold a state dict",
+        ),
         (lambda path: torch.save([torch.zeros(1)], path), "does not hold a state dict"),
         (lambda path: torch.save(nn.Linear(2, 2), path), "pickled Python objects"),
-        (lambda path: torch.save({"module.features.0.weight": torch.zeros(1)}, path), "unexpected key 'module.features.0.weight'"),
+        (
+            lambda path: torch.save({"module.features.0.weight": torch.zeros(1)}, path),
+            "unexpected key 'module.features.0.weight'",
+        ),
         (lambda path: None, "not found"),
     ],
 )
@@ -177,7 +228,10 @@ def test_bad_weight_files(tmp_path, make, words):
     assert str(path) in str(info.value)
 
 
-@pytest.mark.skipif(not NOT_A_CHECKPOINT.is_file(), reason=f"shared corpus not found at {NOT_A_CHECKPOINT.parent}")
+@pytest.mark.skipif(
+    not NOT_A_CHECKPOINT.is_file(),
+    reason=f"shared corpus not found at {NOT_A_CHECKPOINT.parent}",
+)
 def test_corpus_file_that_is_not_a_checkpoint():
     with pytest.raises(AudiostError, match="not a torch checkpoint"):
         VGG("vgg19", NOT_A_CHECKPOINT)

@@ -22,7 +22,9 @@ SMALL = audio_preset("fast", iters=30)
 
 @pytest.fixture(scope="module")
 def result(speech, music):
-    return transfer_audio(speech[0], music[0], content_sr=speech[1], style_sr=music[1], config=SMALL)
+    return transfer_audio(
+        speech[0], music[0], content_sr=speech[1], style_sr=music[1], config=SMALL
+    )
 
 
 def test_output_is_a_proper_signal(result, speech) -> None:
@@ -37,7 +39,10 @@ def test_output_is_a_proper_signal(result, speech) -> None:
 def test_moves_toward_style_and_keeps_content(result, speech, music) -> None:
     content, sr = speech
     style = resample(music[0], music[1], sr)
-    before, after = logmel_distance(content, style, sr), logmel_distance(result.audio, style, sr)
+    before, after = (
+        logmel_distance(content, style, sr),
+        logmel_distance(result.audio, style, sr),
+    )
     assert after < 0.9 * before, (before, after)
     assert onset_correlation(result.audio, content, sr) >= 0.5
 
@@ -49,7 +54,12 @@ def test_adds_no_noise_floor(result, speech, music) -> None:
     assert noise_floor_db(result.audio, sr) <= inputs_floor + 6.0
     # The measure does catch hiss: white noise 30 dB below the signal fails it.
     rng = np.random.default_rng(0)
-    hissy = result.audio + rng.standard_normal(result.audio.shape).astype(np.float32) * np.sqrt(np.mean(result.audio**2)) * 0.03
+    hissy = (
+        result.audio
+        + rng.standard_normal(result.audio.shape).astype(np.float32)
+        * np.sqrt(np.mean(result.audio**2))
+        * 0.03
+    )
     assert noise_floor_db(hissy, sr) > inputs_floor + 6.0
 
 
@@ -61,9 +71,15 @@ def test_loss_decreases(result) -> None:
 def test_same_seed_same_output(speech, music) -> None:
     content, sr = speech[0][:, : sr_seconds(speech, 1.5)], speech[1]
     config = audio_preset("fast", iters=5, gl_iters=8)
-    a = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=config, seed=3)
-    b = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=config, seed=3)
-    c = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=config, seed=4)
+    a = transfer_audio(
+        content, music[0], content_sr=sr, style_sr=music[1], config=config, seed=3
+    )
+    b = transfer_audio(
+        content, music[0], content_sr=sr, style_sr=music[1], config=config, seed=3
+    )
+    c = transfer_audio(
+        content, music[0], content_sr=sr, style_sr=music[1], config=config, seed=4
+    )
     np.testing.assert_array_equal(a.audio, b.audio)
     assert not np.array_equal(a.audio, c.audio)
 
@@ -75,24 +91,46 @@ def sr_seconds(audio: tuple[np.ndarray, int], seconds: float) -> int:
 def test_stereo_content_styled_per_channel_and_mono_option(music) -> None:
     stereo, sr = clip("speech_hedgewars_singer_voice_lines_44k_stereo_f32.wav", 1.5)
     config = audio_preset("fast", iters=5, gl_iters=8)
-    out = transfer_audio(stereo, music[0], content_sr=sr, style_sr=music[1], config=config)
-    assert out.audio.shape == stereo.shape and out.sr == 44100  # full band kept, no silent downsampling
+    out = transfer_audio(
+        stereo, music[0], content_sr=sr, style_sr=music[1], config=config
+    )
+    assert (
+        out.audio.shape == stereo.shape and out.sr == 44100
+    )  # full band kept, no silent downsampling
     assert not np.allclose(out.audio[0], out.audio[1])
-    mono = transfer_audio(stereo, music[0], content_sr=sr, style_sr=music[1], config=config, mono=True)
+    mono = transfer_audio(
+        stereo, music[0], content_sr=sr, style_sr=music[1], config=config, mono=True
+    )
     assert mono.audio.shape == (1, stereo.shape[1])
 
 
 def test_adam_moves_toward_style(speech, music) -> None:
     content, sr = speech
     style = resample(music[0], music[1], sr)
-    out = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=SMALL, optimizer="adam", iters=40)
+    out = transfer_audio(
+        content,
+        music[0],
+        content_sr=sr,
+        style_sr=music[1],
+        config=SMALL,
+        optimizer="adam",
+        iters=40,
+    )
     assert out.losses[-1] < 0.5 * out.losses[0]
     assert logmel_distance(out.audio, style, sr) < logmel_distance(content, style, sr)
 
 
 def test_noise_init_converges_to_the_content(speech, music) -> None:
     content, sr = speech
-    out = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=SMALL, init="noise", iters=40)
+    out = transfer_audio(
+        content,
+        music[0],
+        content_sr=sr,
+        style_sr=music[1],
+        config=SMALL,
+        init="noise",
+        iters=40,
+    )
     assert np.isfinite(out.audio).all() and np.abs(out.audio).max() > 0.01
     assert out.losses[-1] < 0.1 * out.losses[0]
     assert onset_correlation(out.audio, content, sr) >= 0.5
@@ -101,7 +139,21 @@ def test_noise_init_converges_to_the_content(speech, music) -> None:
 def test_vgg_on_the_spectrogram(speech, music) -> None:
     """The 2-D route (Verma & Smith 2018): a VGG looks at the spectrogram as an image."""
     content, sr = speech[0][:, : sr_seconds(speech, 1.0)], speech[1]
-    out = transfer_audio(content, music[0], content_sr=sr, style_sr=music[1], config=SMALL, net="vgg16", weights="random", iters=5, gl_iters=8)
-    assert out.audio.shape == content.shape and np.isfinite(out.audio).all() and np.abs(out.audio).max() > 0.01
+    out = transfer_audio(
+        content,
+        music[0],
+        content_sr=sr,
+        style_sr=music[1],
+        config=SMALL,
+        net="vgg16",
+        weights="random",
+        iters=5,
+        gl_iters=8,
+    )
+    assert (
+        out.audio.shape == content.shape
+        and np.isfinite(out.audio).all()
+        and np.abs(out.audio).max() > 0.01
+    )
     assert out.losses[-1] < out.losses[0]
     assert any(name.startswith("style:conv") for name in out.final_losses)

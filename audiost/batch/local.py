@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -40,15 +40,20 @@ class LocalExecutor:
             raise AudiostError(f"--jobs must be at least 1, got {jobs}")
         self.jobs = jobs
         self.audio, self.image = audio, image
-        self.threads = threads_per_worker(jobs)
+        self.threads = 1
         # spawn, not fork: a forked child would inherit the parent's torch
         # thread pools and CUDA state, neither of which survives a fork.
         self._context = multiprocessing.get_context("spawn")
 
-    def run(self, tasks: Iterable[Task], on_result: ResultCallback) -> None:
+    def run(self, tasks: Sequence[Task], on_result: ResultCallback) -> None:
         """Run every task, calling ``on_result(task, line)`` in this process as each finishes."""
+        # No more workers than tasks, and the cores shared among those that run.
+        count = min(self.jobs, len(tasks))
+        if count == 0:
+            return
+        self.threads = threads_per_worker(count)
         pending = iter(tasks)
-        workers = [_Worker(self, index) for index in range(self.jobs)]
+        workers = [_Worker(self, index) for index in range(count)]
         try:
             for worker in workers:
                 worker.give(next(pending, None))

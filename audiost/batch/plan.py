@@ -250,7 +250,7 @@ def _place(
         # Case-folded: on macOS and Windows "A.wav" and "a.wav" are one file.
         groups[os.path.normpath(output).casefold()].append(index)
     planned: list[Pair] = []
-    for index, (source, style, output) in enumerate(named):
+    for source, style, output in named:
         if len(groups[os.path.normpath(output).casefold()]) > 1:
             output = output.with_name(
                 f"{output.stem}-{_digest(source.path, style)}{output.suffix}"

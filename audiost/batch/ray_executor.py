@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..config import AudioConfig, ImageConfig
@@ -39,8 +39,10 @@ class RayExecutor:
         self.address = address
         self.audio, self.image = audio, image
 
-    def run(self, tasks: Iterable[Task], on_result: ResultCallback) -> None:
+    def run(self, tasks: Sequence[Task], on_result: ResultCallback) -> None:
         """Run every task, calling ``on_result(task, line)`` in this process as each finishes."""
+        if not tasks:
+            return
         ray = self.ray
         started_here = not ray.is_initialized()
         if started_here:
@@ -85,7 +87,7 @@ class RayExecutor:
         self,
         remote: Any,
         configs: Any,
-        pending: Iterable[Task],
+        pending: Iterator[Task],
         window: int,
         on_result: ResultCallback,
     ) -> None:
