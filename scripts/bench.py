@@ -923,7 +923,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.skip_batch:
         corpus = shared_corpus()
         if corpus is None:
-            print("_Batch runs skipped: the shared corpus was not found (set AUDIOST_SHARED)._\n")
+            print(
+                "_Batch runs skipped: the shared corpus was not found (set AUDIOST_SHARED)._\n"
+            )
         else:
             from bench_batch import bench_batch
 

@@ -70,7 +70,11 @@ def make_material(corpus: Path, folder: Path, count: int) -> tuple[list[Path], P
         clips.append(path)
     audio, sr = sf.read(corpus / STYLE_SOURCE, dtype="float32", always_2d=True)
     style = folder / "tabla.wav"
-    sf.write(style, librosa.resample(audio.T, orig_sr=sr, target_sr=RATE)[:, : 3 * RATE].T, RATE)
+    sf.write(
+        style,
+        librosa.resample(audio.T, orig_sr=sr, target_sr=RATE)[:, : 3 * RATE].T,
+        RATE,
+    )
     return clips, style
 
 
@@ -102,13 +106,17 @@ def ray_startup() -> float:
     import ray
 
     clock = time.perf_counter()
-    ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(
+        include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
+    )
     ray.get(ray.remote(lambda: None).remote())
     ray.shutdown()
     return time.perf_counter() - clock
 
 
-def reuse_run(clips: Sequence[Path], style: Path, preset: str, reuse: bool) -> dict[str, float]:
+def reuse_run(
+    clips: Sequence[Path], style: Path, preset: str, reuse: bool
+) -> dict[str, float]:
     """Style every clip in this process; one stylist for all (reuse) or a fresh one per clip."""
     import torch
 
@@ -126,30 +134,51 @@ def reuse_run(clips: Sequence[Path], style: Path, preset: str, reuse: bool) -> d
 
 
 def bench_batch(corpus: Path, clips: int, preset: str, repeats: int) -> None:
-    from bench import markdown_table, seconds  # noqa: PLC0415 - shared table helpers
+    from bench import markdown_table, seconds
 
     try:
-        import ray  # noqa: F401
+        import ray
     except ImportError:
         ray = None
     with tempfile.TemporaryDirectory(prefix="audiost-bench-material-") as tmp:
         paths, style = make_material(corpus, Path(tmp), clips)
         setups = [("local", 1), ("local", 2)] + ([("ray", 1)] if ray else [])
         runs = {
-            setup: [timed_batch(paths[0].parent, style, preset, *setup) for _ in range(repeats)]
+            setup: [
+                timed_batch(paths[0].parent, style, preset, *setup)
+                for _ in range(repeats)
+            ]
             for setup in setups
         }
-        startup = statistics.median(ray_startup() for _ in range(repeats)) if ray else None
+        startup = (
+            statistics.median(ray_startup() for _ in range(repeats)) if ray else None
+        )
         reuse = [reuse_run(paths, style, preset, True) for _ in range(repeats)]
         fresh = [reuse_run(paths, style, preset, False) for _ in range(repeats)]
 
     rows = []
     for (executor, jobs), results in runs.items():
         wall = statistics.median(r["wall"] for r in results)
-        label = f"local, `--jobs {jobs}`" if executor == "local" else "Ray, local instance (1 CPU per task)"
-        rows.append([label, str(clips), seconds(wall), f"{60 * clips / wall:.1f}", seconds(wall / clips)])
+        label = (
+            f"local, `--jobs {jobs}`"
+            if executor == "local"
+            else "Ray, local instance (1 CPU per task)"
+        )
+        rows.append(
+            [
+                label,
+                str(clips),
+                seconds(wall),
+                f"{60 * clips / wall:.1f}",
+                seconds(wall / clips),
+            ]
+        )
     print(f"### Batch: {clips} clips of {CLIP_S:g} s at 44.1 kHz, `{preset}` preset\n")
-    print(markdown_table(["executor", "pairs", "wall (s)", "pairs / min", "wall / pair (s)"], rows))
+    print(
+        markdown_table(
+            ["executor", "pairs", "wall (s)", "pairs / min", "wall / pair (s)"], rows
+        )
+    )
     print()
     if ray:
         local2 = statistics.median(r["wall"] for r in runs[("local", 2)])
@@ -165,10 +194,25 @@ def bench_batch(corpus: Path, clips: int, preset: str, repeats: int) -> None:
     fresh_style = statistics.median(r["style"] for r in fresh)
     print(
         markdown_table(
-            ["style targets", "total (s)", "of which network + style targets (s)", "per pair (s)"],
             [
-                ["computed once, reused (batch worker)", seconds(reuse_wall), seconds(reuse_style), seconds(reuse_wall / clips)],
-                ["recomputed for every pair", seconds(fresh_wall), seconds(fresh_style), seconds(fresh_wall / clips)],
+                "style targets",
+                "total (s)",
+                "of which network + style targets (s)",
+                "per pair (s)",
+            ],
+            [
+                [
+                    "computed once, reused (batch worker)",
+                    seconds(reuse_wall),
+                    seconds(reuse_style),
+                    seconds(reuse_wall / clips),
+                ],
+                [
+                    "recomputed for every pair",
+                    seconds(fresh_wall),
+                    seconds(fresh_style),
+                    seconds(fresh_wall / clips),
+                ],
             ],
         )
     )
@@ -180,7 +224,7 @@ def bench_batch(corpus: Path, clips: int, preset: str, repeats: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from bench import shared_corpus  # noqa: PLC0415
+    from bench import shared_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=20)

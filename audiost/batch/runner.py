@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class BatchSummary:
     seconds: float = 0.0
     removed_partials: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    not_styled: Counter[str] = field(default_factory=Counter)
 
     @property
     def manifest(self) -> Path:
@@ -57,6 +59,8 @@ class BatchSummary:
         setattr(self, line["status"], getattr(self, line["status"]) + 1)
         if line["status"] == "failed":
             self.failures.append((line["content"], line["error"]))
+        elif line["status"] == "skipped" and line["error"]:
+            self.not_styled[line["error"]] += 1
 
 
 class BatchInterrupted(KeyboardInterrupt):

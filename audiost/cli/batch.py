@@ -208,6 +208,11 @@ def _print_summary(summary: BatchSummary, *, interrupted: bool) -> None:
             f"batch: removed {summary.removed_partials} partial file(s) left by an interrupted run",
             err=True,
         )
+    for reason, count in summary.not_styled.items():
+        click.echo(
+            f"batch: {count} input{'s' * (count != 1)} not styled: {reason.removesuffix('; not styled')}",
+            err=True,
+        )
     for content, error in summary.failures[:_SHOWN_FAILURES]:
         named = content in error or _short(content) in error
         message = _readable(error) if named else f"{_short(content)}: {error}"
