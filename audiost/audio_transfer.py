@@ -20,7 +20,14 @@ from torch import nn
 from .caching import BoundedCache, file_key
 from .config import AudioConfig, audio_preset
 from .device import resolve_device, seconds_since
-from .engine import ContentLoss, EnvelopeLoss, GramLoss, Objective, Term, optimise
+from .engine import (
+    STYLE_LOSSES,
+    ContentLoss,
+    EnvelopeLoss,
+    Objective,
+    Term,
+    optimise,
+)
 from .engine.optimise import StepCallback
 from .errors import AudiostError
 from .features import VGG, FeatureNetwork, RandomSpectralConv, RescaledInput
@@ -32,6 +39,7 @@ from .media.audio_io import (
     resample,
     write_audio,
 )
+from .media.pghi import pghi_phase
 from .outputs import check_output_path
 
 AudioInput = str | os.PathLike | np.ndarray
@@ -49,6 +57,10 @@ class AudioResult:
     device: str
     losses: list[float] = field(default_factory=list)
     final_losses: dict[str, float] = field(default_factory=dict)
+    #: Each iteration's loss terms, for loss curves.
+    history: list[dict[str, float]] = field(default_factory=list)
+    #: Of the audio written against the optimised spectrogram (0 = identical).
+    spectral_convergence: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     output: Path | None = None
     warnings: list[str] = field(default_factory=list)
@@ -116,7 +128,7 @@ class AudioStylist:
     """Audio transfers sharing one configuration: the batch worker's unit of reuse.
 
     The feature network (per sample rate's bin count) and each style file's
-    targets (Gram matrices and spectral envelope, per sample rate) are
+    targets (Gram or mean/std statistics and spectral envelope, per sample rate) are
     computed on first use and reused for every later content, so styling many
     clips with one style pays for the style once.
     """
@@ -202,7 +214,11 @@ class AudioStylist:
         timings["optimise"] = seconds_since(clock, device)
 
         clock = time.perf_counter()
-        phase = content_phase if cfg.phase_init == "content" else None
+        if cfg.phase_init == "pghi":
+            magnitude = adapter.magnitude(result.canvas)
+            phase = pghi_phase(magnitude, adapter.stft, generator=generator)
+        else:
+            phase = content_phase if cfg.phase_init == "content" else None
         wave = adapter.decode(
             result.canvas,
             content_wave.shape[1],
@@ -213,6 +229,7 @@ class AudioStylist:
         audio = finish_loudness(
             wave.cpu().numpy(), content_wave if cfg.match_loudness else None
         )
+        consistency = adapter.consistency(result.canvas, wave)
         timings["reconstruct"] = seconds_since(clock, device)
 
         out = AudioResult(
@@ -222,12 +239,16 @@ class AudioStylist:
             device=str(device),
             losses=result.losses,
             final_losses=result.parts,
+            history=result.history,
+            spectral_convergence=consistency,
             timings=timings,
             warnings=[result.stopped_early] if result.stopped_early else [],
         )
         if output is not None:
             clock = time.perf_counter()
-            out.output = write_audio(output, audio, sr)
+            out.output = write_audio(
+                output, audio, sr, spectral_convergence=consistency
+            )
             timings["write"] = seconds_since(clock)
         return out
 
@@ -238,7 +259,7 @@ class AudioStylist:
         style: AudioInput,
         style_sr: int | None,
     ) -> dict[str, nn.Module]:
-        """The style's loss modules by term name: its Gram targets per style layer and its spectral envelope."""
+        """The style's loss modules by term name: its ``style_loss`` targets per style layer and its spectral envelope."""
         wave, sr = _read(style, style_sr, "style")
         wave = check_audio(
             resample(wave, sr, adapter.sr),
@@ -249,8 +270,9 @@ class AudioStylist:
         canvas, _ = adapter.encode(wave)
         with torch.no_grad():
             features = network(canvas, network.style_layers)
+        style_loss = STYLE_LOSSES[self.config.style_loss]
         losses: dict[str, nn.Module] = {
-            f"style:{name}": GramLoss(features[name]) for name in network.style_layers
+            f"style:{name}": style_loss(features[name]) for name in network.style_layers
         }
         losses["spectral_envelope"] = EnvelopeLoss(canvas, "frequency")
         return losses

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+#: The ``style_loss`` choices: the keys of ``audiost.engine.STYLE_LOSSES``,
+#: spelled out here so that reading settings does not import torch.
+STYLE_LOSS_NAMES = ("gram", "meanstd")
+
 
 @dataclass(frozen=True)
 class AudioConfig:
@@ -15,12 +19,16 @@ class AudioConfig:
     ``net`` is the random multi-width ``"spectral-conv"`` network, or
     ``"vgg19"``/``"vgg16"`` looking at the spectrogram as an image (Verma &
     Smith 2018; ``weights`` as for images); ``kernel_widths`` and
-    ``n_filters`` shape the spectral network only.
+    ``n_filters`` shape the spectral network only. ``style_loss`` is the
+    style statistic matched at each layer: ``"gram"``, the channel
+    correlations (Gatys et al. 2015), or ``"meanstd"``, each channel's mean
+    and standard deviation (Li et al. 2017).
     """
 
     iters: int = 100
     content_weight: float = 1.0
     style_weight: float = 10.0
+    style_loss: str = "gram"
     temporal_envelope_weight: float = 0.1
     spectral_envelope_weight: float = 0.1
     optimizer: str = "lbfgs"
@@ -31,6 +39,7 @@ class AudioConfig:
     kernel_widths: tuple[int, ...] = (3, 7, 15)
     n_filters: int = 512
     gl_iters: int = 64
+    # Griffin-Lim start: "content", "random" or "pghi" (docs/phase_reconstruction.md).
     phase_init: str = "content"
     match_loudness: bool = True
     mono: bool = False
@@ -41,8 +50,9 @@ class AudioConfig:
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
         _check_choice("init", self.init, ("content", "noise"))
-        _check_choice("phase_init", self.phase_init, ("content", "random"))
+        _check_choice("phase_init", self.phase_init, ("content", "random", "pghi"))
         _check_choice("net", self.net, ("spectral-conv", "vgg19", "vgg16"))
+        _check_choice("style_loss", self.style_loss, STYLE_LOSS_NAMES)
         if self.iters < 0 or self.gl_iters < 0:
             raise ValueError("iteration counts must be >= 0")
         if (
@@ -109,11 +119,13 @@ class ImageConfig:
     ``preserve_color``: ``"luminance"`` transfers brightness only and keeps
     the content's colours (YIQ); ``"histogram"`` recolours the styles to the
     content's colour mean and covariance first (Gatys et al. 2016).
+    ``style_loss``: the statistic matched at each style layer, as for audio.
     """
 
     iters: int = 100
     content_weight: float = 1.0
     style_weight: float = 10.0
+    style_loss: str = "gram"
     tv_weight: float = 0.01
     optimizer: str = "lbfgs"
     lr: float | None = None
@@ -144,6 +156,7 @@ class ImageConfig:
         _check_choice("init", self.init, ("content", "noise", "style"))
         _check_choice("net", self.net, ("vgg19", "vgg16"))
         _check_choice("pooling", self.pooling, ("max", "avg"))
+        _check_choice("style_loss", self.style_loss, STYLE_LOSS_NAMES)
         _check_choice(
             "preserve_color", self.preserve_color, ("none", "luminance", "histogram")
         )

@@ -25,7 +25,14 @@ from torch import nn
 from .caching import BoundedCache, file_key
 from .config import ImageConfig, image_preset
 from .device import resolve_device, seconds_since
-from .engine import ContentLoss, GramLoss, Objective, Term, TotalVariationLoss, optimise
+from .engine import (
+    STYLE_LOSSES,
+    ContentLoss,
+    Objective,
+    Term,
+    TotalVariationLoss,
+    optimise,
+)
 from .engine.optimise import StepCallback
 from .errors import AudiostError
 from .features.vgg import VGG, vgg_layer_names
@@ -55,6 +62,8 @@ class ImageResult:
     device: str
     losses: list[float] = field(default_factory=list)
     final_losses: dict[str, float] = field(default_factory=dict)
+    #: Each iteration's loss terms (all scales in order), for loss curves.
+    history: list[dict[str, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     output: Path | None = None
     warnings: list[str] = field(default_factory=list)
@@ -111,8 +120,8 @@ def transfer_image(
 class ImageStylist:
     """Image transfers sharing one configuration: the batch worker's unit of reuse.
 
-    The VGG is built once (on first use), and each style file's Gram targets
-    are kept per working size, so a folder of same-size photos styled with one
+    The VGG is built once (on first use), and each style file's Gram (or mean/std)
+    targets are kept per working size, so a folder of same-size photos styled with one
     painting pays for the painting once. Targets are reused only when
     ``preserve_color="none"``: the other modes recolour the style to each content.
     """
@@ -188,6 +197,7 @@ class ImageStylist:
         timings["style"] = timings["optimise"] = 0.0
         generator = torch.Generator(device).manual_seed(cfg.seed)
         losses: list[float] = []
+        history: list[dict[str, float]] = []
         problems: list[str] = []
         canvas: torch.Tensor | None = None
         for index, scale_size in enumerate(_scale_sizes(size, cfg.scales)):
@@ -226,6 +236,7 @@ class ImageStylist:
             # A scale that stopped early still hands on its last finite canvas.
             canvas = result.canvas
             losses += result.losses
+            history += result.history
             problems += [result.stopped_early] if result.stopped_early else []
             timings["optimise"] += seconds_since(clock, device)
 
@@ -247,6 +258,7 @@ class ImageStylist:
             device=str(device),
             losses=losses,
             final_losses=result.parts,
+            history=history,
             timings=timings,
             warnings=problems,
         )
@@ -268,7 +280,7 @@ class ImageStylist:
         size: tuple[int, int],
         scale_size: tuple[int, int],
     ) -> dict[str, nn.Module]:
-        """One style's Gram losses by layer at one scale, from the cache when the style is a file and not recoloured."""
+        """One style's ``style_loss`` losses by layer at one scale, from the cache when the style is a file and not recoloured."""
         key = file_key(source) if self.config.preserve_color == "none" else None
 
         def make() -> dict[str, nn.Module]:
@@ -279,7 +291,10 @@ class ImageStylist:
             )
             with torch.no_grad():
                 features = self.network(canvas, self.config.style_layers)
-            return {name: GramLoss(features[name]) for name in self.config.style_layers}
+            style_loss = STYLE_LOSSES[self.config.style_loss]
+            return {
+                name: style_loss(features[name]) for name in self.config.style_layers
+            }
 
         return self._targets.get(key and (key, size, scale_size), make)
 

@@ -147,11 +147,15 @@ def test_interrupted_write_leaves_nothing(
     """A failure while writing (here: a full disk) leaves neither a partial file nor a temporary one."""
     from audiost.media import audio_io
 
-    def disk_full(path, *args, **kwargs):
+    opened = audio_io.sf.SoundFile
+
+    def disk_full(path, mode="r", *args, **kwargs):
+        if mode != "w":
+            return opened(path, mode, *args, **kwargs)
         Path(path).write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(audio_io.sf, "write", disk_full)
+    monkeypatch.setattr(audio_io.sf, "SoundFile", disk_full)
     result = CliRunner().invoke(
         main,
         [

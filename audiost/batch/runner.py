@@ -82,6 +82,7 @@ def run_batch(
     executor: str = "local",
     ray_address: str | None = None,
     overwrite: bool = False,
+    report: str | os.PathLike | None = None,
     listener: BatchListener | None = None,
 ) -> BatchSummary:
     """Style every input with every style (or the pairs in a CSV) into ``outdir``.
@@ -107,6 +108,9 @@ def run_batch(
         ``$RAY_ADDRESS`` or a local Ray instance started for this batch.
     overwrite : bool
         Redo every pair; otherwise pairs whose output exists are skipped.
+    report : path, optional
+        Folder for each pair's report (see :mod:`audiost.report`), mirroring
+        OUTDIR's tree; needs matplotlib.
     listener : BatchListener, optional
         Told the plan's size and each manifest line as it is written.
 
@@ -133,6 +137,10 @@ def run_batch(
         raise AudiostError("no style given: add --style STYLE (or --pairs FILE)")
     if pairs is None and not inputs:
         raise AudiostError("no inputs given")
+    if report is not None:
+        from ..report import require_matplotlib
+
+        require_matplotlib()
     started = time.perf_counter()
     recipe = recipe or resolve_recipe()
     out = _make_outdir(Path(outdir))
@@ -146,7 +154,14 @@ def run_batch(
         )
         save_recipe(recipe, out, overwrite=overwrite)
         manifest = Manifest(out)
-        tasks = _resume(plan, manifest, summary, overwrite)
+        tasks = _resume(
+            plan,
+            manifest,
+            summary,
+            overwrite,
+            out,
+            None if report is None else Path(report),
+        )
         if listener:
             listener.started(len(tasks), summary.skipped, summary.failed)
         runner = _executor(executor, jobs, ray_address, recipe)
@@ -167,7 +182,12 @@ def run_batch(
 
 
 def _resume(
-    plan: Plan, manifest: Manifest, summary: BatchSummary, overwrite: bool
+    plan: Plan,
+    manifest: Manifest,
+    summary: BatchSummary,
+    overwrite: bool,
+    outdir: Path,
+    report: Path | None,
 ) -> list[Task]:
     """Record what needs no work and return the tasks that do.
 
@@ -203,7 +223,14 @@ def _resume(
             ):
                 manifest.append(line)
             continue
-        tasks.append(Task(content, style, pair.kind, output, overwrite=overwrite))
+        folder = (
+            None
+            if report is None
+            else _abs(report / pair.output.relative_to(outdir).parent)
+        )
+        tasks.append(
+            Task(content, style, pair.kind, output, overwrite=overwrite, report=folder)
+        )
     return tasks
 
 

@@ -28,6 +28,8 @@ class Task:
     kind: str
     output: str
     overwrite: bool = False
+    #: Folder for this pair's report (pictures and JSON), or None for no report.
+    report: str | None = None
 
 
 _stylists: dict[Any, Any] = {}
@@ -77,6 +79,8 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
             )
         return _failed(task, f"unexpected {type(exc).__name__}: {exc}", started, config)
     notes = [str(w.message) for w in caught] + result.warnings
+    if task.report is not None:
+        notes += _report(task, result)
     return record(
         task.content,
         task.style,
@@ -90,6 +94,17 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
         worker=os.getpid(),
         threads=_threads(),
     )
+
+
+def _report(task: Task, result: Any) -> list[str]:
+    """Write the pair's report; a report that fails is a warning, the output itself is done."""
+    from ..report import write_report
+
+    try:
+        write_report(task.report, task.content, task.style, result)
+    except (AudiostError, OSError, ValueError) as exc:
+        return [f"report not written: {exc}"]
+    return []
 
 
 def worker_device(requested: str, index: int, cuda_count: int) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from .batch import batch
+from .evaluate import evaluate
+from .texture import texture
 from .transfer import transfer
 
 
@@ -16,5 +18,7 @@ def main() -> None:
 
 main.add_command(transfer)
 main.add_command(batch)
+main.add_command(evaluate)
+main.add_command(texture)
 
 __all__ = ["main"]

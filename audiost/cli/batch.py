@@ -88,6 +88,11 @@ _SHOWN_FAILURES = 10
     is_flag=True,
     help="No progress bar: one plain line per pair, for logs.",
 )
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also write each pair's pictures and JSON record (see transfer --report) here, mirroring OUTDIR.",
+)
 @setting_options
 @report_failures
 def batch(
@@ -103,6 +108,7 @@ def batch(
     ray_address: str | None,
     overwrite: bool,
     quiet: bool,
+    report: Path | None,
     **settings: Any,
 ) -> None:
     """Style every INPUT (files, folders, glob patterns) with every --style into OUTDIR.
@@ -136,6 +142,7 @@ def batch(
             executor=executor,
             ray_address=ray_address,
             overwrite=overwrite,
+            report=report,
             listener=listener,
         )
     except BatchInterrupted as stop:

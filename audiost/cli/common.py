@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ..config import STYLE_LOSS_NAMES
 from ..device import DEVICE_CHOICES
 from ..errors import AudiostError
 
@@ -92,6 +93,11 @@ _SETTINGS = [
         help="How strongly the style is imposed.  [default: 10]",
     ),
     click.option(
+        "--style-loss",
+        type=click.Choice(STYLE_LOSS_NAMES),
+        help="Style statistic to match: gram (channel correlations) or meanstd (each channel's mean and spread).  [default: gram]",
+    ),
+    click.option(
         "--optimizer",
         type=click.Choice(["lbfgs", "adam"]),
         help="Optimiser.  [default: lbfgs]",
@@ -132,7 +138,7 @@ _SETTINGS = [
     ),
     click.option(
         "--phase-init",
-        type=click.Choice(["content", "random"]),
+        type=click.Choice(["content", "random", "pghi"]),
         help="Audio: Griffin-Lim start phase.  [default: content]",
     ),
     click.option(

@@ -49,6 +49,11 @@ _IMAGE_FIELDS = set(ImageConfig.__dataclass_fields__)
     help="Speed/quality trade-off.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also write pictures (spectrograms or a contact sheet, loss curves) and a JSON record with the evaluate measures here.",
+)
 @setting_options
 @report_failures
 def transfer(
@@ -58,6 +63,7 @@ def transfer(
     overwrite: bool,
     preset: str,
     quiet: bool,
+    report: Path | None,
     **settings: Any,
 ) -> None:
     """Recompose CONTENT in the style of STYLE.
@@ -70,6 +76,10 @@ def transfer(
     kind = _common_kind(content, styles)
     settings = given(settings)
     _reject_foreign_options(kind, settings)
+    if report is not None:
+        from ..report import require_matplotlib
+
+        require_matplotlib()  # before the work, not after it
     if kind == "audio":
         result, summary = _transfer_audio(
             content, styles, output, overwrite, preset, quiet, settings
@@ -85,6 +95,13 @@ def transfer(
             f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}",
             err=True,
         )
+    if report is not None:
+        from ..report import write_report
+
+        # With several styles the measures are against the first.
+        written = write_report(report, content, styles[0], result)
+        if not quiet:
+            click.echo(f"report: {', '.join(str(path) for path in written)}", err=True)
 
 
 def _common_kind(content: Path, styles: tuple[Path, ...]) -> str:

@@ -5,18 +5,30 @@ names into an :class:`~.objective.Objective`; :func:`~.optimise.optimise`
 minimises it over a canvas tensor, whatever media the canvas came from.
 """
 
-from .losses import ContentLoss, EnvelopeLoss, GramLoss, TotalVariationLoss, gram_matrix
+from .losses import (
+    STYLE_LOSSES,
+    ContentLoss,
+    EnvelopeLoss,
+    GramLoss,
+    MeanStdLoss,
+    TotalVariationLoss,
+    gram_matrix,
+    mean_std,
+)
 from .objective import Objective, Term
 from .optimise import OptimisationResult, optimise
 
 __all__ = [
+    "STYLE_LOSSES",
     "ContentLoss",
     "EnvelopeLoss",
     "GramLoss",
+    "MeanStdLoss",
     "Objective",
     "OptimisationResult",
     "Term",
     "TotalVariationLoss",
     "gram_matrix",
+    "mean_std",
     "optimise",
 ]

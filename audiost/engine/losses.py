@@ -77,6 +77,42 @@ class GramLoss(nn.Module):
         ).mean() / self.scale
 
 
+def mean_std(features: torch.Tensor) -> torch.Tensor:
+    """``(N, C, *positions) -> (N, 2C)``: each channel's mean, then its standard deviation, over positions.
+
+    Taken over positions, like the Gram, so inputs of different lengths or
+    sizes compare. The variance is floored before the square root so that a
+    constant (e.g. dead ReLU) channel still has a finite gradient.
+    """
+    var, mean = torch.var_mean(features.flatten(2), dim=-1, correction=0)
+    return torch.cat([mean, (var + _EPS).sqrt()], dim=1)
+
+
+class MeanStdLoss(nn.Module):
+    """Relative squared error between per-channel means and standard deviations.
+
+    Li et al. (2017) showed that matching Gram matrices is aligning feature
+    distributions, and that matching only these batch-norm statistics (what
+    AdaIN matches) also transfers style: ``C`` numbers per layer to match
+    instead of the Gram's ``C²`` channel correlations. The target is averaged
+    over the style batch, as for :class:`GramLoss`.
+    """
+
+    def __init__(self, target_features: torch.Tensor):
+        super().__init__()
+        target = mean_std(target_features.detach()).mean(0, keepdim=True)
+        self.register_buffer("target", target)
+        self.register_buffer("scale", target.pow(2).sum().clamp_min(_EPS))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (mean_std(features) - self.target).pow(2).sum(dim=1).mean() / self.scale
+
+
+#: Style losses by the name ``style_loss`` settings use; each is built from
+#: the style's features at one layer.
+STYLE_LOSSES: dict[str, type[nn.Module]] = {"gram": GramLoss, "meanstd": MeanStdLoss}
+
+
 class EnvelopeLoss(nn.Module):
     """Energy envelope of a log-magnitude canvas (Verma & Smith 2018).
 

@@ -23,6 +23,8 @@ class OptimisationResult:
     canvas: torch.Tensor
     losses: list[float] = field(default_factory=list)
     parts: dict[str, float] = field(default_factory=dict)
+    #: Each iteration's unweighted loss terms (at its last evaluation), for loss curves.
+    history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: str | None = None
 
 
@@ -125,6 +127,13 @@ def optimise(
             break
         result.canvas = bounded(canvas).detach().clone()
         result.losses.append(loss)
+        result.history.append(
+            {
+                name[5:]: float(value)
+                for name, value in last.items()
+                if name.startswith("part:")
+            }
+        )
         if on_step is not None:
             on_step(iteration, loss)
     if result.stopped_early is None and last and torch.equal(last["canvas"], canvas):

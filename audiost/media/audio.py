@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .griffin_lim import griffin_lim
+from .griffin_lim import griffin_lim, spectral_convergence
 from .stft import Stft
 
 # Output peaks are kept just below full scale so 24-bit PCM never clips.
@@ -53,6 +53,19 @@ class AudioCanvas:
         phase = torch.where(magnitude > 0, phase, torch.ones_like(phase))
         return torch.log1p(magnitude / self.floor).unsqueeze(1).contiguous(), phase
 
+    def magnitude(self, canvas: torch.Tensor) -> torch.Tensor:
+        """Canvas ``(channels, 1, bins, frames)`` -> linear magnitudes ``(channels, bins, frames)``."""
+        return torch.expm1(canvas.squeeze(1).clamp_min(0)) * self.floor
+
+    def consistency(self, canvas: torch.Tensor, wave: torch.Tensor) -> float:
+        """Spectral convergence of ``wave`` against the canvas it was reconstructed from.
+
+        0 means the audio written has exactly the optimised spectrogram; a
+        magnitude no signal can have (the optimiser does not know about STFT
+        consistency) leaves a gap that Griffin-Lim only narrows.
+        """
+        return spectral_convergence(self.magnitude(canvas), wave, self.stft)
+
     def decode(
         self,
         canvas: torch.Tensor,
@@ -63,7 +76,7 @@ class AudioCanvas:
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Canvas -> ``(channels, length)`` waveform by Griffin-Lim from ``phase`` (random if None)."""
-        magnitude = torch.expm1(canvas.squeeze(1).clamp_min(0)) * self.floor
+        magnitude = self.magnitude(canvas)
         return griffin_lim(
             magnitude,
             self.stft,

@@ -189,20 +189,63 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     ).astype(np.float32)
 
 
-def write_audio(path: str | os.PathLike, audio: np.ndarray, sr: int) -> Path:
-    """Write ``(channels, samples)`` audio atomically as 24-bit WAV or FLAC."""
+#: The comment tag's key for the reconstruction's spectral convergence.
+SC_TAG = "audiost_spectral_convergence"
+
+
+def write_audio(
+    path: str | os.PathLike,
+    audio: np.ndarray,
+    sr: int,
+    *,
+    spectral_convergence: float | None = None,
+) -> Path:
+    """Write ``(channels, samples)`` audio atomically as 24-bit WAV or FLAC.
+
+    The file is tagged as made by audiost (the ``software`` tag) and, when
+    given, with the reconstruction's spectral convergence (the ``comment``
+    tag), which ``audiost evaluate`` reads back: only the transfer knows the
+    spectrogram the audio was reconstructed from.
+    """
     path = Path(path)
     subtype = OUTPUT_SUBTYPES.get(path.suffix.lower())
     if subtype is None:
         raise AudiostError(
             f"unsupported output format; use one of {', '.join(OUTPUT_SUBTYPES)}", path
         )
-    with atomic_output(path) as tmp:
-        sf.write(
-            tmp,
-            np.ascontiguousarray(audio.T),
-            sr,
-            subtype=subtype,
-            format=path.suffix[1:].upper(),
-        )
+    channels = audio.shape[0]
+    file_format = path.suffix[1:].upper()
+    with (
+        atomic_output(path) as tmp,
+        sf.SoundFile(
+            tmp, "w", sr, channels, subtype=subtype, format=file_format
+        ) as file,
+    ):
+        file.software = f"audiost {_version()}"
+        if spectral_convergence is not None:
+            file.comment = f"{SC_TAG}={spectral_convergence:.6f}"
+        file.write(np.ascontiguousarray(audio.T))
     return path
+
+
+def read_spectral_convergence(path: str | os.PathLike) -> float | None:
+    """The reconstruction's spectral convergence an audiost output carries, or None."""
+    try:
+        with native_stderr_silenced(), sf.SoundFile(path) as file:
+            comment = file.comment or ""
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        return None
+    key, _, value = comment.partition("=")
+    try:
+        return float(value) if key.strip() == SC_TAG else None
+    except ValueError:
+        return None
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("audiost")
+    except PackageNotFoundError:
+        return "dev"

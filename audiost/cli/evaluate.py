@@ -1,0 +1,70 @@
+"""``audiost evaluate CONTENT STYLE OUTPUT``: objective measures of a result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import report_failures
+
+
+@click.command()
+@click.argument("content", type=click.Path(path_type=Path))
+@click.argument("style", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the measures as one JSON object."
+)
+@click.option(
+    "--net",
+    type=click.Choice(["vgg19", "vgg16"]),
+    help="Images: network for the measures.  [default: vgg19]",
+)
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path),
+    help="Images: local VGG state dict (also $AUDIOST_WEIGHTS).",
+)
+@click.option(
+    "--max-size",
+    type=click.IntRange(min=16),
+    help="Images: compare at most at this long side.  [default: 512]",
+)
+@click.option("--device", help="Images: compute device.  [default: auto]")
+@report_failures
+def evaluate(
+    content: Path, style: Path, output: Path, as_json: bool, **image_options: Any
+) -> None:
+    """Measure how far OUTPUT moved from CONTENT toward STYLE, and what it kept.
+
+    style_gain: 0 = the content's statistics, 1 = the style's. content_kept:
+    1 = the content's structure intact. See the README for every measure.
+    """
+    from ..evaluate import DESCRIPTIONS
+    from ..evaluate import evaluate as measure
+
+    options = {
+        k: (str(v) if k == "weights" else v)
+        for k, v in image_options.items()
+        if v is not None
+    }
+    result = measure(content, style, output, **options)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "content": str(content),
+                    "style": str(style),
+                    "output": str(output),
+                    **result.to_dict(),
+                }
+            )
+        )
+        return
+    click.echo(f"{output} ({result.kind})")
+    for name, value in result.measures.items():
+        shown = "n/a" if value is None else f"{value:.4g}"
+        click.echo(f"  {name:<24} {shown:>9}  {DESCRIPTIONS[name]}")

@@ -1,0 +1,223 @@
+"""``audiost texture STYLE``: new audio of any length, or a picture of any size, in the style's texture."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import PRESETS
+from ..device import DEVICE_CHOICES
+from ..errors import AudiostError
+from ..media.kind import media_kind
+from ..progress import progress_bar
+from .common import report_failures
+
+_DURATION = re.compile(
+    r"^\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?\s*$"
+)
+
+
+def parse_duration(text: str) -> float:
+    """``"30s"``, ``"30"``, ``"1.5m"`` or ``"2m30s"`` -> seconds."""
+    match = _DURATION.match(text)
+    if not match or not (match["m"] or match["s"]):
+        raise AudiostError(
+            f"cannot read duration {text!r}; write e.g. 30s, 1.5m or 2m30s"
+        )
+    seconds = float(match["m"] or 0) * 60 + float(match["s"] or 0)
+    if seconds <= 0:
+        raise AudiostError(f"duration must be positive, got {text!r}")
+    return seconds
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"640x480"`` -> ``(640, 480)``."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not match:
+        raise AudiostError(
+            f"cannot read size {text!r}; write WIDTHxHEIGHT, e.g. 640x480"
+        )
+    return int(match[1]), int(match[2])
+
+
+@click.command()
+@click.argument("style", type=click.Path(path_type=Path))
+@click.option(
+    "--duration",
+    help="Audio: length of the result, e.g. 30s, 1.5m, 2m30s.  [default: the style's length]",
+)
+@click.option(
+    "--size",
+    help="Images: WIDTHxHEIGHT of the result, e.g. 1024x512.  [default: the style's size]",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output file. Default: <style>_texture.wav (or .png) here.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
+@click.option(
+    "--preset",
+    type=click.Choice(list(PRESETS)),
+    default="balanced",
+    show_default=True,
+    help="Speed/quality trade-off.",
+)
+@click.option(
+    "--iters",
+    type=click.IntRange(min=0),
+    help="Optimiser iterations (overrides the preset).",
+)
+@click.option(
+    "--net",
+    type=click.Choice(["spectral-conv", "vgg19", "vgg16"]),
+    help="Feature network (as for transfer).",
+)
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path),
+    help="Local VGG state dict (also $AUDIOST_WEIGHTS).",
+)
+@click.option(
+    "--style-loss", help="Style statistics to match (as for transfer).  [default: gram]"
+)
+@click.option(
+    "--device", help=f"One of {', '.join(DEVICE_CHOICES)} (or cuda:N).  [default: auto]"
+)
+@click.option(
+    "--seed", type=int, help="Seed: another seed, another texture.  [default: 0]"
+)
+@click.option(
+    "--gl-iters", type=click.IntRange(min=0), help="Audio: Griffin-Lim iterations."
+)
+@click.option(
+    "--sample-rate",
+    type=click.IntRange(min=1000),
+    help="Audio: output sample rate (default: the style's).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@report_failures
+def texture(
+    style: Path,
+    duration: str | None,
+    size: str | None,
+    output: Path | None,
+    overwrite: bool,
+    preset: str,
+    quiet: bool,
+    **settings: Any,
+) -> None:
+    """Synthesise new material with the texture of STYLE and no content.
+
+    The result has the style's statistics everywhere but does not replay its
+    timeline (Ulyanov & Lebedev 2016; Antognini et al. 2019).
+    """
+    started = time.perf_counter()
+    settings = {
+        k: (str(v) if k == "weights" else v)
+        for k, v in settings.items()
+        if v is not None
+    }
+    kind = media_kind(style)
+    if kind == "audio":
+        if size is not None:
+            raise AudiostError("--size is for image textures; use --duration for audio")
+        result, summary = _audio(
+            style, duration, output, overwrite, preset, quiet, settings
+        )
+    else:
+        if duration is not None:
+            raise AudiostError(
+                "--duration is for audio textures; use --size for images"
+            )
+        foreign = [
+            f"--{name.replace('_', '-')}"
+            for name in ("gl_iters", "sample_rate")
+            if name in settings
+        ]
+        if foreign:
+            raise AudiostError(f"{', '.join(foreign)} do(es) not apply to images")
+        result, summary = _image(
+            style, size, output, overwrite, preset, quiet, settings
+        )
+    for note in result.warnings:
+        click.echo(f"audiost: warning: {note}", err=True)
+    if not quiet:
+        click.echo(
+            f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}",
+            err=True,
+        )
+
+
+def _audio(
+    style: Path,
+    duration: str | None,
+    output: Path | None,
+    overwrite: bool,
+    preset: str,
+    quiet: bool,
+    settings: dict[str, Any],
+) -> tuple[Any, str]:
+    import soundfile as sf
+
+    from ..config import audio_preset
+    from ..texture import synthesize_audio
+
+    config = _config(audio_preset, preset, settings)
+    if duration is not None:
+        seconds = parse_duration(duration)
+    else:
+        try:
+            seconds = sf.info(style).duration
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            seconds = 10.0  # the loader reports the real problem next
+    output = output or Path(f"{style.stem}_texture.wav")
+    with progress_bar(config.iters, "synthesising", quiet=quiet) as on_step:
+        result = synthesize_audio(
+            style, seconds, output, config=config, overwrite=overwrite, on_step=on_step
+        )
+    channels, samples = result.audio.shape
+    return result, f"{samples / result.sr:.1f} s, {result.sr} Hz, {channels} ch"
+
+
+def _image(
+    style: Path,
+    size: str | None,
+    output: Path | None,
+    overwrite: bool,
+    preset: str,
+    quiet: bool,
+    settings: dict[str, Any],
+) -> tuple[Any, str]:
+    from ..config import image_preset
+    from ..media.image_io import load_image
+    from ..texture import synthesize_image
+
+    config = _config(image_preset, preset, settings)
+    dimensions = parse_size(size) if size is not None else load_image(style).size
+    output = output or Path(f"{style.stem}_texture.png")
+    with progress_bar(
+        config.iters * config.scales, "synthesising", quiet=quiet
+    ) as on_step:
+        result = synthesize_image(
+            style,
+            dimensions,
+            output,
+            config=config,
+            overwrite=overwrite,
+            on_step=on_step,
+        )
+    height, width = result.image.shape[:2]
+    return result, f"{width}x{height} px"
+
+
+def _config(make: Any, preset: str, settings: dict[str, Any]) -> Any:
+    try:
+        return make(preset, **settings)
+    except (TypeError, ValueError) as exc:
+        raise AudiostError(str(exc)) from exc

@@ -1,0 +1,190 @@
+"""Objective measures of a result: did it move toward the style, did it keep the content?
+
+Both media get the same two headline numbers, each 0 for "the content
+unchanged" and 1 for "the style itself":
+
+- ``style_gain``: ``1 - d(output, style) / d(content, style)``, the share of
+  the content's distance to the style's statistics that the output closed.
+  Above 1 is impossible; below 0 means the output moved away.
+- ``content_kept``: how much of the content's structure survives. Audio: the
+  correlation of the output's and the content's onset envelopes (rhythm and
+  articulation; 1 = same, about 0 = unrelated). Images: ``1 - d(output,
+  content) / d(style, content)`` on deep features (1 = same layout, 0 = no
+  more like the content than the style is).
+
+Audio distances are on log-mel statistics (network-free, so they judge any
+network fairly); image distances are VGG Gram and feature distances, as
+Gatys et al. measure them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import AudiostError
+from .media.kind import media_kind
+from .metrics import logmel_distance, noise_floor_db, onset_correlation
+
+Source = str | os.PathLike
+
+
+@dataclass
+class Evaluation:
+    """Measures of one output; ``measures`` maps name to value (see the module docstring)."""
+
+    kind: str
+    measures: dict[str, float | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: What each measure means, for ``audiost evaluate`` and the docs.
+DESCRIPTIONS = {
+    "style_gain": "share of the content's distance to the style closed by the output (0 = content, 1 = style)",
+    "content_kept": "content structure kept (audio: onset-envelope correlation; images: 1 - relative feature distance)",
+    "style_distance_content": "distance of the content to the style's statistics",
+    "style_distance_output": "distance of the output to the style's statistics",
+    "content_distance_output": "distance of the output's deep features to the content's (images)",
+    "content_distance_style": "distance of the style's deep features to the content's (images)",
+    "noise_floor_db_content": "level of the content's quietest moments, dB re its mean power",
+    "noise_floor_db_output": "level of the output's quietest moments (a hiss floor raises it)",
+    "spectral_convergence": "reconstruction: | |STFT(audio written)| - optimised spectrogram | / |spectrogram| (0 = consistent)",
+}
+
+
+def evaluate(
+    content: Source, style: Source, output: Source, **image_options: Any
+) -> Evaluation:
+    """Measure ``output`` against the ``content`` and ``style`` it was made from.
+
+    The kind (audio or image) is decided from the files; all three must be
+    the same kind. ``image_options`` (``net``, ``weights``, ``max_size``,
+    ``device``) choose the VGG used for images.
+
+    Raises
+    ------
+    AudiostError
+        For unreadable files or mixed kinds.
+    """
+    kinds = {os.fspath(path): media_kind(path) for path in (content, style, output)}
+    if len(set(kinds.values())) != 1:
+        listed = ", ".join(f"{path} is {kind}" for path, kind in kinds.items())
+        raise AudiostError(f"content, style and output must be the same kind: {listed}")
+    if kinds[os.fspath(content)] == "audio":
+        if image_options:
+            raise AudiostError(f"{', '.join(image_options)} apply to images only")
+        return evaluate_audio(content, style, output)
+    return evaluate_image(content, style, output, **image_options)
+
+
+def evaluate_audio(content: Source, style: Source, output: Source) -> Evaluation:
+    """Audio measures at the output's sample rate (content and style resampled to it, mono)."""
+    from .media.audio_io import (
+        check_audio,
+        load_audio,
+        read_spectral_convergence,
+        resample,
+    )
+
+    out_wave, sr = load_audio(output)
+    waves = []
+    for path in (content, style, output):
+        wave, rate = (out_wave, sr) if path is output else load_audio(path)
+        wave = check_audio(
+            resample(wave, rate, sr), sr, min_samples=2048, name=os.fspath(path)
+        )
+        waves.append(wave.mean(axis=0))
+    content_wave, style_wave, output_wave = waves
+    before = logmel_distance(content_wave, style_wave, sr)
+    after = logmel_distance(output_wave, style_wave, sr)
+    measures: dict[str, float | None] = {
+        "style_gain": _gain(before, after),
+        "content_kept": onset_correlation(output_wave, content_wave, sr),
+        "style_distance_content": before,
+        "style_distance_output": after,
+        "noise_floor_db_content": noise_floor_db(content_wave, sr),
+        "noise_floor_db_output": noise_floor_db(output_wave, sr),
+        "spectral_convergence": read_spectral_convergence(output),
+    }
+    return Evaluation("audio", measures)
+
+
+def evaluate_image(
+    content: Source,
+    style: Source,
+    output: Source,
+    *,
+    net: str = "vgg19",
+    weights: str | None = None,
+    max_size: int = 512,
+    device: str = "auto",
+) -> Evaluation:
+    """Image measures on VGG features, all three images at the output's size (at most ``max_size``)."""
+    import torch
+
+    from .device import resolve_device
+    from .engine import ContentLoss, GramLoss
+    from .features.vgg import VGG
+    from .image_transfer import _style_size
+    from .media.image import fit_size, resize, to_canvas
+    from .media.image_io import load_image
+
+    target = resolve_device(device)
+    network = VGG(net, weights).to(target)
+    out = load_image(output)
+    size = fit_size(out.size, max_size)
+    pictures = {
+        "content": load_image(content).rgb,
+        "style": load_image(style).rgb,
+        "output": out.rgb,
+    }
+    canvases = {}
+    for role, rgb in pictures.items():
+        # Styles are compared at the content's pixel count, as the transfer sees them.
+        shape = _style_size(rgb, size, 1.0) if role == "style" else size
+        canvases[role] = to_canvas(resize(rgb, shape), target)
+    layers = list(network.style_layers)
+    content_layer = network.content_layers[0]
+    with torch.no_grad():
+        features = {
+            role: network(canvas, [*layers, content_layer])
+            for role, canvas in canvases.items()
+        }
+
+        def style_distance(role: str) -> float:
+            return float(
+                np.mean(
+                    [
+                        float(GramLoss(features["style"][name])(features[role][name]))
+                        for name in layers
+                    ]
+                )
+            )
+
+        # Content distances need equal shapes: the style is taken at the content's exact size.
+        content_loss = ContentLoss(features["content"][content_layer])
+        style_as_content = network(
+            to_canvas(resize(pictures["style"], size), target), [content_layer]
+        )
+        before_style, after_style = style_distance("content"), style_distance("output")
+        after_content = float(content_loss(features["output"][content_layer]))
+        before_content = float(content_loss(style_as_content[content_layer]))
+    measures: dict[str, float | None] = {
+        "style_gain": _gain(before_style, after_style),
+        "content_kept": 1.0 - after_content / max(before_content, 1e-12),
+        "style_distance_content": before_style,
+        "style_distance_output": after_style,
+        "content_distance_output": after_content,
+        "content_distance_style": before_content,
+    }
+    return Evaluation("image", measures)
+
+
+def _gain(before: float, after: float) -> float:
+    """``1 - after / before``; 0 when the content already has the style's statistics."""
+    return 0.0 if before <= 1e-12 else 1.0 - after / before

@@ -1,0 +1,215 @@
+"""Reports of one transfer: pictures to look at and a JSON record to compare runs.
+
+``write_report`` makes, in a report folder, for an output ``X.wav`` or ``X.png``:
+
+- ``X.spectrograms.png`` (audio): content, style and output log-mel
+  spectrograms side by side on one colour scale, so levels compare at a glance;
+  ``X.contact.png`` (images): content, style and output side by side;
+- ``X.losses.png``: the total loss and every term per iteration (log scale);
+- ``X.json``: configuration, timings, losses and the :mod:`audiost.evaluate`
+  measures.
+
+matplotlib draws the pictures; it is the optional extra ``audiost[report]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import AudiostError
+from .evaluate import DESCRIPTIONS, Evaluation, evaluate_audio, evaluate_image
+from .outputs import atomic_output
+
+_DPI = 110
+
+
+def write_report(
+    report_dir: str | os.PathLike,
+    content: str | os.PathLike,
+    style: str | os.PathLike,
+    result: Any,
+) -> list[Path]:
+    """Evaluate ``result`` (an AudioResult or ImageResult with ``output`` set) and write its report files.
+
+    Returns the paths written. Raises AudiostError if matplotlib is missing
+    or the folder cannot be written.
+    """
+    pyplot = _pyplot()
+    if result.output is None:
+        raise AudiostError("a report needs the transfer's output file")
+    folder = Path(report_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AudiostError(
+            f"cannot create the report folder: {exc.strerror or exc}", folder
+        ) from None
+    stem = Path(result.output).stem
+    audio = hasattr(result, "sr")
+    if audio:
+        evaluation = evaluate_audio(content, style, result.output)
+        picture = _spectrograms(pyplot, content, style, result.output)
+        picture_path = folder / f"{stem}.spectrograms.png"
+    else:
+        cfg = result.config
+        evaluation = evaluate_image(
+            content,
+            style,
+            result.output,
+            net=cfg.net,
+            weights=cfg.weights,
+            max_size=cfg.max_size,
+            device=result.device,
+        )
+        picture = _contact_sheet(pyplot, content, style, result.output)
+        picture_path = folder / f"{stem}.contact.png"
+    written = [
+        _save(pyplot, picture, picture_path),
+        _save(pyplot, _loss_curves(pyplot, result), folder / f"{stem}.losses.png"),
+        _write_json(folder / f"{stem}.json", content, style, result, evaluation),
+    ]
+    return written
+
+
+def require_matplotlib() -> None:
+    """Fail now, before a long run, if the report could not be drawn."""
+    _pyplot()
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed, none touched
+        from matplotlib import pyplot
+    except ImportError:
+        raise AudiostError(
+            "--report needs matplotlib: pip install 'audiost[report]'"
+        ) from None
+    return pyplot
+
+
+def _spectrograms(pyplot: Any, content: Any, style: Any, output: Any) -> Any:
+    import librosa
+
+    from .media.audio_io import load_audio, resample
+
+    out, sr = load_audio(output)
+    panels = []
+    for title, path in (("content", content), ("style", style), ("output", output)):
+        wave, rate = (out, sr) if path is output else load_audio(path)
+        mono = resample(wave, rate, sr).mean(axis=0)
+        mel = librosa.feature.melspectrogram(y=mono, sr=sr, n_mels=128, fmax=sr / 2)
+        panels.append(
+            (
+                f"{title}: {Path(path).name}",
+                librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None),
+                mono.size / sr,
+            )
+        )
+    # One colour scale for all three: the loudest bin of any, 80 dB of range.
+    top = max(float(db.max()) for _, db, _ in panels)
+    figure, axes = pyplot.subplots(
+        1, 3, figsize=(15, 4), sharey=True, constrained_layout=True
+    )
+    for axis, (title, db, seconds) in zip(axes, panels, strict=True):
+        image = axis.imshow(
+            db,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=top - 80,
+            vmax=top,
+            extent=(0, seconds, 0, db.shape[0]),
+        )
+        axis.set_title(title, fontsize=9)
+        axis.set_xlabel("time (s)")
+    ticks = np.linspace(0, 127, 6)
+    hertz = librosa.mel_frequencies(n_mels=128, fmax=sr / 2)
+    axes[0].set_yticks(ticks, [f"{hertz[int(t)]:.0f}" for t in ticks])
+    axes[0].set_ylabel("frequency (Hz, mel scale)")
+    figure.colorbar(image, ax=axes, label="dB", shrink=0.9)
+    return figure
+
+
+def _contact_sheet(pyplot: Any, content: Any, style: Any, output: Any) -> Any:
+    from .media.image_io import load_image
+
+    figure, axes = pyplot.subplots(1, 3, figsize=(15, 5), constrained_layout=True)
+    for axis, (title, path) in zip(
+        axes, (("content", content), ("style", style), ("output", output)), strict=True
+    ):
+        axis.imshow(load_image(path).rgb)
+        axis.set_title(f"{title}: {Path(path).name}", fontsize=9)
+        axis.axis("off")
+    return figure
+
+
+def _loss_curves(pyplot: Any, result: Any) -> Any:
+    figure, axis = pyplot.subplots(figsize=(8, 4.5), constrained_layout=True)
+    steps = np.arange(1, len(result.losses) + 1)
+    axis.plot(
+        steps, result.losses, color="black", linewidth=2, label="total (weighted)"
+    )
+    names = sorted({name for parts in result.history for name in parts})
+    for name in names:
+        axis.plot(
+            steps,
+            [parts.get(name, np.nan) for parts in result.history],
+            linewidth=1,
+            label=name,
+        )
+    if len(steps):
+        axis.set_yscale("log")
+    axis.set_xlabel("iteration")
+    axis.set_ylabel("loss (each term relative to its target)")
+    axis.legend(fontsize=7, ncol=2)
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def _save(pyplot: Any, figure: Any, path: Path) -> Path:
+    try:
+        with atomic_output(path) as tmp:
+            figure.savefig(tmp, dpi=_DPI, format="png")
+    finally:
+        pyplot.close(figure)
+    return path
+
+
+def _write_json(
+    path: Path, content: Any, style: Any, result: Any, evaluation: Evaluation
+) -> Path:
+    import torch
+
+    from . import __version__
+
+    data = {
+        "content": os.fspath(content),
+        "style": os.fspath(style),
+        "output": os.fspath(result.output),
+        "kind": evaluation.kind,
+        "config": dataclasses.asdict(result.config),
+        "device": result.device,
+        "timings": result.timings,
+        "final_losses": result.final_losses,
+        "losses": result.losses,
+        "measures": evaluation.measures,
+        "measures_meaning": {name: DESCRIPTIONS[name] for name in evaluation.measures},
+        "warnings": result.warnings,
+        "versions": {
+            "audiost": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    return path

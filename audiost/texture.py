@@ -1,0 +1,306 @@
+"""Texture synthesis: new sound of any length, or a picture of any size, with a style's texture and no content.
+
+The canvas starts as noise and only the style terms pull on it: the style's
+statistics (Gram matrices, or ``style_loss``) averaged over all positions,
+plus, for audio, its average spectrum (Ulyanov & Lebedev 2016; Antognini et
+al. 2019). Position-averaged statistics say nothing about *when* or *where*
+anything happens, so the result does not replay the source's timeline, and
+one canvas covers the whole length, so there are no seams to hide.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from .audio_transfer import AudioInput, AudioResult, _build_network, _name, _read
+from .config import AudioConfig, ImageConfig, audio_preset, image_preset
+from .device import resolve_device, seconds_since
+from .engine import (
+    STYLE_LOSSES,
+    EnvelopeLoss,
+    Objective,
+    Term,
+    TotalVariationLoss,
+    optimise,
+)
+from .engine.optimise import StepCallback
+from .errors import AudiostError
+from .features.vgg import VGG
+from .image_transfer import (
+    ImageInput,
+    ImageResult,
+    _scale_sizes,
+    _style_size,
+    _upsample,
+)
+from .media.audio import AudioCanvas, finish_loudness
+from .media.audio_io import OUTPUT_SUBTYPES, check_audio, resample, write_audio
+from .media.image import from_canvas, resize, to_canvas, to_uint8
+from .media.image_io import (
+    MAX_PIXELS,
+    MIN_SIDE,
+    OUTPUT_FORMATS,
+    load_image,
+    write_image,
+)
+from .media.pghi import pghi_phase
+from .outputs import check_output_path
+
+
+def synthesize_audio(
+    style: AudioInput,
+    seconds: float,
+    output: str | os.PathLike | None = None,
+    *,
+    config: AudioConfig | None = None,
+    style_sr: int | None = None,
+    overwrite: bool = False,
+    on_step: StepCallback | None = None,
+    **settings: Any,
+) -> AudioResult:
+    """``seconds`` of new audio with the texture of ``style``, at its sample rate and channel count.
+
+    ``config`` (default: the ``balanced`` preset) and ``settings`` are as for
+    :func:`audiost.transfer_audio`; the content terms do not apply. The
+    result is loudness-matched to the style.
+
+    Raises
+    ------
+    AudiostError
+        For an unreadable or silent style, a duration shorter than one STFT
+        frame, or an unwritable output.
+    """
+    cfg = (config or audio_preset()).replace(**settings)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    if output is not None:
+        inputs = [] if isinstance(style, np.ndarray) else [style]
+        output = check_output_path(
+            output, inputs=inputs, overwrite=overwrite, suffixes=OUTPUT_SUBTYPES
+        )
+    device = resolve_device(cfg.device)
+    wave, sr = _read(style, style_sr, "style")
+    if cfg.sample_rate:
+        wave, sr = resample(wave, sr, cfg.sample_rate), cfg.sample_rate
+    if cfg.mono:
+        wave = wave.mean(axis=0, keepdims=True)
+    adapter = AudioCanvas(sr, device)
+    wave = check_audio(
+        wave, sr, min_samples=adapter.min_samples, name=_name(style, "style")
+    )
+    length = round(seconds * sr)
+    if length < adapter.min_samples:
+        raise AudiostError(
+            f"texture duration {seconds:g} s is shorter than one analysis frame ({adapter.min_samples / sr:.3f} s)"
+        )
+    timings["load"] = seconds_since(clock)
+
+    clock = time.perf_counter()
+    style_canvas, _ = adapter.encode(wave)
+    network = _build_network(cfg, adapter.stft.n_bins).to(device)
+    with torch.no_grad():
+        features = network(style_canvas, network.style_layers)
+    style_loss = STYLE_LOSSES[cfg.style_loss]
+    terms = [
+        Term(
+            f"style:{name}",
+            style_loss(features[name]),
+            cfg.style_weight / len(network.style_layers),
+            name,
+        )
+        for name in network.style_layers
+    ]
+    terms.append(
+        Term(
+            "spectral_envelope",
+            EnvelopeLoss(style_canvas, "frequency"),
+            cfg.spectral_envelope_weight,
+        )
+    )
+    objective = Objective(network, terms)
+    generator = torch.Generator(device).manual_seed(cfg.seed)
+    frames = 1 + length // adapter.stft.hop  # centred frames, as the STFT makes them
+    # Noise shaped by the style's average spectrum: the optimiser starts with
+    # the right timbre and spends its iterations on the texture's structure.
+    level = style_canvas.mean(dim=(0, -1), keepdim=True)
+    init = (
+        torch.rand(
+            (wave.shape[0], 1, adapter.stft.n_bins, frames),
+            generator=generator,
+            device=device,
+        )
+        * 2
+        * level
+    )
+    timings["style"] = seconds_since(clock, device)
+
+    clock = time.perf_counter()
+    result = optimise(
+        objective,
+        init,
+        iters=cfg.iters,
+        optimizer=cfg.optimizer,
+        lr=cfg.lr,
+        min_value=0.0,
+        on_step=on_step,
+    )
+    timings["optimise"] = seconds_since(clock, device)
+
+    clock = time.perf_counter()
+    # There is no content phase to start from: PGHI's estimate from the
+    # magnitude beats a random start (docs/phase_reconstruction.md), unless
+    # a random start is asked for.
+    phase = None
+    if cfg.phase_init != "random":
+        phase = pghi_phase(
+            adapter.magnitude(result.canvas), adapter.stft, generator=generator
+        )
+    synthesised = adapter.decode(
+        result.canvas, length, n_iter=cfg.gl_iters, phase=phase, generator=generator
+    )
+    audio = finish_loudness(
+        synthesised.cpu().numpy(), wave if cfg.match_loudness else None
+    )
+    consistency = adapter.consistency(result.canvas, synthesised)
+    timings["reconstruct"] = seconds_since(clock, device)
+    out = AudioResult(
+        audio=audio,
+        sr=sr,
+        config=cfg,
+        device=str(device),
+        losses=result.losses,
+        final_losses=result.parts,
+        history=result.history,
+        spectral_convergence=consistency,
+        timings=timings,
+        warnings=[result.stopped_early] if result.stopped_early else [],
+    )
+    if output is not None:
+        clock = time.perf_counter()
+        out.output = write_audio(output, audio, sr, spectral_convergence=consistency)
+        timings["write"] = seconds_since(clock)
+    return out
+
+
+def synthesize_image(
+    style: ImageInput,
+    size: tuple[int, int],
+    output: str | os.PathLike | None = None,
+    *,
+    config: ImageConfig | None = None,
+    overwrite: bool = False,
+    on_step: StepCallback | None = None,
+    **settings: Any,
+) -> ImageResult:
+    """A new ``size`` = ``(width, height)`` picture with the texture of ``style``.
+
+    The style is scaled to the output's pixel count times ``style_scale``
+    squared, as in a transfer, so its motifs keep their size relative to the
+    picture; ``scales`` > 1 synthesises coarse to fine.
+
+    Raises
+    ------
+    AudiostError
+        For an unreadable style, an unusable size or weights, or an unwritable output.
+    """
+    cfg = (config or image_preset()).replace(**settings)
+    width, height = size
+    if min(width, height) < MIN_SIDE or width * height > MAX_PIXELS:
+        raise AudiostError(
+            f"texture size {width}x{height} px: each side must be at least {MIN_SIDE} px and the total at most {MAX_PIXELS:,} px"
+        )
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    if output is not None:
+        inputs = [style] if isinstance(style, (str, os.PathLike)) else []
+        output = check_output_path(
+            output, inputs=inputs, overwrite=overwrite, suffixes=OUTPUT_FORMATS
+        )
+    device = resolve_device(cfg.device)
+    picture = load_image(style)
+    network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(device)
+    timings["load"] = seconds_since(clock)
+
+    generator = torch.Generator(device).manual_seed(cfg.seed)
+    style_loss = STYLE_LOSSES[cfg.style_loss]
+    weights = cfg.style_layer_weights or (1.0,) * len(cfg.style_layers)
+    losses: list[float] = []
+    history: list[dict[str, float]] = []
+    problems: list[str] = []
+    canvas: torch.Tensor | None = None
+    timings["optimise"] = 0.0
+    for index, scale_size in enumerate(_scale_sizes((width, height), cfg.scales)):
+        clock = time.perf_counter()
+        style_image = resize(
+            picture.rgb, _style_size(picture.rgb, scale_size, cfg.style_scale)
+        )
+        with torch.no_grad():
+            features = network(to_canvas(style_image, device), cfg.style_layers)
+        terms = [
+            Term(
+                f"style:{name}",
+                style_loss(features[name]),
+                cfg.style_weight * weight / sum(weights),
+                name,
+            )
+            for name, weight in zip(cfg.style_layers, weights, strict=True)
+        ]
+        if canvas is None:
+            # Noise around the style's mean colour: the right palette from the start.
+            mean = torch.as_tensor(
+                style_image.reshape(-1, 3).mean(axis=0), device=device
+            ).view(1, 3, 1, 1)
+            noise = torch.rand(
+                (1, 3, scale_size[1], scale_size[0]), generator=generator, device=device
+            )
+            init = (mean + 0.5 * (noise - 0.5)).clamp(0, 1)
+        else:
+            init = _upsample(canvas, scale_size)
+        terms.append(
+            Term(
+                "tv", TotalVariationLoss(to_canvas(style_image, device)), cfg.tv_weight
+            )
+        )
+        offset = index * cfg.iters
+        step = (
+            None
+            if on_step is None
+            else (lambda i, loss, offset=offset: on_step(offset + i, loss))
+        )
+        result = optimise(
+            Objective(network, terms),
+            init,
+            iters=cfg.iters,
+            optimizer=cfg.optimizer,
+            lr=cfg.lr,
+            min_value=0.0,
+            max_value=1.0,
+            on_step=step,
+        )
+        canvas = result.canvas
+        losses += result.losses
+        history += result.history
+        problems += [result.stopped_early] if result.stopped_early else []
+        timings["optimise"] += seconds_since(clock, device)
+
+    pixels = to_uint8(from_canvas(canvas))
+    out = ImageResult(
+        image=pixels,
+        config=cfg,
+        device=str(device),
+        losses=losses,
+        final_losses=result.parts,
+        history=history,
+        timings=timings,
+        warnings=problems,
+    )
+    if output is not None:
+        clock = time.perf_counter()
+        out.output = write_image(output, pixels)
+        timings["write"] = seconds_since(clock)
+    return out

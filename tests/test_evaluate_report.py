@@ -1,0 +1,154 @@
+"""``audiost evaluate`` and ``--report``: the measures mean what they say, the pictures get drawn."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+from PIL import Image
+
+from audiost import audio_preset, transfer_audio, transfer_image
+from audiost.cli import main
+from audiost.evaluate import evaluate, evaluate_image
+
+from .conftest import HED, corpus_file, needs_hed
+
+CAT = "photo_chelsea_cat_451x300.png"
+PAINTING = "painting_hokusai_poppies_655x449.png"
+
+
+@pytest.fixture(scope="module")
+def audio_pair(tmp_path_factory, speech, music) -> tuple[Path, Path, Path]:
+    """Content, style and a real (short) transfer of one into the other, as files."""
+    folder = tmp_path_factory.mktemp("evaluate")
+    content, style, output = (
+        folder / "speech.wav",
+        folder / "tabla.flac",
+        folder / "out.wav",
+    )
+    sf.write(content, speech[0].T, speech[1])
+    sf.write(style, music[0].T, music[1])
+    transfer_audio(content, style, output, config=audio_preset("fast", iters=30))
+    return content, style, output
+
+
+def test_audio_measures_at_their_ends_and_between(audio_pair) -> None:
+    content, style, output = audio_pair
+    unchanged = evaluate(content, style, content).measures
+    assert unchanged["style_gain"] == 0 and unchanged["content_kept"] == pytest.approx(
+        1.0
+    )
+    assert unchanged["spectral_convergence"] is None  # not an audiost output
+    as_style = evaluate(content, style, style).measures
+    assert as_style["style_gain"] == pytest.approx(1.0, abs=1e-6)
+    real = evaluate(content, style, output).measures
+    assert 0.1 < real["style_gain"] < 0.9, real
+    assert real["content_kept"] > 0.5, real
+    assert 0 < real["spectral_convergence"] < 1, real  # read back from the file's tag
+    assert real["noise_floor_db_output"] < -50
+
+
+@needs_hed
+def test_image_measures_at_their_ends_and_between(tmp_path: Path) -> None:
+    photo, painting = corpus_file(CAT), corpus_file(PAINTING)
+    output = tmp_path / "out.png"
+    transfer_image(
+        photo, painting, output, net="vgg16", weights=str(HED), max_size=96, iters=25
+    )
+    options = {"net": "vgg16", "weights": str(HED), "max_size": 96}
+    unchanged = evaluate_image(photo, painting, photo, **options).measures
+    assert unchanged["style_gain"] == pytest.approx(0.0, abs=1e-6) and unchanged[
+        "content_kept"
+    ] == pytest.approx(1.0)
+    as_style = evaluate_image(photo, painting, painting, **options).measures
+    assert as_style["style_gain"] > 0.8 and as_style["content_kept"] == pytest.approx(
+        0.0, abs=1e-6
+    )
+    real = evaluate_image(photo, painting, output, **options).measures
+    assert 0.3 < real["style_gain"] < 1 and 0.2 < real["content_kept"] < 1, real
+
+
+def test_evaluate_command(audio_pair) -> None:
+    content, style, output = audio_pair
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["evaluate", str(content), str(style), str(output), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["kind"] == "audio" and set(data["measures"]) >= {
+        "style_gain",
+        "content_kept",
+        "spectral_convergence",
+    }
+    table = runner.invoke(main, ["evaluate", str(content), str(style), str(output)])
+    assert (
+        table.exit_code == 0
+        and "style_gain" in table.output
+        and "share of the content's distance" in table.output
+    )
+    mixed = runner.invoke(
+        main, ["evaluate", str(content), str(corpus_file(CAT)), str(output)]
+    )
+    assert mixed.exit_code == 2 and "must be the same kind" in mixed.output
+
+
+def test_transfer_report(audio_pair, tmp_path: Path) -> None:
+    content, style, _ = audio_pair
+    output, report = tmp_path / "styled.wav", tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        [
+            "transfer",
+            str(content),
+            str(style),
+            "-o",
+            str(output),
+            "--preset",
+            "fast",
+            "--iters",
+            "10",
+            "--report",
+            str(report),
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("styled.spectrograms.png", "styled.losses.png"):
+        with Image.open(report / name) as picture:
+            assert picture.width > 500 and picture.height > 300
+            # Drawn, not blank: many distinct colours.
+            assert len(picture.convert("RGB").getcolors(1 << 20) or []) > 200
+    data = json.loads((report / "styled.json").read_text())
+    assert data["config"]["iters"] == 10 and len(data["losses"]) == 10
+    assert data["measures"] == pytest.approx(evaluate(content, style, output).measures)
+    assert "spectral_convergence" in data["measures_meaning"]
+
+
+@needs_hed
+def test_image_report(tmp_path: Path) -> None:
+    photo, painting = corpus_file(CAT), corpus_file(PAINTING)
+    report = tmp_path / "report"
+    args = [
+        "transfer",
+        str(photo),
+        str(painting),
+        "-o",
+        str(tmp_path / "out.png"),
+        "--net",
+        "vgg16",
+        "--weights",
+        str(HED),
+    ]
+    result = CliRunner().invoke(
+        main, [*args, "--max-size", "48", "--iters", "3", "--report", str(report), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in report.iterdir()) == [
+        "out.contact.png",
+        "out.json",
+        "out.losses.png",
+    ]

@@ -1,0 +1,139 @@
+"""``audiost texture``: the requested length or size, the style's statistics, not a copy of the source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from audiost.cli import main
+from audiost.cli.texture import parse_duration, parse_size
+from audiost.errors import AudiostError
+from audiost.metrics import logmel_distance
+from audiost.texture import synthesize_audio, synthesize_image
+
+from .conftest import HED, clip, corpus_file, needs_hed
+
+RATE = 22050
+
+
+def onset_envelope(audio: np.ndarray) -> np.ndarray:
+    envelope = librosa.onset.onset_strength(
+        y=np.atleast_2d(audio).mean(axis=0), sr=RATE
+    )
+    return (envelope - envelope.mean()) / envelope.std()
+
+
+def best_alignment(a: np.ndarray, b: np.ndarray) -> float:
+    """Highest correlation of two standardised envelopes over every offset with at least 2 s of overlap."""
+    overlap = int(2 * RATE / 512)
+    best = -1.0
+    for lag in range(-(len(b) - overlap), len(a) - overlap + 1):
+        x = a[max(lag, 0) : max(lag, 0) + len(b) - max(-lag, 0)]
+        y = b[max(-lag, 0) : max(-lag, 0) + len(x)]
+        if len(x) >= overlap:
+            best = max(best, float(np.corrcoef(x, y)[0, 1]))
+    return best
+
+
+@pytest.fixture(scope="module")
+def tabla() -> np.ndarray:
+    audio, sr = clip("music_sonicpi_tabla_loop_44k_stereo.flac", 3.0)
+    return librosa.resample(audio.mean(axis=0), orig_sr=sr, target_sr=RATE)[None]
+
+
+def test_audio_texture_has_the_style_not_its_timeline(
+    tabla: np.ndarray, one_thread
+) -> None:
+    result = synthesize_audio(
+        tabla, 5.0, style_sr=RATE, iters=60, kernel_widths=(3, 9), gl_iters=32
+    )
+    assert result.audio.shape == (1, 5 * RATE) and np.isfinite(result.audio).all()
+    assert np.sqrt(np.mean(result.audio**2)) == pytest.approx(
+        np.sqrt(np.mean(tabla**2)), rel=0.05
+    )
+    # Statistics: closer to the style than an unrelated recording is.
+    applause, sr = clip("sfx_applause_crowd_44k_mono_f32.wav", 3.0)
+    unrelated = logmel_distance(
+        librosa.resample(applause[0], orig_sr=sr, target_sr=RATE), tabla, RATE
+    )
+    assert logmel_distance(result.audio, tabla, RATE) < 0.85 * unrelated
+    # Not a copy: a replayed (even shifted) stretch of the source correlates
+    # near 1 at its offset; the source against itself here gives 1.0, and a
+    # copy of it delayed by 1 s still above 0.9.
+    source = onset_envelope(tabla)
+    shifted = onset_envelope(np.roll(np.tile(tabla, 2), RATE)[:, : 5 * RATE])
+    assert best_alignment(shifted, source) > 0.9
+    assert best_alignment(onset_envelope(result.audio), source) < 0.5
+
+
+@needs_hed
+def test_image_texture_size_and_statistics(tmp_path: Path) -> None:
+    gravel = corpus_file("texture_gravel_gray_512x512.png")
+    output = tmp_path / "gravel_texture.png"
+    short = synthesize_image(
+        gravel, (72, 40), output, net="vgg16", weights=str(HED), iters=2
+    )
+    longer = synthesize_image(gravel, (72, 40), net="vgg16", weights=str(HED), iters=25)
+    assert longer.image.shape == (40, 72, 3) and output.exists()
+    assert longer.losses[-1] < 0.3 * short.losses[0]
+    assert longer.image.std() > 10  # textured, not a flat fill
+
+
+def test_duration_and_size_parsing() -> None:
+    assert (
+        parse_duration("30s") == 30
+        and parse_duration("1.5m") == 90
+        and parse_duration("2m30s") == 150
+        and parse_duration("12") == 12
+    )
+    assert parse_size("640x480") == (640, 480)
+    for bad in ("", "soon", "-3s", "0"):
+        with pytest.raises(AudiostError):
+            parse_duration(bad)
+    with pytest.raises(AudiostError):
+        parse_size("640")
+
+
+def test_texture_command(tmp_path: Path, tabla: np.ndarray) -> None:
+    style = tmp_path / "tabla.wav"
+    sf.write(style, tabla.T, RATE)
+    runner = CliRunner()
+    out = tmp_path / "long.flac"
+    result = runner.invoke(
+        main,
+        [
+            "texture",
+            str(style),
+            "--duration",
+            "4s",
+            "-o",
+            str(out),
+            "--preset",
+            "fast",
+            "--iters",
+            "5",
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert sf.info(out).frames == 4 * RATE
+    wrong = runner.invoke(main, ["texture", str(style), "--size", "64x64", "-q"])
+    assert wrong.exit_code == 2 and "--size is for image textures" in wrong.output
+    short = runner.invoke(
+        main,
+        [
+            "texture",
+            str(style),
+            "--duration",
+            "0.01s",
+            "-o",
+            str(tmp_path / "x.wav"),
+            "-q",
+        ],
+    )
+    assert short.exit_code == 2 and "shorter than one analysis frame" in short.output
