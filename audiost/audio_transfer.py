@@ -28,7 +28,7 @@ from .engine import (
     Term,
     optimise,
 )
-from .engine.optimise import StepCallback
+from .engine.optimise import OptimisationResult, StepCallback
 from .errors import AudiostError
 from .features import VGG, FeatureNetwork, RandomSpectralConv, RescaledInput
 from .media.audio import AudioCanvas, finish_loudness
@@ -226,31 +226,9 @@ class AudioStylist:
             phase=phase,
             generator=generator,
         )
-        audio = finish_loudness(
-            wave.cpu().numpy(), content_wave if cfg.match_loudness else None
+        return finish_audio(
+            cfg, device, adapter, result, wave, content_wave, timings, clock, output
         )
-        consistency = adapter.consistency(result.canvas, wave)
-        timings["reconstruct"] = seconds_since(clock, device)
-
-        out = AudioResult(
-            audio=audio,
-            sr=sr,
-            config=cfg,
-            device=str(device),
-            losses=result.losses,
-            final_losses=result.parts,
-            history=result.history,
-            spectral_convergence=consistency,
-            timings=timings,
-            warnings=[result.stopped_early] if result.stopped_early else [],
-        )
-        if output is not None:
-            clock = time.perf_counter()
-            out.output = write_audio(
-                output, audio, sr, spectral_convergence=consistency
-            )
-            timings["write"] = seconds_since(clock)
-        return out
 
     def _style_losses(
         self,
@@ -276,6 +254,48 @@ class AudioStylist:
         }
         losses["spectral_envelope"] = EnvelopeLoss(canvas, "frequency")
         return losses
+
+
+def finish_audio(
+    cfg: AudioConfig,
+    device: torch.device,
+    adapter: AudioCanvas,
+    result: OptimisationResult,
+    wave: torch.Tensor,
+    reference: np.ndarray,
+    timings: dict[str, float],
+    clock: float,
+    output: Path | None,
+) -> AudioResult:
+    """The end every audio pipeline shares: loudness, consistency, the result and its atomic write.
+
+    ``reference`` is the audio whose loudness is matched (the content, or the
+    style for a texture); ``clock`` is when reconstruction began.
+    """
+    audio = finish_loudness(
+        wave.cpu().numpy(), reference if cfg.match_loudness else None
+    )
+    consistency = adapter.consistency(result.canvas, wave)
+    timings["reconstruct"] = seconds_since(clock, device)
+    out = AudioResult(
+        audio=audio,
+        sr=adapter.sr,
+        config=cfg,
+        device=str(device),
+        losses=result.losses,
+        final_losses=result.parts,
+        history=result.history,
+        spectral_convergence=consistency,
+        timings=timings,
+        warnings=[result.stopped_early] if result.stopped_early else [],
+    )
+    if output is not None:
+        clock = time.perf_counter()
+        out.output = write_audio(
+            output, audio, adapter.sr, spectral_convergence=consistency
+        )
+        timings["write"] = seconds_since(clock)
+    return out
 
 
 def _build_network(cfg: AudioConfig, n_bins: int) -> FeatureNetwork:

@@ -33,7 +33,7 @@ from .engine import (
     TotalVariationLoss,
     optimise,
 )
-from .engine.optimise import StepCallback
+from .engine.optimise import OptimisationResult, StepCallback
 from .errors import AudiostError
 from .features.vgg import VGG, vgg_layer_names
 from .media.image import (
@@ -252,25 +252,9 @@ class ImageStylist:
             )
         timings["decode"] = seconds_since(clock)
 
-        out = ImageResult(
-            image=pixels,
-            config=cfg,
-            device=str(device),
-            losses=losses,
-            final_losses=result.parts,
-            history=history,
-            timings=timings,
-            warnings=problems,
+        return finish_image(
+            cfg, device, pixels, result, losses, history, problems, timings, output
         )
-        if output is not None:
-            if pixels.shape[2] == 4 and OUTPUT_FORMATS[output.suffix.lower()] == "JPEG":
-                out.warnings.append(
-                    "JPEG has no alpha channel: the content's transparency was dropped; write .png to keep it"
-                )
-            clock = time.perf_counter()
-            out.output = write_image(output, pixels)
-            timings["write"] = seconds_since(clock)
-        return out
 
     def _style_losses(
         self,
@@ -297,6 +281,43 @@ class ImageStylist:
             }
 
         return self._targets.get(key and (key, size, scale_size), make)
+
+
+def finish_image(
+    cfg: ImageConfig,
+    device: torch.device,
+    pixels: np.ndarray,
+    last: OptimisationResult,
+    losses: list[float],
+    history: list[dict[str, float]],
+    problems: list[str],
+    timings: dict[str, float],
+    output: Path | None,
+) -> ImageResult:
+    """The end every image pipeline shares: the result record and its atomic write.
+
+    ``last`` is the final scale's optimisation (its final losses are the
+    result's); ``losses``, ``history`` and ``problems`` cover every scale.
+    """
+    out = ImageResult(
+        image=pixels,
+        config=cfg,
+        device=str(device),
+        losses=losses,
+        final_losses=last.parts,
+        history=history,
+        timings=timings,
+        warnings=problems,
+    )
+    if output is not None:
+        if pixels.shape[2] == 4 and OUTPUT_FORMATS[output.suffix.lower()] == "JPEG":
+            out.warnings.append(
+                "JPEG has no alpha channel: the content's transparency was dropped; write .png to keep it"
+            )
+        clock = time.perf_counter()
+        out.output = write_image(output, pixels)
+        timings["write"] = seconds_since(clock)
+    return out
 
 
 def default_image_output(

@@ -17,11 +17,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from .audio_transfer import AudioInput, AudioResult, _build_network, _name, _read
+from .audio_transfer import (
+    AudioInput,
+    AudioResult,
+    _build_network,
+    _name,
+    _read,
+    finish_audio,
+)
 from .config import AudioConfig, ImageConfig, audio_preset, image_preset
 from .device import resolve_device, seconds_since
 from .engine import (
     STYLE_LOSSES,
+    AutocorrelationLoss,
     EnvelopeLoss,
     Objective,
     Term,
@@ -37,19 +45,24 @@ from .image_transfer import (
     _scale_sizes,
     _style_size,
     _upsample,
+    finish_image,
 )
-from .media.audio import AudioCanvas, finish_loudness
-from .media.audio_io import OUTPUT_SUBTYPES, check_audio, resample, write_audio
+from .media.audio import AudioCanvas
+from .media.audio_io import OUTPUT_SUBTYPES, check_audio, resample
 from .media.image import from_canvas, resize, to_canvas, to_uint8
 from .media.image_io import (
     MAX_PIXELS,
     MIN_SIDE,
     OUTPUT_FORMATS,
     load_image,
-    write_image,
 )
 from .media.pghi import pghi_phase
 from .outputs import check_output_path
+
+#: Weight of the rhythm (feature autocorrelation) term in audio textures.
+RHYTHM_WEIGHT = 1.0
+#: Longest lag, in seconds, the rhythm term matches: a few beats.
+MAX_RHYTHM_S = 4.0
 
 
 def synthesize_audio(
@@ -59,6 +72,7 @@ def synthesize_audio(
     *,
     config: AudioConfig | None = None,
     style_sr: int | None = None,
+    rhythm_weight: float = RHYTHM_WEIGHT,
     overwrite: bool = False,
     on_step: StepCallback | None = None,
     **settings: Any,
@@ -67,7 +81,10 @@ def synthesize_audio(
 
     ``config`` (default: the ``balanced`` preset) and ``settings`` are as for
     :func:`audiost.transfer_audio`; the content terms do not apply. The
-    result is loudness-matched to the style.
+    result is loudness-matched to the style. ``rhythm_weight`` weighs the
+    match of each feature's autocorrelation over time (lags up to half the
+    style's length, at most :data:`MAX_RHYTHM_S`), which keeps beats and
+    onsets that the time-averaged statistics lose.
 
     Raises
     ------
@@ -122,9 +139,24 @@ def synthesize_audio(
             cfg.spectral_envelope_weight,
         )
     )
+    frames = 1 + length // adapter.stft.hop  # centred frames, as the STFT makes them
+    max_lag = min(
+        style_canvas.shape[-1] // 2,
+        frames // 2,
+        round(MAX_RHYTHM_S * sr / adapter.stft.hop),
+    )
+    if max_lag >= 1:
+        terms += [
+            Term(
+                f"rhythm:{name}",
+                AutocorrelationLoss(features[name], max_lag),
+                rhythm_weight / len(network.style_layers),
+                name,
+            )
+            for name in network.style_layers
+        ]
     objective = Objective(network, terms)
     generator = torch.Generator(device).manual_seed(cfg.seed)
-    frames = 1 + length // adapter.stft.hop  # centred frames, as the STFT makes them
     # Noise shaped by the style's average spectrum: the optimiser starts with
     # the right timbre and spends its iterations on the texture's structure.
     level = style_canvas.mean(dim=(0, -1), keepdim=True)
@@ -163,28 +195,9 @@ def synthesize_audio(
     synthesised = adapter.decode(
         result.canvas, length, n_iter=cfg.gl_iters, phase=phase, generator=generator
     )
-    audio = finish_loudness(
-        synthesised.cpu().numpy(), wave if cfg.match_loudness else None
+    return finish_audio(
+        cfg, device, adapter, result, synthesised, wave, timings, clock, output
     )
-    consistency = adapter.consistency(result.canvas, synthesised)
-    timings["reconstruct"] = seconds_since(clock, device)
-    out = AudioResult(
-        audio=audio,
-        sr=sr,
-        config=cfg,
-        device=str(device),
-        losses=result.losses,
-        final_losses=result.parts,
-        history=result.history,
-        spectral_convergence=consistency,
-        timings=timings,
-        warnings=[result.stopped_early] if result.stopped_early else [],
-    )
-    if output is not None:
-        clock = time.perf_counter()
-        out.output = write_audio(output, audio, sr, spectral_convergence=consistency)
-        timings["write"] = seconds_since(clock)
-    return out
 
 
 def synthesize_image(
@@ -289,18 +302,6 @@ def synthesize_image(
         timings["optimise"] += seconds_since(clock, device)
 
     pixels = to_uint8(from_canvas(canvas))
-    out = ImageResult(
-        image=pixels,
-        config=cfg,
-        device=str(device),
-        losses=losses,
-        final_losses=result.parts,
-        history=history,
-        timings=timings,
-        warnings=problems,
+    return finish_image(
+        cfg, device, pixels, result, losses, history, problems, timings, output
     )
-    if output is not None:
-        clock = time.perf_counter()
-        out.output = write_image(output, pixels)
-        timings["write"] = seconds_since(clock)
-    return out

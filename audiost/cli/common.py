@@ -12,12 +12,14 @@ from typing import Any
 
 import click
 
-from ..config import STYLE_LOSS_NAMES
+from ..config import STYLE_LOSS_NAMES, AudioConfig, ImageConfig
 from ..device import DEVICE_CHOICES
 from ..errors import AudiostError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+_AUDIO_FIELDS = set(AudioConfig.__dataclass_fields__)
+_IMAGE_FIELDS = set(ImageConfig.__dataclass_fields__)
 OOM_ADVICE = "try --preset fast, a smaller --max-size, --mono or a shorter input"
 
 
@@ -63,6 +65,12 @@ def _show_warning(
     click.echo(f"audiost: warning: {message}", err=True)
 
 
+def _named(*declarations: str, **attributes: Any) -> tuple[str, Callable[..., Any]]:
+    """A click option under the keyword it arrives as: ``--gl-iters`` -> ``gl_iters``."""
+    name = declarations[0].split("/")[0].lstrip("-").replace("-", "_")
+    return name, click.option(*declarations, **attributes)
+
+
 def _floats(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> tuple[float, ...] | None:
@@ -76,143 +84,154 @@ def _floats(
         ) from None
 
 
-_SETTINGS = [
-    click.option(
-        "--iters",
-        type=click.IntRange(min=0),
-        help="Optimiser iterations (overrides the preset).",
-    ),
-    click.option(
-        "--content-weight",
-        type=click.FloatRange(min=0),
-        help="How strongly the content is kept.  [default: 1]",
-    ),
-    click.option(
-        "--style-weight",
-        type=click.FloatRange(min=0),
-        help="How strongly the style is imposed.  [default: 10]",
-    ),
-    click.option(
-        "--style-loss",
-        type=click.Choice(STYLE_LOSS_NAMES),
-        help="Style statistic to match: gram (channel correlations) or meanstd (each channel's mean and spread).  [default: gram]",
-    ),
-    click.option(
-        "--optimizer",
-        type=click.Choice(["lbfgs", "adam"]),
-        help="Optimiser.  [default: lbfgs]",
-    ),
-    click.option(
-        "--init",
-        type=click.Choice(["content", "noise", "style"]),
-        help="Start from the content, noise or (images) the style.  [default: content]",
-    ),
-    click.option(
-        "--net",
-        type=click.Choice(["spectral-conv", "vgg19", "vgg16"]),
-        help="Feature network. Audio: spectral-conv (default) or a VGG on the spectrogram; images: vgg19 (default) or vgg16.",
-    ),
-    click.option(
-        "--weights",
-        type=click.Path(path_type=Path),
-        help="Local VGG state dict (also $AUDIOST_WEIGHTS); default: ImageNet weights, downloaded once.",
-    ),
-    click.option(
-        "--device",
-        help=f"One of {', '.join(DEVICE_CHOICES)} (or cuda:N).  [default: auto]",
-    ),
-    click.option(
-        "--seed",
-        type=int,
-        help="Seed for random networks and noise; same seed, same device, same output.  [default: 0]",
-    ),
-    click.option(
-        "--temporal-envelope-weight",
-        type=click.FloatRange(min=0),
-        help="Audio: keep the content's energy envelope over time.  [default: 0.1]",
-    ),
-    click.option(
-        "--spectral-envelope-weight",
-        type=click.FloatRange(min=0),
-        help="Audio: impose the style's average spectrum.  [default: 0.1]",
-    ),
-    click.option(
-        "--phase-init",
-        type=click.Choice(["content", "random", "pghi"]),
-        help="Audio: Griffin-Lim start phase.  [default: content]",
-    ),
-    click.option(
-        "--gl-iters",
-        type=click.IntRange(min=0),
-        help="Audio: Griffin-Lim iterations (overrides the preset).",
-    ),
-    click.option(
-        "--match-loudness/--no-match-loudness",
-        default=None,
-        help="Audio: match the content's RMS level.  [default: match]",
-    ),
-    click.option(
-        "--mono",
-        is_flag=True,
-        default=None,
-        help="Audio: downmix the content to mono first (otherwise each channel is styled).",
-    ),
-    click.option(
-        "--sample-rate",
-        type=click.IntRange(min=1000),
-        help="Audio: resample the content to this rate (default: keep it).",
-    ),
-    click.option(
-        "--max-size",
-        type=click.IntRange(min=16),
-        help="Images: long side of the output in pixels.  [default: 512]",
-    ),
-    click.option(
-        "--scales",
-        type=click.IntRange(1, 5),
-        help="Images: coarse-to-fine passes, each twice the size of the last.  [default: 1]",
-    ),
-    click.option(
-        "--style-weights",
-        callback=_floats,
-        help="Images: blend of several styles, e.g. 0.7,0.3.",
-    ),
-    click.option(
-        "--style-scale",
-        type=click.FloatRange(0.1, 4),
-        help="Images: style size relative to the content (bigger strokes above 1).  [default: 1]",
-    ),
-    click.option(
-        "--tv-weight",
-        type=click.FloatRange(min=0),
-        help="Images: total-variation smoothing.  [default: 0.01]",
-    ),
-    click.option(
-        "--pooling",
-        type=click.Choice(["max", "avg"]),
-        help="Images: VGG pooling.  [default: max]",
-    ),
-    click.option(
-        "--preserve-color",
-        type=click.Choice(["none", "luminance", "histogram"]),
-        help="Images: keep the content's colours.  [default: none]",
-    ),
-    click.option(
-        "--content-layers",
-        help="Images: content layers, optionally weighted: conv4_2 or conv3_1:1,conv4_2:2.",
-    ),
-    click.option(
-        "--style-layers",
-        help="Images: style layers, optionally weighted: conv1_1,conv2_1:0.5,...",
-    ),
-]
+_SETTINGS = dict(
+    [
+        _named(
+            "--iters",
+            type=click.IntRange(min=0),
+            help="Optimiser iterations (overrides the preset).",
+        ),
+        _named(
+            "--content-weight",
+            type=click.FloatRange(min=0),
+            help="How strongly the content is kept.  [default: 1]",
+        ),
+        _named(
+            "--style-weight",
+            type=click.FloatRange(min=0),
+            help="How strongly the style is imposed.  [default: 10]",
+        ),
+        _named(
+            "--style-loss",
+            type=click.Choice(STYLE_LOSS_NAMES),
+            help="Style statistic to match: gram (channel correlations) or meanstd (each channel's mean and spread).  [default: gram]",
+        ),
+        _named(
+            "--optimizer",
+            type=click.Choice(["lbfgs", "adam"]),
+            help="Optimiser.  [default: lbfgs]",
+        ),
+        _named(
+            "--init",
+            type=click.Choice(["content", "noise", "style"]),
+            help="Start from the content, noise or (images) the style.  [default: content]",
+        ),
+        _named(
+            "--net",
+            type=click.Choice(["spectral-conv", "vgg19", "vgg16"]),
+            help="Feature network. Audio: spectral-conv (default) or a VGG on the spectrogram; images: vgg19 (default) or vgg16.",
+        ),
+        _named(
+            "--weights",
+            type=click.Path(path_type=Path),
+            help="Local VGG state dict (also $AUDIOST_WEIGHTS); default: ImageNet weights, downloaded once.",
+        ),
+        _named(
+            "--device",
+            help=f"One of {', '.join(DEVICE_CHOICES)} (or cuda:N).  [default: auto]",
+        ),
+        _named(
+            "--seed",
+            type=int,
+            help="Seed for random networks and noise; same seed, same device, same output.  [default: 0]",
+        ),
+        _named(
+            "--temporal-envelope-weight",
+            type=click.FloatRange(min=0),
+            help="Audio: keep the content's energy envelope over time.  [default: 0.1]",
+        ),
+        _named(
+            "--spectral-envelope-weight",
+            type=click.FloatRange(min=0),
+            help="Audio: impose the style's average spectrum.  [default: 0.1]",
+        ),
+        _named(
+            "--phase-init",
+            type=click.Choice(["content", "random", "pghi"]),
+            help="Audio: Griffin-Lim start phase.  [default: content]",
+        ),
+        _named(
+            "--gl-iters",
+            type=click.IntRange(min=0),
+            help="Audio: Griffin-Lim iterations (overrides the preset).",
+        ),
+        _named(
+            "--match-loudness/--no-match-loudness",
+            default=None,
+            help="Audio: match the content's RMS level.  [default: match]",
+        ),
+        _named(
+            "--mono",
+            is_flag=True,
+            default=None,
+            help="Audio: downmix the content to mono first (otherwise each channel is styled).",
+        ),
+        _named(
+            "--sample-rate",
+            type=click.IntRange(min=1000),
+            help="Audio: resample the content to this rate (default: keep it).",
+        ),
+        _named(
+            "--max-size",
+            type=click.IntRange(min=16),
+            help="Images: long side of the output in pixels.  [default: 512]",
+        ),
+        _named(
+            "--scales",
+            type=click.IntRange(1, 5),
+            help="Images: coarse-to-fine passes, each twice the size of the last.  [default: 1]",
+        ),
+        _named(
+            "--style-weights",
+            callback=_floats,
+            help="Images: blend of several styles, e.g. 0.7,0.3.",
+        ),
+        _named(
+            "--style-scale",
+            type=click.FloatRange(0.1, 4),
+            help="Images: style size relative to the content (bigger strokes above 1).  [default: 1]",
+        ),
+        _named(
+            "--tv-weight",
+            type=click.FloatRange(min=0),
+            help="Images: total-variation smoothing.  [default: 0.01]",
+        ),
+        _named(
+            "--pooling",
+            type=click.Choice(["max", "avg"]),
+            help="Images: VGG pooling.  [default: max]",
+        ),
+        _named(
+            "--preserve-color",
+            type=click.Choice(["none", "luminance", "histogram"]),
+            help="Images: keep the content's colours.  [default: none]",
+        ),
+        _named(
+            "--content-layers",
+            help="Images: content layers, optionally weighted: conv4_2 or conv3_1:1,conv4_2:2.",
+        ),
+        _named(
+            "--style-layers",
+            help="Images: style layers, optionally weighted: conv1_1,conv2_1:0.5,...",
+        ),
+    ]
+)
 
 
 def setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add every transfer setting as an option; each arrives as a keyword, None when not given."""
-    for option in reversed(_SETTINGS):
-        command = option(command)
-    return command
+    return some_settings(*_SETTINGS)(command)
+
+
+def some_settings(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the named transfer settings (``"iters"``, ``"gl_iters"``, ...) as options, in the usual order."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for name in reversed([n for n in _SETTINGS if n in names]):
+            command = _SETTINGS[name](command)
+        return command
+
+    return decorate
 
 
 def given(settings: dict[str, Any]) -> dict[str, Any]:
@@ -221,3 +240,12 @@ def given(settings: dict[str, Any]) -> dict[str, Any]:
     if "weights" in chosen:
         chosen["weights"] = str(chosen["weights"])
     return chosen
+
+
+def reject_foreign_options(kind: str, settings: dict[str, Any]) -> None:
+    """Refuse options of the other medium (``--max-size`` on audio, ``--gl-iters`` on images)."""
+    fields = _AUDIO_FIELDS if kind == "audio" else _IMAGE_FIELDS
+    foreign = [name for name in settings if name not in fields]
+    if foreign:
+        names = ", ".join("--" + name.replace("_", "-") for name in foreign)
+        raise AudiostError(f"{names} do(es) not apply to {kind} inputs")

@@ -10,11 +10,10 @@ from typing import Any
 import click
 
 from ..config import PRESETS
-from ..device import DEVICE_CHOICES
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..progress import progress_bar
-from .common import report_failures
+from .common import reject_foreign_options, report_failures, some_settings
 
 _DURATION = re.compile(
     r"^\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?\s*$"
@@ -68,39 +67,14 @@ def parse_size(text: str) -> tuple[int, int]:
     show_default=True,
     help="Speed/quality trade-off.",
 )
-@click.option(
-    "--iters",
-    type=click.IntRange(min=0),
-    help="Optimiser iterations (overrides the preset).",
-)
-@click.option(
-    "--net",
-    type=click.Choice(["spectral-conv", "vgg19", "vgg16"]),
-    help="Feature network (as for transfer).",
-)
-@click.option(
-    "--weights",
-    type=click.Path(path_type=Path),
-    help="Local VGG state dict (also $AUDIOST_WEIGHTS).",
-)
-@click.option(
-    "--style-loss", help="Style statistics to match (as for transfer).  [default: gram]"
-)
-@click.option(
-    "--device", help=f"One of {', '.join(DEVICE_CHOICES)} (or cuda:N).  [default: auto]"
-)
-@click.option(
-    "--seed", type=int, help="Seed: another seed, another texture.  [default: 0]"
-)
-@click.option(
-    "--gl-iters", type=click.IntRange(min=0), help="Audio: Griffin-Lim iterations."
-)
-@click.option(
-    "--sample-rate",
-    type=click.IntRange(min=1000),
-    help="Audio: output sample rate (default: the style's).",
-)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@some_settings(
+    "iters", "style_weight", "style_loss", "net", "weights", "device", "seed"
+)
+@some_settings(
+    "spectral_envelope_weight", "phase_init", "gl_iters", "sample_rate", "mono"
+)
+@some_settings("tv_weight", "scales", "style_scale", "pooling", "style_layers")
 @report_failures
 def texture(
     style: Path,
@@ -124,6 +98,7 @@ def texture(
         if v is not None
     }
     kind = media_kind(style)
+    reject_foreign_options(kind, settings)
     if kind == "audio":
         if size is not None:
             raise AudiostError("--size is for image textures; use --duration for audio")
@@ -135,13 +110,6 @@ def texture(
             raise AudiostError(
                 "--duration is for audio textures; use --size for images"
             )
-        foreign = [
-            f"--{name.replace('_', '-')}"
-            for name in ("gl_iters", "sample_rate")
-            if name in settings
-        ]
-        if foreign:
-            raise AudiostError(f"{', '.join(foreign)} do(es) not apply to images")
         result, summary = _image(
             style, size, output, overwrite, preset, quiet, settings
         )

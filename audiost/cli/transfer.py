@@ -14,15 +14,12 @@ from typing import Any
 
 import click
 
-from ..config import PRESETS, AudioConfig, ImageConfig, audio_preset, image_preset
+from ..config import PRESETS, audio_preset, image_preset
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..outputs import default_output_path
 from ..progress import progress_bar
-from .common import given, report_failures, setting_options
-
-_AUDIO_FIELDS = set(AudioConfig.__dataclass_fields__)
-_IMAGE_FIELDS = set(ImageConfig.__dataclass_fields__)
+from .common import given, reject_foreign_options, report_failures, setting_options
 
 
 @click.command()
@@ -75,7 +72,7 @@ def transfer(
     started = time.perf_counter()
     kind = _common_kind(content, styles)
     settings = given(settings)
-    _reject_foreign_options(kind, settings)
+    reject_foreign_options(kind, settings)
     if report is not None:
         from ..report import require_matplotlib
 
@@ -113,14 +110,6 @@ def _common_kind(content: Path, styles: tuple[Path, ...]) -> str:
                 style,
             )
     return kind
-
-
-def _reject_foreign_options(kind: str, settings: dict[str, Any]) -> None:
-    fields = _AUDIO_FIELDS if kind == "audio" else _IMAGE_FIELDS
-    foreign = [name for name in settings if name not in fields]
-    if foreign:
-        names = ", ".join("--" + name.replace("_", "-") for name in foreign)
-        raise AudiostError(f"{names} do(es) not apply to {kind} inputs")
 
 
 def _transfer_audio(

@@ -7,11 +7,13 @@ minimises it over a canvas tensor, whatever media the canvas came from.
 
 from .losses import (
     STYLE_LOSSES,
+    AutocorrelationLoss,
     ContentLoss,
     EnvelopeLoss,
     GramLoss,
     MeanStdLoss,
     TotalVariationLoss,
+    autocorrelation,
     gram_matrix,
     mean_std,
 )
@@ -20,6 +22,7 @@ from .optimise import OptimisationResult, optimise
 
 __all__ = [
     "STYLE_LOSSES",
+    "AutocorrelationLoss",
     "ContentLoss",
     "EnvelopeLoss",
     "GramLoss",
@@ -28,6 +31,7 @@ __all__ = [
     "OptimisationResult",
     "Term",
     "TotalVariationLoss",
+    "autocorrelation",
     "gram_matrix",
     "mean_std",
     "optimise",

@@ -113,6 +113,52 @@ class MeanStdLoss(nn.Module):
 STYLE_LOSSES: dict[str, type[nn.Module]] = {"gram": GramLoss, "meanstd": MeanStdLoss}
 
 
+def autocorrelation(features: torch.Tensor, max_lag: int) -> torch.Tensor:
+    """``(N, C, *positions) -> (N, C, max_lag)``: each channel's normalised autocorrelation at lags 1..max_lag.
+
+    Along the last axis (time, for audio features), computed by FFT, each lag
+    averaged over the positions it covers so that signals of different
+    lengths compare, and divided by lag 0 so only the *shape* counts: when
+    things recur, not how loud they are (the Gram sees that).
+    """
+    series = features.flatten(2)
+    series = series - series.mean(dim=-1, keepdim=True)
+    length = series.shape[-1]
+    spectrum = torch.fft.rfft(series, n=2 * length)
+    raw = torch.fft.irfft(
+        spectrum.real.square() + spectrum.imag.square(), n=2 * length
+    )[..., : max_lag + 1]
+    counts = torch.arange(
+        length, length - max_lag - 1, -1, device=features.device, dtype=features.dtype
+    )
+    raw = raw / counts
+    return raw[..., 1:] / raw[..., :1].clamp_min(_EPS)
+
+
+class AutocorrelationLoss(nn.Module):
+    """Relative squared error between feature autocorrelations over time: the style's rhythm.
+
+    Gram matrices average over time and so cannot tell a steady drone from a
+    beat with the same timbre; matching how each feature's activity recurs
+    brings back periodicity and onsets (the rhythm term of Antognini, Hoffman
+    & Weiss 2019). Used for textures, where there is no content to lend them.
+    """
+
+    def __init__(self, target_features: torch.Tensor, max_lag: int):
+        super().__init__()
+        self.max_lag = max_lag
+        target = autocorrelation(target_features.detach(), max_lag).mean(
+            0, keepdim=True
+        )
+        self.register_buffer("target", target)
+        self.register_buffer("scale", target.pow(2).mean().clamp_min(_EPS))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (autocorrelation(features, self.max_lag) - self.target).pow(
+            2
+        ).mean() / self.scale
+
+
 class EnvelopeLoss(nn.Module):
     """Energy envelope of a log-magnitude canvas (Verma & Smith 2018).
 
