@@ -73,16 +73,13 @@ class AudioConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-#: Presets trade time for quality; measured in scripts/bench.py.
+#: Presets trade time for quality; measured by scripts/bench_presets.py
+#: (docs/presets.md). ``best`` adds a long-pattern branch and iterations;
+#: 1024 filters per branch cost 20x ``balanced``'s time for almost nothing.
 PRESETS: dict[str, dict[str, Any]] = {
     "fast": {"iters": 40, "kernel_widths": (3, 9), "gl_iters": 32},
     "balanced": {},
-    "best": {
-        "iters": 300,
-        "kernel_widths": (3, 7, 15, 31),
-        "n_filters": 1024,
-        "gl_iters": 128,
-    },
+    "best": {"iters": 250, "kernel_widths": (3, 7, 15, 31), "gl_iters": 64},
 }
 
 
