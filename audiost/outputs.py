@@ -15,6 +15,18 @@ from pathlib import Path
 
 from .errors import AudiostError
 
+# Temporary files are ".<stem>.<random><_PART><suffix>": hidden, and
+# recognisable by is_partial() after a crash left one behind.
+_PART = ".part"
+
+
+def is_partial(name: str) -> bool:
+    """Whether a file name is one of :func:`atomic_output`'s temporary files."""
+    stem, _, suffix = name.rpartition(_PART)
+    return (
+        name.startswith(".") and bool(stem) and (suffix == "" or suffix.startswith("."))
+    )
+
 
 def default_output_path(
     content: str | os.PathLike, style: str | os.PathLike, suffix: str
@@ -74,7 +86,9 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """
     final = Path(path)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent or "."
+        prefix=f".{final.stem}.",
+        suffix=f"{_PART}{final.suffix}",
+        dir=final.parent or ".",
     )
     os.close(fd)
     tmp = Path(tmp_name)

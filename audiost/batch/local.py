@@ -40,7 +40,6 @@ class LocalExecutor:
             raise AudiostError(f"--jobs must be at least 1, got {jobs}")
         self.jobs = jobs
         self.audio, self.image = audio, image
-        self.threads = 1
         # spawn, not fork: a forked child would inherit the parent's torch
         # thread pools and CUDA state, neither of which survives a fork.
         self._context = multiprocessing.get_context("spawn")
@@ -51,9 +50,9 @@ class LocalExecutor:
         count = min(self.jobs, len(tasks))
         if count == 0:
             return
-        self.threads = threads_per_worker(count)
+        threads = threads_per_worker(count)
         pending = iter(tasks)
-        workers = [_Worker(self, index) for index in range(count)]
+        workers = [_Worker(self, index, threads) for index in range(count)]
         try:
             for worker in workers:
                 worker.give(next(pending, None))
@@ -86,8 +85,8 @@ class LocalExecutor:
 
 
 class _Worker:
-    def __init__(self, owner: LocalExecutor, index: int):
-        self.owner, self.index = owner, index
+    def __init__(self, owner: LocalExecutor, index: int, threads: int):
+        self.owner, self.index, self.threads = owner, index, threads
         self.task: Task | None = None
         self.restart()
 
@@ -97,7 +96,7 @@ class _Worker:
         args = (
             child,
             self.index,
-            self.owner.threads,
+            self.threads,
             self.owner.audio,
             self.owner.image,
         )

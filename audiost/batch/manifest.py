@@ -75,23 +75,33 @@ class Manifest:
         self.latest[(line["content"], line["style"])] = line
 
     def knows(self, line: dict[str, Any]) -> bool:
-        """True if the pair's last line already says the same (status and error): no need to repeat it."""
+        """True if the pair's last line already says this, so repeating it would add nothing.
+
+        Same status, error and output; and a pair found done again (its
+        output exists) is already known by its ``done`` line.
+        """
         last = self.latest.get((line["content"], line["style"]))
+        if last is None:
+            return False
+        status = last["status"] == line["status"] or (
+            last["status"],
+            line["status"],
+        ) == ("done", "skipped")
         return (
-            last is not None
-            and last["status"] == line["status"]
+            status
             and last.get("error") == line.get("error")
+            and last.get("output") == line.get("output")
         )
 
     def _end_cut_line(self) -> None:
         """Terminate a line a crash cut short, so the next line does not run into it."""
         try:
             with open(self.path, "rb+") as handle:
-                if (
-                    handle.seek(0, os.SEEK_END)
-                    and (handle.seek(-1, os.SEEK_END), handle.read(1))[1] != b"\n"
-                ):
-                    handle.write(b"\n")
+                size = handle.seek(0, os.SEEK_END)
+                if size:
+                    handle.seek(size - 1)
+                    if handle.read(1) != b"\n":
+                        handle.write(b"\n")
         except FileNotFoundError:
             pass
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -19,15 +18,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import AudiostError
-from .manifest import Manifest, record
+from ..outputs import is_partial
+from .manifest import MANIFEST_NAME, Manifest, record
 from .plan import Plan, find_sources, plan_from_csv, plan_pairs
 from .recipe import Recipe, resolve_recipe, save_recipe
 from .worker import Task
 
 EXECUTORS = ("local", "ray")
 LOCK_NAME = ".audiost-batch.lock"
-# atomic_output's temporary files: ".<stem>.<random>.part<suffix>".
-_PARTIAL = re.compile(r"^\..+\.part\.[A-Za-z0-9]+$")
 
 
 class BatchListener(Protocol):
@@ -53,7 +51,7 @@ class BatchSummary:
 
     @property
     def manifest(self) -> Path:
-        return self.outdir / "manifest.jsonl"
+        return self.outdir / MANIFEST_NAME
 
     def count(self, line: dict[str, Any]) -> None:
         setattr(self, line["status"], getattr(self, line["status"]) + 1)
@@ -207,21 +205,9 @@ def _resume(
         content, style, output = _abs(pair.content), _abs(pair.style), _abs(pair.output)
         if not overwrite and _complete(pair.output):
             line = record(
-                content,
-                style,
-                "skipped",
-                output=output,
-                error=None,
-                note="output exists",
+                content, style, "skipped", output=output, note="output exists"
             )
-            last = manifest.latest.get((content, style))
-            summary.count(line)
-            if not (
-                last
-                and last["status"] in ("done", "skipped")
-                and last.get("output") == output
-            ):
-                manifest.append(line)
+            _note(line, manifest, summary)
             continue
         folder = (
             None
@@ -301,7 +287,7 @@ def _remove_partials(outdir: Path) -> int:
     removed = 0
     for folder, _, names in os.walk(outdir):
         for name in names:
-            if _PARTIAL.match(name):
+            if is_partial(name):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, name))
                     removed += 1
