@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,51 +194,30 @@ class ImageStylist:
         content_image, colour = _prepare_content(cfg, content_picture, size)
         timings["prepare"] = seconds_since(clock)
 
-        timings["style"] = timings["optimise"] = 0.0
+        timings["style"] = 0.0
         generator = torch.Generator(device).manual_seed(cfg.seed)
-        losses: list[float] = []
-        history: list[dict[str, float]] = []
-        problems: list[str] = []
-        canvas: torch.Tensor | None = None
-        for index, scale_size in enumerate(_scale_sizes(size, cfg.scales)):
+
+        def objective_at(scale_size: tuple[int, int]) -> Objective:
             clock = time.perf_counter()
             style_losses = [
                 self._style_losses(source, picture, content_image, size, scale_size)
                 for source, picture in zip(style_list, style_pictures, strict=True)
             ]
             timings["style"] += seconds_since(clock, device)
-            clock = time.perf_counter()
             content_canvas = to_canvas(resize(content_image, scale_size), device)
-            objective = _build_objective(cfg, network, content_canvas, style_losses)
-            if canvas is None:
-                first_style = _prepare_style(
-                    cfg, style_pictures[0], size, content_image
-                )
-                init = _initial(cfg.init, content_canvas, first_style, generator)
-            else:
-                init = _upsample(canvas, scale_size)
-            offset = index * cfg.iters
-            step = (
-                None
-                if on_step is None
-                else (lambda i, loss, offset=offset: on_step(offset + i, loss))
-            )
-            result = optimise(
-                objective,
-                init,
-                iters=cfg.iters,
-                optimizer=cfg.optimizer,
-                lr=cfg.lr,
-                min_value=0.0,
-                max_value=1.0,
-                on_step=step,
-            )
-            # A scale that stopped early still hands on its last finite canvas.
-            canvas = result.canvas
-            losses += result.losses
-            history += result.history
-            problems += [result.stopped_early] if result.stopped_early else []
-            timings["optimise"] += seconds_since(clock, device)
+            return _build_objective(cfg, network, content_canvas, style_losses)
+
+        def first_init(scale_size: tuple[int, int]) -> torch.Tensor:
+            content_canvas = to_canvas(resize(content_image, scale_size), device)
+            first_style = _prepare_style(cfg, style_pictures[0], size, content_image)
+            return _initial(cfg.init, content_canvas, first_style, generator)
+
+        clock = time.perf_counter()
+        result = coarse_to_fine(
+            cfg, _scale_sizes(size, cfg.scales), objective_at, first_init, on_step
+        )
+        timings["optimise"] = seconds_since(clock, device) - timings["style"]
+        canvas = result.canvas
 
         clock = time.perf_counter()
         image = from_canvas(canvas)
@@ -252,9 +231,7 @@ class ImageStylist:
             )
         timings["decode"] = seconds_since(clock)
 
-        return finish_image(
-            cfg, device, pixels, result, losses, history, problems, timings, output
-        )
+        return finish_image(cfg, device, pixels, result, timings, output)
 
     def _style_losses(
         self,
@@ -287,27 +264,20 @@ def finish_image(
     cfg: ImageConfig,
     device: torch.device,
     pixels: np.ndarray,
-    last: OptimisationResult,
-    losses: list[float],
-    history: list[dict[str, float]],
-    problems: list[str],
+    result: OptimisationResult,
     timings: dict[str, float],
     output: Path | None,
 ) -> ImageResult:
-    """The end every image pipeline shares: the result record and its atomic write.
-
-    ``last`` is the final scale's optimisation (its final losses are the
-    result's); ``losses``, ``history`` and ``problems`` cover every scale.
-    """
+    """The end every image pipeline shares: the result record and its atomic write."""
     out = ImageResult(
         image=pixels,
         config=cfg,
         device=str(device),
-        losses=losses,
-        final_losses=last.parts,
-        history=history,
+        losses=result.losses,
+        final_losses=result.parts,
+        history=result.history,
         timings=timings,
-        warnings=problems,
+        warnings=[result.stopped_early] if result.stopped_early else [],
     )
     if output is not None:
         if pixels.shape[2] == 4 and OUTPUT_FORMATS[output.suffix.lower()] == "JPEG":
@@ -318,6 +288,53 @@ def finish_image(
         out.output = write_image(output, pixels)
         timings["write"] = seconds_since(clock)
     return out
+
+
+def coarse_to_fine(
+    cfg: ImageConfig,
+    sizes: list[tuple[int, int]],
+    objective_at: Callable[[tuple[int, int]], Objective],
+    first_init: Callable[[tuple[int, int]], torch.Tensor],
+    on_step: StepCallback | None = None,
+) -> OptimisationResult:
+    """Optimise at each size in turn, each scale starting from the last one's canvas upsampled.
+
+    Returns one result for all scales: the final canvas and final losses,
+    losses and history run on across scales (as does ``on_step``'s
+    iteration count), and every scale's early stop. A scale that stopped
+    early still hands on its last finite canvas.
+    """
+    losses: list[float] = []
+    history: list[dict[str, float]] = []
+    problems: list[str] = []
+    canvas: torch.Tensor | None = None
+    for index, scale_size in enumerate(sizes):
+        init = (
+            first_init(scale_size) if canvas is None else _upsample(canvas, scale_size)
+        )
+        offset = index * cfg.iters
+        step = (
+            None
+            if on_step is None
+            else (lambda i, loss, offset=offset: on_step(offset + i, loss))
+        )
+        result = optimise(
+            objective_at(scale_size),
+            init,
+            iters=cfg.iters,
+            optimizer=cfg.optimizer,
+            lr=cfg.lr,
+            min_value=0.0,
+            max_value=1.0,
+            on_step=step,
+        )
+        canvas = result.canvas
+        losses += result.losses
+        history += result.history
+        problems += [result.stopped_early] if result.stopped_early else []
+    result.losses, result.history = losses, history
+    result.stopped_early = "; ".join(problems) or None
+    return result
 
 
 def default_image_output(

@@ -44,7 +44,7 @@ from .image_transfer import (
     ImageResult,
     _scale_sizes,
     _style_size,
-    _upsample,
+    coarse_to_fine,
     finish_image,
 )
 from .media.audio import AudioCanvas
@@ -242,13 +242,8 @@ def synthesize_image(
     generator = torch.Generator(device).manual_seed(cfg.seed)
     style_loss = STYLE_LOSSES[cfg.style_loss]
     weights = cfg.style_layer_weights or (1.0,) * len(cfg.style_layers)
-    losses: list[float] = []
-    history: list[dict[str, float]] = []
-    problems: list[str] = []
-    canvas: torch.Tensor | None = None
-    timings["optimise"] = 0.0
-    for index, scale_size in enumerate(_scale_sizes((width, height), cfg.scales)):
-        clock = time.perf_counter()
+
+    def objective_at(scale_size: tuple[int, int]) -> Objective:
         style_image = resize(
             picture.rgb, _style_size(picture.rgb, scale_size, cfg.style_scale)
         )
@@ -263,45 +258,33 @@ def synthesize_image(
             )
             for name, weight in zip(cfg.style_layers, weights, strict=True)
         ]
-        if canvas is None:
-            # Noise around the style's mean colour: the right palette from the start.
-            mean = torch.as_tensor(
-                style_image.reshape(-1, 3).mean(axis=0), device=device
-            ).view(1, 3, 1, 1)
-            noise = torch.rand(
-                (1, 3, scale_size[1], scale_size[0]), generator=generator, device=device
-            )
-            init = (mean + 0.5 * (noise - 0.5)).clamp(0, 1)
-        else:
-            init = _upsample(canvas, scale_size)
         terms.append(
             Term(
                 "tv", TotalVariationLoss(to_canvas(style_image, device)), cfg.tv_weight
             )
         )
-        offset = index * cfg.iters
-        step = (
-            None
-            if on_step is None
-            else (lambda i, loss, offset=offset: on_step(offset + i, loss))
+        return Objective(network, terms)
+
+    def first_init(scale_size: tuple[int, int]) -> torch.Tensor:
+        # Noise around the style's mean colour: the right palette from the start.
+        mean = torch.as_tensor(
+            picture.rgb.reshape(-1, 3).mean(axis=0), device=device
+        ).view(1, 3, 1, 1)
+        noise = torch.rand(
+            (1, 3, scale_size[1], scale_size[0]), generator=generator, device=device
         )
-        result = optimise(
-            Objective(network, terms),
-            init,
-            iters=cfg.iters,
-            optimizer=cfg.optimizer,
-            lr=cfg.lr,
-            min_value=0.0,
-            max_value=1.0,
-            on_step=step,
-        )
-        canvas = result.canvas
-        losses += result.losses
-        history += result.history
-        problems += [result.stopped_early] if result.stopped_early else []
-        timings["optimise"] += seconds_since(clock, device)
+        return (mean + 0.5 * (noise - 0.5)).clamp(0, 1)
+
+    clock = time.perf_counter()
+    result = coarse_to_fine(
+        cfg,
+        _scale_sizes((width, height), cfg.scales),
+        objective_at,
+        first_init,
+        on_step,
+    )
+    timings["optimise"] = seconds_since(clock, device)
+    canvas = result.canvas
 
     pixels = to_uint8(from_canvas(canvas))
-    return finish_image(
-        cfg, device, pixels, result, losses, history, problems, timings, output
-    )
+    return finish_image(cfg, device, pixels, result, timings, output)
