@@ -31,6 +31,7 @@ from .engine import (
 from .engine.optimise import OptimisationResult, StepCallback
 from .errors import AudiostError
 from .features import VGG, FeatureNetwork, RandomSpectralConv, RescaledInput
+from .limits import check_audio_memory, out_of_memory_reported
 from .media.audio import AudioCanvas, finish_loudness
 from .media.audio_io import (
     OUTPUT_SUBTYPES,
@@ -151,6 +152,21 @@ class AudioStylist:
         on_step: StepCallback | None = None,
     ) -> AudioResult:
         """Recompose ``content`` in the style of ``style``: see :func:`transfer_audio`."""
+        with out_of_memory_reported(self.device, _name(content, "content")):
+            return self._transfer(
+                content, style, output, content_sr, style_sr, overwrite, on_step
+            )
+
+    def _transfer(
+        self,
+        content: AudioInput,
+        style: AudioInput,
+        output: str | os.PathLike | None,
+        content_sr: int | None,
+        style_sr: int | None,
+        overwrite: bool,
+        on_step: StepCallback | None,
+    ) -> AudioResult:
         cfg, device = self.config, self.device
         timings: dict[str, float] = {}
         clock = time.perf_counter()
@@ -161,7 +177,7 @@ class AudioStylist:
                 overwrite=overwrite,
                 suffixes=OUTPUT_SUBTYPES,
             )
-        content_wave, sr = _read(content, content_sr, "content")
+        content_wave, sr = _read(content, content_sr, "content", cfg)
         if cfg.sample_rate:
             content_wave, sr = (
                 resample(content_wave, sr, cfg.sample_rate),
@@ -175,6 +191,9 @@ class AudioStylist:
             sr,
             min_samples=adapter.min_samples,
             name=_name(content, "content"),
+        )
+        check_audio_memory(
+            cfg, *content_wave.shape, sr, device, _name(content, "content")
         )
         timings["load"] = seconds_since(clock)
 
@@ -238,7 +257,7 @@ class AudioStylist:
         style_sr: int | None,
     ) -> dict[str, nn.Module]:
         """The style's loss modules by term name: its ``style_loss`` targets per style layer and its spectral envelope."""
-        wave, sr = _read(style, style_sr, "style")
+        wave, sr = _read(style, style_sr, "style", self.config)
         wave = check_audio(
             resample(wave, sr, adapter.sr),
             adapter.sr,
@@ -353,14 +372,18 @@ def _noise_like(canvas: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     return noise * canvas.mean()
 
 
-def _read(source: AudioInput, sr: int | None, role: str) -> tuple[np.ndarray, int]:
+def _read(
+    source: AudioInput, sr: int | None, role: str, cfg: AudioConfig
+) -> tuple[np.ndarray, int]:
     if isinstance(source, np.ndarray):
         if sr is None:
             raise AudiostError(
                 f"the {role} is an array: pass its sample rate ({role}_sr=...)"
             )
         return np.atleast_2d(source).astype(np.float32), int(sr)
-    return load_audio(source)
+    return load_audio(
+        source, max_seconds=cfg.max_duration, max_channels=cfg.max_channels
+    )
 
 
 def _name(source: AudioInput, role: str) -> str:

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
+
+from .limits import (
+    MAX_CHANNELS,
+    MAX_DURATION_S,
+    MAX_MEGAPIXELS,
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    check_memory_setting,
+)
 
 #: The ``style_loss`` choices: the keys of ``audiost.engine.STYLE_LOSSES``,
 #: spelled out here so that reading settings does not import torch.
@@ -46,6 +56,10 @@ class AudioConfig:
     sample_rate: int | None = None
     seed: int = 0
     device: str = "auto"
+    # Limits (see audiost.limits): what one run may read and use.
+    max_duration: float = MAX_DURATION_S
+    max_channels: int = MAX_CHANNELS
+    max_memory: str | None = None
 
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
@@ -55,18 +69,24 @@ class AudioConfig:
         _check_choice("style_loss", self.style_loss, STYLE_LOSS_NAMES)
         if self.iters < 0 or self.gl_iters < 0:
             raise ValueError("iteration counts must be >= 0")
-        if (
-            min(
-                self.content_weight,
-                self.style_weight,
-                self.temporal_envelope_weight,
-                self.spectral_envelope_weight,
-            )
-            < 0
+        _check_weights(
+            self.content_weight,
+            self.style_weight,
+            self.temporal_envelope_weight,
+            self.spectral_envelope_weight,
+        )
+        _check_lr(self.lr)
+        if self.sample_rate is not None and not (
+            MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE
         ):
-            raise ValueError("loss weights must be >= 0")
+            raise ValueError(
+                f"sample_rate must be between {MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz"
+            )
         if self.n_filters < 1 or not self.kernel_widths:
             raise ValueError("need at least one kernel width and one filter")
+        if not self.max_duration > 0 or self.max_channels < 1:
+            raise ValueError("max_duration and max_channels must be positive")
+        check_memory_setting(self.max_memory)
 
     def replace(self, **changes: Any) -> AudioConfig:
         """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
@@ -88,6 +108,17 @@ def audio_preset(name: str = "balanced", **overrides: Any) -> AudioConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
     return AudioConfig().replace(**PRESETS[name]).replace(**overrides)
+
+
+def _check_weights(*weights: float) -> None:
+    # NaN compares false with everything, so it is caught by the range test.
+    if not all(0 <= w < math.inf for w in weights):
+        raise ValueError(f"loss weights must be finite and >= 0, got {weights}")
+
+
+def _check_lr(lr: float | None) -> None:
+    if lr is not None and not 0 < lr < math.inf:
+        raise ValueError(f"lr must be a positive number, got {lr}")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -147,6 +178,9 @@ class ImageConfig:
     preserve_color: str = "none"
     seed: int = 0
     device: str = "auto"
+    # Limits (see audiost.limits): what one run may read and use.
+    max_megapixels: float = MAX_MEGAPIXELS
+    max_memory: str | None = None
 
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
@@ -170,16 +204,10 @@ class ImageConfig:
         )
         if self.iters < 0:
             raise ValueError("iters must be >= 0")
-        if (
-            min(
-                self.content_weight,
-                self.style_weight,
-                self.tv_weight,
-                *self.style_weights,
-            )
-            < 0
-        ):
-            raise ValueError("loss weights must be >= 0")
+        _check_weights(
+            self.content_weight, self.style_weight, self.tv_weight, *self.style_weights
+        )
+        _check_lr(self.lr)
         if self.style_weights and not sum(self.style_weights) > 0:
             raise ValueError("style_weights must not all be 0")
         if self.max_size < 16:
@@ -188,6 +216,9 @@ class ImageConfig:
             raise ValueError("scales must be between 1 and 5")
         if not 0.1 <= self.style_scale <= 4:
             raise ValueError("style_scale must be between 0.1 and 4")
+        if not self.max_megapixels > 0:
+            raise ValueError("max_megapixels must be positive")
+        check_memory_setting(self.max_memory)
 
     def replace(self, **changes: Any) -> ImageConfig:
         """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
@@ -219,8 +250,12 @@ def _parse_layers(
         raise ValueError(
             f"{len(weights)} {kind} layer weights for {len(layers)} layers"
         )
-    if weights and (min(weights) < 0 or not sum(weights) > 0):
-        raise ValueError(f"{kind} layer weights must be >= 0 and not all 0")
+    if not all(layers):
+        raise ValueError(f"{kind} layers: a name is empty")
+    if weights and (
+        not all(0 <= w < math.inf for w in weights) or not sum(weights) > 0
+    ):
+        raise ValueError(f"{kind} layer weights must be finite, >= 0 and not all 0")
     return layers, weights
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import AudiostError
+from .limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS
 from .media.kind import media_kind
 from .metrics import logmel_distance, noise_floor_db, onset_correlation
 
@@ -58,13 +59,13 @@ DESCRIPTIONS = {
 
 
 def evaluate(
-    content: Source, style: Source, output: Source, **image_options: Any
+    content: Source, style: Source, output: Source, **options: Any
 ) -> Evaluation:
     """Measure ``output`` against the ``content`` and ``style`` it was made from.
 
     The kind (audio or image) is decided from the files; all three must be
-    the same kind. ``image_options`` (``net``, ``weights``, ``max_size``,
-    ``device``) choose the VGG used for images.
+    the same kind. ``options`` are those of :func:`evaluate_audio` (input
+    limits) or :func:`evaluate_image` (the VGG used, input limits).
 
     Raises
     ------
@@ -75,15 +76,33 @@ def evaluate(
     if len(set(kinds.values())) != 1:
         listed = ", ".join(f"{path} is {kind}" for path, kind in kinds.items())
         raise AudiostError(f"content, style and output must be the same kind: {listed}")
-    if kinds[os.fspath(content)] == "audio":
-        if image_options:
-            raise AudiostError(f"{', '.join(image_options)} apply to images only")
-        return evaluate_audio(content, style, output)
-    return evaluate_image(content, style, output, **image_options)
+    audio = kinds[os.fspath(content)] == "audio"
+    foreign = [name for name in options if (name in _AUDIO_OPTIONS) != audio]
+    if foreign:
+        kind = "images" if audio else "audio"
+        names = ", ".join("--" + name.replace("_", "-") for name in foreign)
+        raise AudiostError(f"{names} apply to {kind} only")
+    if audio:
+        return evaluate_audio(content, style, output, **options)
+    return evaluate_image(content, style, output, **options)
 
 
-def evaluate_audio(content: Source, style: Source, output: Source) -> Evaluation:
-    """Audio measures at the output's sample rate (content and style resampled to it, mono)."""
+_AUDIO_OPTIONS = ("max_duration", "max_channels")
+
+
+def evaluate_audio(
+    content: Source,
+    style: Source,
+    output: Source,
+    *,
+    max_duration: float = MAX_DURATION_S,
+    max_channels: int = MAX_CHANNELS,
+) -> Evaluation:
+    """Audio measures at the output's sample rate (content and style resampled to it, mono).
+
+    Files longer than ``max_duration`` seconds or with more than
+    ``max_channels`` channels are refused, as by a transfer.
+    """
     from .media.audio_io import (
         check_audio,
         load_audio,
@@ -91,10 +110,11 @@ def evaluate_audio(content: Source, style: Source, output: Source) -> Evaluation
         resample,
     )
 
-    out_wave, sr = load_audio(output)
+    limits = {"max_seconds": max_duration, "max_channels": max_channels}
+    out_wave, sr = load_audio(output, **limits)
     waves = []
     for path in (content, style, output):
-        wave, rate = (out_wave, sr) if path is output else load_audio(path)
+        wave, rate = (out_wave, sr) if path is output else load_audio(path, **limits)
         wave = check_audio(
             resample(wave, rate, sr), sr, min_samples=2048, name=os.fspath(path)
         )
@@ -123,8 +143,12 @@ def evaluate_image(
     weights: str | None = None,
     max_size: int = 512,
     device: str = "auto",
+    max_megapixels: float = MAX_MEGAPIXELS,
 ) -> Evaluation:
-    """Image measures on VGG features, all three images at the output's size (at most ``max_size``)."""
+    """Image measures on VGG features, all three images at the output's size (at most ``max_size``).
+
+    Images over ``max_megapixels`` are refused before decoding, as by a transfer.
+    """
     import torch
 
     from .device import resolve_device
@@ -134,15 +158,17 @@ def evaluate_image(
     from .media.image import fit_size, resize, to_canvas
     from .media.image_io import load_image
 
-    target = resolve_device(device)
-    network = VGG(net, weights).to(target)
-    out = load_image(output)
-    size = fit_size(out.size, max_size)
+    # The files first: a typo must not wait for (or fail on) a weights download.
+    max_pixels = int(max_megapixels * 1e6)
+    out = load_image(output, max_pixels=max_pixels)
     pictures = {
-        "content": load_image(content).rgb,
-        "style": load_image(style).rgb,
+        "content": load_image(content, max_pixels=max_pixels).rgb,
+        "style": load_image(style, max_pixels=max_pixels).rgb,
         "output": out.rgb,
     }
+    size = fit_size(out.size, max_size)
+    target = resolve_device(device)
+    network = VGG(net, weights).to(target)
     canvases = {}
     for role, rgb in pictures.items():
         # Styles are compared at the content's pixel count, as the transfer sees them.

@@ -36,6 +36,7 @@ from .engine import (
 from .engine.optimise import OptimisationResult, StepCallback
 from .errors import AudiostError
 from .features.vgg import VGG, vgg_layer_names
+from .limits import check_image_memory, out_of_memory_reported
 from .media.image import (
     fit_size,
     from_canvas,
@@ -164,6 +165,17 @@ class ImageStylist:
         on_step: StepCallback | None = None,
     ) -> ImageResult:
         """Repaint ``content`` in the style of ``styles``: see :func:`transfer_image`."""
+        with out_of_memory_reported(self.device, _name(content)):
+            return self._transfer(content, styles, output, overwrite, on_step)
+
+    def _transfer(
+        self,
+        content: ImageInput,
+        styles: ImageInput | Sequence[ImageInput],
+        output: str | os.PathLike | None,
+        overwrite: bool,
+        on_step: StepCallback | None,
+    ) -> ImageResult:
         cfg, device = self.config, self.device
         style_list = _as_list(styles)
         if not style_list:
@@ -181,16 +193,26 @@ class ImageStylist:
             output = check_output_path(
                 output, inputs=paths, overwrite=overwrite, suffixes=OUTPUT_FORMATS
             )
-        content_picture = load_image(content)
+        content_picture = self._load(content)
         style_pictures = [
-            self._pictures.get(file_key(style), lambda style=style: load_image(style))
+            self._pictures.get(file_key(style), lambda style=style: self._load(style))
             for style in style_list
         ]
+        size = fit_size(content_picture.size, cfg.max_size)
+        check_image_memory(
+            cfg,
+            size,
+            [
+                math.prod(_style_size(p.rgb, size, cfg.style_scale))
+                for p in style_pictures
+            ],
+            device,
+            _name(content),
+        )
         network = self.network
         timings["load"] = seconds_since(clock)
 
         clock = time.perf_counter()
-        size = fit_size(content_picture.size, cfg.max_size)
         content_image, colour = _prepare_content(cfg, content_picture, size)
         timings["prepare"] = seconds_since(clock)
 
@@ -232,6 +254,9 @@ class ImageStylist:
         timings["decode"] = seconds_since(clock)
 
         return finish_image(cfg, device, pixels, result, timings, output)
+
+    def _load(self, source: ImageInput) -> Picture:
+        return load_image(source, max_pixels=int(self.config.max_megapixels * 1e6))
 
     def _style_losses(
         self,
@@ -343,6 +368,14 @@ def default_image_output(
     """``<content-stem>_x_<style-stem>.png`` (stems of several styles joined by ``+``) in the current directory."""
     stems = "+".join(Path(style).stem for style in _as_list(styles))
     return default_output_path(content, Path(f"{stems}.png"), ".png")
+
+
+def _name(source: ImageInput) -> str:
+    return (
+        os.fspath(source)
+        if isinstance(source, (str, os.PathLike))
+        else "<content image>"
+    )
 
 
 def _as_list(styles: ImageInput | Sequence[ImageInput]) -> list[ImageInput]:

@@ -8,6 +8,7 @@ same directory, then renamed), so an interrupted run leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,16 @@ from .errors import AudiostError
 # Temporary files are ".<stem>.<random><_PART><suffix>": hidden, and
 # recognisable by is_partial() after a crash left one behind.
 _PART = ".part"
+# What to do when the OS refuses to write an output, by errno.
+_FREE_SPACE = "free space or choose another output folder"
+_NO_SPACE = {
+    errno.ENOSPC: _FREE_SPACE,
+    errno.EDQUOT: _FREE_SPACE,
+    errno.EFBIG: "raise the file-size limit (ulimit -f) or choose another output folder",
+}
+_NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
+# How much the probe in _refusal() tries to add to a failed temporary file.
+_PROBE_BYTES = 1 << 20
 
 
 def is_partial(name: str) -> bool:
@@ -63,7 +74,8 @@ def check_output_path(
         raise AudiostError("output directory does not exist; create it first", parent)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise AudiostError(
-            "output directory is not writable; choose another with -o", parent
+            "output folder is not writable (read-only?); make it writable or choose another output folder",
+            parent,
         )
     if out.is_dir():
         raise AudiostError("output path is a directory; give a file name", out)
@@ -77,22 +89,35 @@ def check_output_path(
     return out
 
 
+def write_problem(exc: OSError) -> str:
+    """An OSError met writing an output, as a message that says what to do about it."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in _NO_SPACE:
+        return f"could not write output: {reason}; {_NO_SPACE[exc.errno]}"
+    if exc.errno in _NOT_WRITABLE:
+        return f"could not write output: {reason} (read-only or not writable folder); make it writable or choose another output folder"
+    return f"could not write output: {reason}"
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place on success.
 
     On any exception (including KeyboardInterrupt) the temporary file is
-    removed and ``path`` is untouched.
+    removed and ``path`` is untouched. Write failures, the temporary file's
+    creation included, are raised as AudiostError saying why (disk full,
+    read-only folder) and what to do.
     """
     final = Path(path)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.stem}.",
-        suffix=f"{_PART}{final.suffix}",
-        dir=final.parent or ".",
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
     try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{final.stem}.",
+            suffix=f"{_PART}{final.suffix}",
+            dir=final.parent or ".",
+        )
+        os.close(fd)
+        tmp = Path(tmp_name)
         # mkstemp creates the file private (0600); give it the permissions a
         # plain open() would, as users expect of an output file.
         umask = os.umask(0)
@@ -101,10 +126,36 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         os.replace(tmp, final)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise AudiostError(
-            f"could not write output: {exc.strerror or exc}", final
-        ) from exc
+        _discard(tmp)
+        raise AudiostError(write_problem(exc), final) from exc
+    except RuntimeError as exc:  # libsndfile's errors, which drop the errno
+        refusal = _refusal(tmp)
+        _discard(tmp)
+        if refusal is None:
+            raise
+        raise AudiostError(write_problem(refusal), final) from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
+
+
+def _refusal(tmp: Path | None) -> OSError | None:
+    """The OS's reason for refusing more bytes in ``tmp`` (disk full, size limit), or None.
+
+    Some writers hide it: libsndfile reports a full disk as a bare "System
+    error". Writing on to the same file gets the errno they dropped.
+    """
+    if tmp is None:
+        return None
+    chunk = bytes(1 << 16)
+    try:
+        with open(tmp, "ab", buffering=0) as handle:
+            handle.writelines(chunk for _ in range(_PROBE_BYTES // len(chunk)))
+    except OSError as exc:
+        return exc if exc.errno in _NO_SPACE else None
+    return None
+
+
+def _discard(tmp: Path | None) -> None:
+    if tmp is not None:
+        tmp.unlink(missing_ok=True)

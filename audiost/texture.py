@@ -10,6 +10,7 @@ one canvas covers the whole length, so there are no seams to hide.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Any
@@ -47,11 +48,11 @@ from .image_transfer import (
     coarse_to_fine,
     finish_image,
 )
+from .limits import check_audio_memory, check_image_memory, out_of_memory_reported
 from .media.audio import AudioCanvas
 from .media.audio_io import OUTPUT_SUBTYPES, check_audio, resample
 from .media.image import from_canvas, resize, to_canvas, to_uint8
 from .media.image_io import (
-    MAX_PIXELS,
     MIN_SIDE,
     OUTPUT_FORMATS,
     load_image,
@@ -93,6 +94,26 @@ def synthesize_audio(
         frame, or an unwritable output.
     """
     cfg = (config or audio_preset()).replace(**settings)
+    with out_of_memory_reported(resolve_device(cfg.device), _name(style, "style")):
+        return _synthesize_audio(
+            cfg, style, seconds, output, style_sr, rhythm_weight, overwrite, on_step
+        )
+
+
+def _synthesize_audio(
+    cfg: AudioConfig,
+    style: AudioInput,
+    seconds: float,
+    output: str | os.PathLike | None,
+    style_sr: int | None,
+    rhythm_weight: float,
+    overwrite: bool,
+    on_step: StepCallback | None,
+) -> AudioResult:
+    if seconds > cfg.max_duration:
+        raise AudiostError(
+            f"texture duration {seconds:g} s is over the {cfg.max_duration:g} s limit; raise it with --max-duration"
+        )
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     if output is not None:
@@ -101,7 +122,7 @@ def synthesize_audio(
             output, inputs=inputs, overwrite=overwrite, suffixes=OUTPUT_SUBTYPES
         )
     device = resolve_device(cfg.device)
-    wave, sr = _read(style, style_sr, "style")
+    wave, sr = _read(style, style_sr, "style", cfg)
     if cfg.sample_rate:
         wave, sr = resample(wave, sr, cfg.sample_rate), cfg.sample_rate
     if cfg.mono:
@@ -115,6 +136,14 @@ def synthesize_audio(
         raise AudiostError(
             f"texture duration {seconds:g} s is shorter than one analysis frame ({adapter.min_samples / sr:.3f} s)"
         )
+    check_audio_memory(
+        cfg,
+        wave.shape[0],
+        max(length, wave.shape[1]),
+        sr,
+        device,
+        _name(style, "style"),
+    )
     timings["load"] = seconds_since(clock)
 
     clock = time.perf_counter()
@@ -222,10 +251,23 @@ def synthesize_image(
         For an unreadable style, an unusable size or weights, or an unwritable output.
     """
     cfg = (config or image_preset()).replace(**settings)
+    what = style if isinstance(style, (str, os.PathLike)) else "<style image>"
+    with out_of_memory_reported(resolve_device(cfg.device), what):
+        return _synthesize_image(cfg, style, size, output, overwrite, on_step)
+
+
+def _synthesize_image(
+    cfg: ImageConfig,
+    style: ImageInput,
+    size: tuple[int, int],
+    output: str | os.PathLike | None,
+    overwrite: bool,
+    on_step: StepCallback | None,
+) -> ImageResult:
     width, height = size
-    if min(width, height) < MIN_SIDE or width * height > MAX_PIXELS:
+    if min(width, height) < MIN_SIDE or width * height > cfg.max_megapixels * 1e6:
         raise AudiostError(
-            f"texture size {width}x{height} px: each side must be at least {MIN_SIDE} px and the total at most {MAX_PIXELS:,} px"
+            f"texture size {width}x{height} px: each side must be at least {MIN_SIDE} px and the total at most {cfg.max_megapixels:g} megapixels (--max-megapixels)"
         )
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -235,7 +277,14 @@ def synthesize_image(
             output, inputs=inputs, overwrite=overwrite, suffixes=OUTPUT_FORMATS
         )
     device = resolve_device(cfg.device)
-    picture = load_image(style)
+    picture = load_image(style, max_pixels=int(cfg.max_megapixels * 1e6))
+    check_image_memory(
+        cfg,
+        size,
+        [math.prod(_style_size(picture.rgb, size, cfg.style_scale))],
+        device,
+        what=style if isinstance(style, (str, os.PathLike)) else "<style image>",
+    )
     network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(device)
     timings["load"] = seconds_since(clock)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +87,54 @@ def music_file(tmp_path: Path, music: tuple[np.ndarray, int]) -> Path:
     path = tmp_path / "music.flac"
     sf.write(path, music[0].T, music[1])
     return path
+
+
+@contextlib.contextmanager
+def read_only(folder: Path):
+    """``folder`` unwritable even for root (``chattr +i``), which ignores permission bits."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        undo = ["chmod", "755", str(folder)]
+    elif shutil.which("chattr") and _quiet(["chattr", "+i", str(folder)]):
+        undo = ["chattr", "-i", str(folder)]
+    else:
+        pytest.skip("running as root without chattr: cannot make a folder read-only")
+    try:
+        yield
+    finally:
+        _quiet(undo)
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, size: int):
+    """A tmpfs of ``size`` bytes mounted at ``folder``: a disk that fills up."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or not _quiet(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)]
+    ):
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield
+    finally:
+        _quiet(["umount", "-l", str(folder)])
+
+
+def _quiet(command: list[str]) -> bool:
+    return subprocess.run(command, capture_output=True, check=False).returncode == 0
+
+
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 300, **popen: object
+) -> subprocess.CompletedProcess[str]:
+    """``python -m audiost ARGS`` in ``cwd``, as a user runs it: its own process, exit code and stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "audiost", *args],
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        **popen,
+    )

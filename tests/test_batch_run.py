@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from PIL import Image
 
 from audiost import (
     AudioStylist,
@@ -25,10 +27,23 @@ from audiost import (
     transfer_audio,
 )
 from audiost.cli import main
-from audiost.media.audio_io import resample
+from audiost.errors import AudiostError
+from audiost.media.audio_io import resample, write_audio
+from audiost.media.image_io import write_image
 from audiost.metrics import logmel_distance
+from audiost.outputs import atomic_output
 
-from .conftest import BAD, CORPUS, HED, bad_manifest, clip, needs_corpus, needs_hed
+from .conftest import (
+    BAD,
+    CORPUS,
+    HED,
+    bad_manifest,
+    clip,
+    needs_corpus,
+    needs_hed,
+    read_only,
+    small_tmpfs,
+)
 
 SOURCES = [
     "speech_pocketsphinx_forever_16k_mono.flac",
@@ -59,6 +74,10 @@ def make_style(folder: Path) -> Path:
     path = folder / "tabla.wav"
     sf.write(path, audio.T, sr)
     return path
+
+
+# Just enough work to write an output: these tests are about failing to write it.
+TINY = {"iters": 2, "gl_iters": 2}
 
 
 def batch_command(*args: str) -> list[str]:
@@ -239,9 +258,16 @@ def test_kill_9_halfway_then_resume(tmp_path: Path) -> None:
 
 
 @needs_corpus
-def test_sigterm_keeps_finished_outputs(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "how",
+    ["sigterm-to-batch", "ctrl-c-to-group"],
+)
+def test_interrupt_keeps_finished_outputs(tmp_path: Path, how: str) -> None:
+    """SIGTERM to the batch, or Ctrl-C (SIGINT to the terminal's whole process
+    group, workers included): a clean stop that keeps what is finished."""
     make_clips(tmp_path / "in", 4)
     style, out = make_style(tmp_path), tmp_path / "out"
+    jobs = "1" if how == "sigterm-to-batch" else "2"
     process = subprocess.Popen(
         batch_command(
             str(tmp_path / "in"),
@@ -250,6 +276,8 @@ def test_sigterm_keeps_finished_outputs(tmp_path: Path) -> None:
             "-o",
             str(out),
             "-q",
+            "-j",
+            jobs,
             "--preset",
             "fast",
             "--iters",
@@ -257,20 +285,24 @@ def test_sigterm_keeps_finished_outputs(tmp_path: Path) -> None:
         ),
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as in a terminal
     )
     while not any(line["status"] == "done" for line in manifest_lines(out)):
         assert process.poll() is None
         time.sleep(0.05)
     started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
+    if how == "sigterm-to-batch":
+        process.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and time.monotonic() - started < 15
+    done = [line for line in manifest_lines(out) if line["status"] == "done"]
     assert (
-        "interrupted: 1 done" in stderr
+        f"interrupted: {len(done)} done" in stderr
         and "run the same command again" in stderr
         and "Traceback" not in stderr
-    )
-    done = [line for line in manifest_lines(out) if line["status"] == "done"]
+    ), stderr
     assert all(Path(line["output"]).exists() for line in done)
     assert len(list(out.glob("*.wav"))) == len(done)  # nothing half-made
     assert not partial_files(out)
@@ -435,3 +467,69 @@ def test_ray_executor_on_a_local_instance(tmp_path: Path) -> None:
         line = lines[content.name]
         assert line["status"] == "done" and line["worker"].endswith("@ray")
         assert_good_audio(Path(line["output"]), content)
+
+
+@needs_corpus
+def test_unwritable_output_folder_reads_clearly(tmp_path: Path, speech) -> None:
+    """An output folder that cannot be written is a one-line AudiostError, even when the temporary file cannot be made."""
+    locked = tmp_path / "locked"
+    with read_only(locked):
+        with (
+            pytest.raises(AudiostError, match="not writable") as caught,
+            atomic_output(locked / "out.wav"),
+        ):
+            pass
+        assert str(locked / "out.wav") in str(caught.value)
+        with pytest.raises(AudiostError, match="make it writable"):
+            write_audio(locked / "out.wav", speech[0], speech[1])
+        assert not list(locked.iterdir())
+
+
+@needs_corpus
+def test_full_disk_reads_clearly_and_leaves_nothing(tmp_path: Path, speech) -> None:
+    """A write refused for space is named as such, for libsndfile too (whose error hides the errno)."""
+    picture = np.asarray(Image.open(CORPUS / "photo_chelsea_cat_451x300.png"))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16384, hard))
+    try:
+        with pytest.raises(AudiostError, match="File too large; raise the file-size"):
+            write_audio(tmp_path / "out.wav", speech[0], speech[1])
+        with pytest.raises(AudiostError, match="File too large; raise the file-size"):
+            write_image(tmp_path / "out.png", picture)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert not list(tmp_path.iterdir())
+
+
+@needs_corpus
+def test_batch_goes_on_past_a_full_disk_and_a_read_only_folder(tmp_path: Path) -> None:
+    """Pairs whose folder is full or read-only fail with the reason; every other pair is done."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    good = make_clips(inputs / "ok", 1, seconds=0.5)
+    full = make_clips(inputs / "full", 3, seconds=0.5)
+    blocked = make_clips(inputs / "locked", 1, 0.5) + make_clips(
+        inputs / "locked" / "nested", 1, 0.5
+    )
+    style = make_style(tmp_path)
+    # Room for one of the three outputs in "full" (16 kHz is the largest: 24-bit).
+    room = int(1.5 * max(sf.info(p).frames * 3 for p in full))
+    with read_only(out / "locked"), small_tmpfs(out / "full", -(-room // 4096) * 4096):
+        summary = run_batch(
+            [inputs], [style], out, recipe=resolve_recipe(preset="fast", settings=TINY)
+        )
+        full_done = [p.name for p in (out / "full").iterdir()]
+        left = [p for p in out.rglob(".*") if ".part" in p.name]
+    lines = {line["content"]: line for line in manifest_lines(out)}
+    assert summary.done == len(good) + len(full_done) and len(full_done) < len(full)
+    assert lines[str(good[0])]["status"] == "done"
+    for clip_path in full:
+        line = lines[str(clip_path)]
+        assert line["status"] == "done" or (
+            "could not write output: No space left on device; free space"
+            in line["error"]
+        ), line
+    for clip_path in blocked:
+        line = lines[str(clip_path)]
+        assert line["status"] == "failed" and "not writable" in line["error"], line
+    assert "nested" in lines[str(blocked[1])]["error"]
+    assert not left

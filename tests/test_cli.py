@@ -119,28 +119,6 @@ def test_bad_output_paths(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-def test_read_only_output_directory(runner, speech_file, music_file, tmp_path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        result = runner.invoke(
-            main,
-            [
-                "transfer",
-                str(speech_file),
-                str(music_file),
-                "-o",
-                str(locked / "o.wav"),
-                *FAST,
-            ],
-        )
-    finally:
-        locked.chmod(0o700)
-    assert result.exit_code == 2 and "not writable" in result.stderr
-
-
 def test_interrupted_write_leaves_nothing(
     speech_file, music_file, tmp_path, monkeypatch
 ) -> None:

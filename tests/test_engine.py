@@ -82,9 +82,8 @@ def test_non_finite_loss_stops_and_keeps_last_good_canvas() -> None:
     objective = Objective(
         objective.network, [*objective.terms, Term("bomb", Explodes(), 1.0)]
     )
-    with pytest.warns(UserWarning, match="non-finite"):
-        result = optimise(objective, content, iters=30, optimizer="adam")
-    assert result.stopped_early and torch.isfinite(result.canvas).all()
+    result = optimise(objective, content, iters=30, optimizer="adam")
+    assert "non-finite" in result.stopped_early and torch.isfinite(result.canvas).all()
     assert 0 < len(result.losses) < 30
 
 

@@ -11,7 +11,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from audiost.cli import main
-from audiost.cli.texture import parse_duration, parse_size
+from audiost.cli.common import parse_duration, parse_size
 from audiost.errors import AudiostError
 from audiost.metrics import logmel_distance
 from audiost.texture import synthesize_audio, synthesize_image

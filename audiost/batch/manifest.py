@@ -8,6 +8,7 @@ pair's state. A line cut short by ``kill -9`` is ignored when read back.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -15,6 +16,9 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from ..errors import AudiostError
+from ..outputs import write_problem
 
 MANIFEST_NAME = "manifest.jsonl"
 STATUSES = ("done", "skipped", "failed")
@@ -66,12 +70,22 @@ class Manifest:
             "host": socket.gethostname(),
         }
         data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                if os.write(fd, data) != len(data):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            # OUTDIR itself is full or became read-only: the batch cannot
+            # keep its record, so it stops; what is finished stays, and a
+            # re-run finds it.
+            raise AudiostError(
+                f"{write_problem(exc)}; finished outputs are kept: run the same command again to resume",
+                self.path,
+            ) from exc
         self.latest[(line["content"], line["style"])] = line
 
     def knows(self, line: dict[str, Any]) -> bool:

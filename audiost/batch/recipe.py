@@ -41,9 +41,9 @@ RECIPE_NAME = "recipe.toml"
 _AUDIO_FIELDS = {f.name for f in dataclasses.fields(AudioConfig)}
 _IMAGE_FIELDS = {f.name for f in dataclasses.fields(ImageConfig)}
 _BATCH_KEYS = {"preset", "template"}
-# Where a batch runs is not part of what it makes: a recipe saved on a GPU
-# box re-runs unchanged on a laptop.
-_NOT_SAVED = {"device"}
+# Where a batch runs, and what it may read and use there, is not part of what
+# it makes: a recipe saved on a GPU box re-runs unchanged on a laptop.
+_NOT_SAVED = {"device", "max_duration", "max_channels", "max_megapixels", "max_memory"}
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,7 @@ def _field_types() -> dict[str, tuple[type, ...]]:
     types: dict[str, tuple[type, ...]] = {
         "lr": (int, float),
         "weights": (str,),
+        "max_memory": (str, int),
         "sample_rate": (int,),
     }
     for config in (AudioConfig(), ImageConfig()):

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import AudioConfig, ImageConfig
 from ..errors import AudiostError
+from ..outputs import write_problem
 from .manifest import record
 
 
@@ -45,7 +46,7 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
     started = time.perf_counter()
     config = audio if task.kind == "audio" else image
     try:
-        os.makedirs(Path(task.output).parent, exist_ok=True)
+        _make_folder(Path(task.output))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             stylist = _stylist(task.kind, config)
@@ -141,6 +142,14 @@ def setup_worker(
         replace(audio, device=worker_device(audio.device, index, count)),
         replace(image, device=worker_device(image.device, index, count)),
     )
+
+
+def _make_folder(output: Path) -> None:
+    """Create the output's mirrored folder; a read-only or full OUTDIR reads like any write failure."""
+    try:
+        os.makedirs(output.parent, exist_ok=True)
+    except OSError as exc:
+        raise AudiostError(write_problem(exc), output) from exc
 
 
 def _stylist(kind: str, config: AudioConfig | ImageConfig) -> Any:

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
 from .batch import batch
+from .common import EXIT_INTERRUPTED, fail
 from .evaluate import evaluate
 from .texture import texture
 from .transfer import transfer
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """A command group whose usage errors are one line, like every other failure.
+
+    Click prints a usage error as four lines (usage, hint, blank, error); a
+    batch log or a calling script should see one ``audiost: error:`` line.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message(), err=True)
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "audiost"
+            message = exc.format_message().rstrip(".")
+            fail(f"{message}; see '{where} --help'", exc.exit_code)
+        except click.ClickException as exc:
+            fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            fail("interrupted", EXIT_INTERRUPTED)
+        sys.exit(0)
+
+
+@click.group(
+    cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="audiost")
 def main() -> None:
     """Neural style transfer for sound and pictures."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import signal
 import sys
 import warnings
@@ -15,12 +17,20 @@ import click
 from ..config import STYLE_LOSS_NAMES, AudioConfig, ImageConfig
 from ..device import DEVICE_CHOICES
 from ..errors import AudiostError
+from ..limits import (
+    MAX_CHANNELS,
+    MAX_DURATION_S,
+    MAX_MEGAPIXELS,
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    OOM_ADVICE,
+    parse_bytes,
+)
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 _AUDIO_FIELDS = set(AudioConfig.__dataclass_fields__)
 _IMAGE_FIELDS = set(ImageConfig.__dataclass_fields__)
-OOM_ADVICE = "try --preset fast, a smaller --max-size, --mono or a shorter input"
 
 
 def report_failures(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,17 +81,75 @@ def _named(*declarations: str, **attributes: Any) -> tuple[str, Callable[..., An
     return name, click.option(*declarations, **attributes)
 
 
+# Matched against the stripped text: leading and trailing ``\s*`` around the
+# optional parts made a long run of spaces backtrack for minutes.
+_DURATION = re.compile(
+    r"(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*"
+    r"(?:(?P<m>\d+(?:\.\d+)?)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?"
+)
+
+
+def parse_duration(text: str) -> float:
+    """``"30s"``, ``"30"``, ``"1.5m"``, ``"2m30s"`` or ``"1h30m"`` -> seconds."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or not (match["h"] or match["m"] or match["s"]):
+        raise AudiostError(
+            f"cannot read duration {text!r}; write e.g. 30s, 1.5m, 2m30s or 1h"
+        )
+    seconds = (
+        float(match["h"] or 0) * 3600
+        + float(match["m"] or 0) * 60
+        + float(match["s"] or 0)
+    )
+    if seconds <= 0:
+        raise AudiostError(f"duration must be positive, got {text!r}")
+    if not math.isfinite(seconds):  # hundreds of digits overflow to infinity
+        raise AudiostError(f"duration {text!r} is too long")
+    return seconds
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"640x480"`` -> ``(640, 480)``."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not match:
+        raise AudiostError(
+            f"cannot read size {text!r}; write WIDTHxHEIGHT, e.g. 640x480"
+        )
+    return int(match[1]), int(match[2])
+
+
+def _seconds(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> float | None:
+    try:
+        return None if value is None else parse_duration(value)
+    except AudiostError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _memory(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    try:
+        return None if value is None else str(parse_bytes(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _floats(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> tuple[float, ...] | None:
     if value is None:
         return None
     try:
-        return tuple(float(v) for v in value.split(","))
+        numbers = tuple(float(v) for v in value.split(","))
     except ValueError:
+        numbers = ()
+    if not all(math.isfinite(n) for n in numbers) or not numbers:
         raise click.BadParameter(
-            "expected comma-separated numbers, e.g. 0.7,0.3"
-        ) from None
+            "expected comma-separated finite numbers, e.g. 0.7,0.3"
+        )
+    return numbers
 
 
 _SETTINGS = dict(
@@ -168,8 +236,28 @@ _SETTINGS = dict(
         ),
         _named(
             "--sample-rate",
-            type=click.IntRange(min=1000),
+            type=click.IntRange(MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
             help="Audio: resample the content to this rate (default: keep it).",
+        ),
+        _named(
+            "--max-duration",
+            callback=_seconds,
+            help=f"Audio: refuse inputs longer than this, e.g. 90m or 2h.  [default: {MAX_DURATION_S / 3600:g}h]",
+        ),
+        _named(
+            "--max-channels",
+            type=click.IntRange(min=1),
+            help=f"Audio: refuse inputs with more channels.  [default: {MAX_CHANNELS}]",
+        ),
+        _named(
+            "--max-megapixels",
+            type=click.FloatRange(min=0, min_open=True),
+            help=f"Images: refuse larger inputs (decoding them takes memory).  [default: {MAX_MEGAPIXELS:g}]",
+        ),
+        _named(
+            "--max-memory",
+            callback=_memory,
+            help="Refuse to start a run estimated to need more memory than this, e.g. 4G.  [default: what the device has free]",
         ),
         _named(
             "--max-size",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import report_failures
+from .common import given, report_failures, some_settings
 
 
 @click.command()
@@ -34,9 +34,10 @@ from .common import report_failures
     help="Images: compare at most at this long side.  [default: 512]",
 )
 @click.option("--device", help="Images: compute device.  [default: auto]")
+@some_settings("max_duration", "max_channels", "max_megapixels")
 @report_failures
 def evaluate(
-    content: Path, style: Path, output: Path, as_json: bool, **image_options: Any
+    content: Path, style: Path, output: Path, as_json: bool, **options: Any
 ) -> None:
     """Measure how far OUTPUT moved from CONTENT toward STYLE, and what it kept.
 
@@ -46,12 +47,7 @@ def evaluate(
     from ..evaluate import DESCRIPTIONS
     from ..evaluate import evaluate as measure
 
-    options = {
-        k: (str(v) if k == "weights" else v)
-        for k, v in image_options.items()
-        if v is not None
-    }
-    result = measure(content, style, output, **options)
+    result = measure(content, style, output, **given(options))
     if as_json:
         click.echo(
             json.dumps(

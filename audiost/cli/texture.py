@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -13,34 +12,13 @@ from ..config import PRESETS
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..progress import progress_bar
-from .common import reject_foreign_options, report_failures, some_settings
-
-_DURATION = re.compile(
-    r"^\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s?)?\s*$"
+from .common import (
+    parse_duration,
+    parse_size,
+    reject_foreign_options,
+    report_failures,
+    some_settings,
 )
-
-
-def parse_duration(text: str) -> float:
-    """``"30s"``, ``"30"``, ``"1.5m"`` or ``"2m30s"`` -> seconds."""
-    match = _DURATION.match(text)
-    if not match or not (match["m"] or match["s"]):
-        raise AudiostError(
-            f"cannot read duration {text!r}; write e.g. 30s, 1.5m or 2m30s"
-        )
-    seconds = float(match["m"] or 0) * 60 + float(match["s"] or 0)
-    if seconds <= 0:
-        raise AudiostError(f"duration must be positive, got {text!r}")
-    return seconds
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"640x480"`` -> ``(640, 480)``."""
-    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
-    if not match:
-        raise AudiostError(
-            f"cannot read size {text!r}; write WIDTHxHEIGHT, e.g. 640x480"
-        )
-    return int(match[1]), int(match[2])
 
 
 @click.command()
@@ -75,6 +53,7 @@ def parse_size(text: str) -> tuple[int, int]:
     "spectral_envelope_weight", "phase_init", "gl_iters", "sample_rate", "mono"
 )
 @some_settings("tv_weight", "scales", "style_scale", "pooling", "style_layers")
+@some_settings("max_duration", "max_channels", "max_megapixels", "max_memory")
 @report_failures
 def texture(
     style: Path,
@@ -134,12 +113,14 @@ def _audio(
     import soundfile as sf
 
     from ..config import audio_preset
+    from ..media.audio_io import check_input_file
     from ..texture import synthesize_audio
 
     config = _config(audio_preset, preset, settings)
     if duration is not None:
         seconds = parse_duration(duration)
     else:
+        check_input_file(style, "an audio file")  # sf.info would block on a pipe
         try:
             seconds = sf.info(style).duration
         except (sf.LibsndfileError, RuntimeError, OSError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +13,17 @@ _LINE_SEARCH_EVALS = 20
 
 #: Called after every iteration with (iteration, total loss).
 StepCallback = Callable[[int, float], None]
+
+
+class _NonFinite(Exception):
+    """The objective was NaN or infinite at the point being evaluated."""
+
+
+@dataclass
+class _Evaluation:
+    canvas: torch.Tensor
+    loss: torch.Tensor
+    parts: dict[str, torch.Tensor]
 
 
 @dataclass
@@ -67,7 +77,8 @@ def optimise(
     -------
     OptimisationResult
         If the loss becomes NaN or infinite, optimisation stops, the last
-        finite canvas is returned and ``stopped_early`` says why.
+        finite canvas is returned and ``stopped_early`` says why (the
+        pipelines pass it on as a result warning, which the CLI prints).
     """
     canvas = (
         init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
@@ -103,53 +114,79 @@ def optimise(
             else x.clamp(min=min_value, max=max_value)
         )
 
-    last: dict[str, torch.Tensor] = {}
+    # `last`: the latest evaluation (the memo). `accepted`: the evaluation at
+    # the current iterate, which every step evaluates first; the state to go
+    # back to when the loss blows up.
+    last: _Evaluation | None = None
+    accepted: _Evaluation | None = None
+    step_started = False
 
     def closure() -> torch.Tensor:
+        nonlocal last, accepted, step_started
         # L-BFGS re-evaluates the point its line search just accepted at the
         # start of every step; answering from memory saves a full
         # forward/backward pass per iteration.
-        if last and torch.equal(last["canvas"], canvas):
-            return last["loss"]
-        opt.zero_grad(set_to_none=True)
-        total, parts = objective(bounded(canvas))
-        total.backward()
-        last["canvas"], last["loss"] = canvas.detach().clone(), total.detach()
-        last.update({f"part:{name}": value.detach() for name, value in parts.items()})
-        return total
+        if last is None or not torch.equal(last.canvas, canvas):
+            opt.zero_grad(set_to_none=True)
+            total, parts = objective(bounded(canvas))
+            # Checked at every evaluation, not once per step: a line search
+            # that meets a NaN can accept a wild point whose loss the step
+            # never reports.
+            if not torch.isfinite(total):
+                raise _NonFinite
+            total.backward()
+            last = _Evaluation(
+                canvas.detach().clone(),
+                total.detach(),
+                {name: value.detach() for name, value in parts.items()},
+            )
+        if not step_started:
+            accepted, step_started = last, True
+        return last.loss
 
     result = OptimisationResult(canvas=bounded(canvas).detach().clone())
     for iteration in range(1, iters + 1):
-        loss = float(opt.step(closure).detach())
-        if not (torch.isfinite(canvas).all() and torch.isfinite(torch.tensor(loss))):
-            result.stopped_early = f"loss became non-finite at iteration {iteration}; kept iteration {iteration - 1}"
-            warnings.warn(result.stopped_early, stacklevel=2)
+        step_started = False
+        try:
+            loss = float(opt.step(closure).detach())
+        except _NonFinite:
+            result.stopped_early = (
+                f"loss became non-finite at iteration {iteration}; "
+                "stopped and kept the last finite result"
+            )
             break
         result.canvas = bounded(canvas).detach().clone()
         result.losses.append(loss)
-        result.history.append(
-            {
-                name[5:]: float(value)
-                for name, value in last.items()
-                if name.startswith("part:")
-            }
-        )
+        result.history.append({name: float(v) for name, v in last.parts.items()})
         if on_step is not None:
             on_step(iteration, loss)
-    if result.stopped_early is None and last and torch.equal(last["canvas"], canvas):
-        # L-BFGS ends on the point it evaluated last: no need to evaluate it again.
-        total, parts = (
-            last["loss"],
-            {
-                name[5:]: value
-                for name, value in last.items()
-                if name.startswith("part:")
-            },
-        )
-    else:
-        with torch.no_grad():
-            total, parts = objective(result.canvas)
+    if result.stopped_early is None:
+        total, parts = _final_loss(objective, result.canvas, bounded, last)
+        if not torch.isfinite(total):
+            # Adam's last step moved to a point it never evaluated, and its
+            # loss is not finite.
+            result.stopped_early = "loss became non-finite after the last iteration; kept the last finite result"
+    if result.stopped_early is not None:
+        if accepted is not None:
+            result.canvas = bounded(accepted.canvas)
+            total, parts = accepted.loss, accepted.parts
+        else:  # the starting point itself: nothing better to keep
+            with torch.no_grad():
+                total, parts = objective(result.canvas)
     result.parts = {name: float(value) for name, value in parts.items()} | {
         "total": float(total)
     }
     return result
+
+
+def _final_loss(
+    objective: Objective,
+    canvas: torch.Tensor,
+    bounded: Callable[[torch.Tensor], torch.Tensor],
+    last: _Evaluation | None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The loss at the result, from memory when the last evaluation was there (L-BFGS ends on it)."""
+    if last is not None and torch.equal(bounded(last.canvas), canvas):
+        return last.loss, last.parts
+    with torch.no_grad():
+        return objective(canvas)

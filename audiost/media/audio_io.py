@@ -17,6 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudiostError
+from ..limits import MAX_CHANNELS, MAX_DURATION_S, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from ..outputs import atomic_output
 
 #: Output formats by suffix, with the sample encoding written.
@@ -26,10 +27,16 @@ OUTPUT_SUBTYPES = {".wav": "PCM_24", ".flac": "PCM_24"}
 _BLOCK_FRAMES = 1 << 13
 # Below this peak a signal is treated as digital silence (about -120 dBFS).
 _SILENCE_PEAK = 1e-6
+# Above this peak (100 dB over full scale) the spectrogram's power overflows
+# float32; even 16-bit integers stored as floats stay below it.
+_MAX_PEAK = 1e5
 
 
 def load_audio(
-    path: str | os.PathLike, *, max_seconds: float | None = None
+    path: str | os.PathLike,
+    *,
+    max_seconds: float | None = MAX_DURATION_S,
+    max_channels: int | None = MAX_CHANNELS,
 ) -> tuple[np.ndarray, int]:
     """Decode an audio file to a ``(channels, samples)`` float32 array.
 
@@ -43,7 +50,10 @@ def load_audio(
         Audio file (WAV, FLAC, OGG/Vorbis, MP3, or anything libsndfile or
         librosa can decode).
     max_seconds : float, optional
-        Refuse files longer than this.
+        Refuse files longer than this (None: no limit). Only this much is
+        ever read, so a long file costs no more memory than the limit.
+    max_channels : int, optional
+        Refuse files with more channels (None: no limit), before reading them.
 
     Returns
     -------
@@ -51,28 +61,53 @@ def load_audio(
     sr : int
     """
     path = Path(path)
-    if not path.exists():
-        raise AudiostError("no such file", path)
-    if path.is_dir():
-        raise AudiostError("is a directory, not an audio file", path)
-    if not os.access(path, os.R_OK):
-        raise AudiostError("file is not readable (permission denied)", path)
-    if path.stat().st_size == 0:
-        raise AudiostError("file is empty (0 bytes)", path)
+    check_input_file(path, "an audio file")
     problem = None
     with native_stderr_silenced():
         try:
-            audio, sr, problem = _read_soundfile(path, max_seconds)
+            audio, sr, problem = _read_soundfile(path, max_seconds, max_channels)
         except sf.LibsndfileError:
-            audio, sr = _read_librosa(path)
+            audio, sr = _read_librosa(path, max_seconds)
+            _check_channels(audio.shape[0], max_channels, path)
+    if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
+        raise AudiostError(
+            f"header gives an impossible sample rate of {sr} Hz (usable: {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}); the file is corrupt",
+            path,
+        )
     if problem:
         warnings.warn(
             f"{path}: decoding stopped after {audio.shape[1] / sr:.2f} s ({problem}); using the readable part",
             stacklevel=2,
         )
     if max_seconds is not None and audio.shape[1] > max_seconds * sr:
-        raise AudiostError(f"longer than the {max_seconds:g} s limit", path)
+        raise AudiostError(
+            f"longer than the {max_seconds:g} s limit; raise it with --max-duration or cut the file",
+            path,
+        )
+    # Every caller resamples or transforms the audio, which fails on NaN.
+    _require_finite(audio, path)
     return audio, sr
+
+
+def check_input_file(path: Path, what: str) -> None:
+    """Refuse what no decoder should open: a missing path, a directory, an
+    unreadable or empty file, or a pipe or device, which would block or
+    never end (a FIFO, /dev/zero).
+    """
+    if not path.exists():
+        link = " (a broken or looping symbolic link)" if path.is_symlink() else ""
+        raise AudiostError(f"no such file{link}", path)
+    if path.is_dir():
+        raise AudiostError(f"is a directory, not {what}", path)
+    if not path.is_file():
+        raise AudiostError(
+            f"is not a regular file (a pipe, device or socket); save it as {what} first",
+            path,
+        )
+    if not os.access(path, os.R_OK):
+        raise AudiostError("file is not readable (permission denied)", path)
+    if path.stat().st_size == 0:
+        raise AudiostError("file is empty (0 bytes)", path)
 
 
 @contextlib.contextmanager
@@ -96,12 +131,28 @@ def native_stderr_silenced() -> Iterator[None]:
             os.close(saved)
 
 
+def _require_finite(audio: np.ndarray, name: str | os.PathLike) -> None:
+    if not np.isfinite(audio).all():
+        raise AudiostError(
+            "contains NaN or infinite samples; repair or re-export the file", name
+        )
+
+
+def _check_channels(channels: int, max_channels: int | None, path: Path) -> None:
+    if max_channels is not None and channels > max_channels:
+        raise AudiostError(
+            f"has {channels} channels; the limit is {max_channels}: raise it with --max-channels",
+            path,
+        )
+
+
 def _read_soundfile(
-    path: Path, max_seconds: float | None
+    path: Path, max_seconds: float | None, max_channels: int | None
 ) -> tuple[np.ndarray, int, str | None]:
     """Read block by block; also returns why decoding stopped early, if it did."""
     with sf.SoundFile(path) as f:
         sr, channels = f.samplerate, f.channels
+        _check_channels(channels, max_channels, path)
         limit = None if max_seconds is None else int(max_seconds * sr) + 1
         blocks: list[np.ndarray] = []
         read = 0
@@ -122,13 +173,15 @@ def _read_soundfile(
     return np.ascontiguousarray(audio), sr, problem
 
 
-def _read_librosa(path: Path) -> tuple[np.ndarray, int]:
+def _read_librosa(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
     import librosa  # imported lazily: it is slow to import and rarely needed here
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            audio, sr = librosa.load(path, sr=None, mono=False)
+            # A second over the limit: enough to tell that the file exceeds it.
+            duration = None if max_seconds is None else max_seconds + 1
+            audio, sr = librosa.load(path, sr=None, mono=False, duration=duration)
     except Exception as exc:  # audioread/libsndfile raise many unrelated types
         raise AudiostError(
             "not a readable audio file (unknown format or corrupt); use WAV, FLAC, OGG or MP3",
@@ -145,7 +198,8 @@ def check_audio(
     Raises
     ------
     AudiostError
-        For empty, too short, non-finite, silent or constant (DC-only) audio.
+        For empty, too short, non-finite, silent, constant (DC-only) or
+        impossibly loud audio.
     """
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
@@ -164,12 +218,15 @@ def check_audio(
             f"too short: {1000 * n / sr:.1f} ms; at least {1000 * min_samples / sr:.0f} ms (one analysis frame) is needed",
             name,
         )
-    if not np.isfinite(audio).all():
-        raise AudiostError(
-            "contains NaN or infinite samples; repair or re-export the file", name
-        )
-    if np.abs(audio).max() < _SILENCE_PEAK:
+    _require_finite(audio, name)
+    peak = np.abs(audio).max()
+    if peak < _SILENCE_PEAK:
         raise AudiostError("is digital silence; there is nothing to style", name)
+    if peak > _MAX_PEAK:
+        raise AudiostError(
+            f"samples reach {peak:.3g}, over 100 dB above full scale (1.0): the file is corrupt or mis-scaled; normalise it",
+            name,
+        )
     if np.abs(audio - audio.mean(axis=1, keepdims=True)).max() < _SILENCE_PEAK:
         raise AudiostError(
             "holds only a constant (DC) level, no signal; there is nothing to style",

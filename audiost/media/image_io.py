@@ -18,12 +18,14 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import AudiostError
+from ..limits import MAX_MEGAPIXELS
 from ..outputs import atomic_output
+from .audio_io import check_input_file
 
 #: Output formats by suffix.
 OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 #: Inputs larger than this are refused before decoding (decompression bombs, scans).
-MAX_PIXELS = 50_000_000
+MAX_PIXELS = int(MAX_MEGAPIXELS * 1e6)
 #: The smallest side the VGG features can see: four 2x2 poolings leave 1 px.
 MIN_SIDE = 16
 
@@ -47,6 +49,7 @@ def load_image(
     source: str | os.PathLike | Image.Image | np.ndarray,
     *,
     name: str | os.PathLike | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Picture:
     """Read a file, Pillow image or array into a checked :class:`Picture`.
 
@@ -58,23 +61,25 @@ def load_image(
         Animated images give their first frame.
     name : str or os.PathLike, optional
         What error messages call an in-memory image.
+    max_pixels : int
+        Refuse larger images, before decoding a file's pixel data.
 
     Raises
     ------
     AudiostError
         For missing, empty, unreadable, truncated or corrupt files, images
-        over :data:`MAX_PIXELS` or under :data:`MIN_SIDE` px a side, and
+        over ``max_pixels`` or under :data:`MIN_SIDE` px a side, and
         arrays of the wrong shape, type or range.
     """
     if isinstance(source, np.ndarray):
         label = name or "<image array>"
-        picture = _from_array(source, label)
+        picture = _from_array(source, label, max_pixels)
     elif isinstance(source, Image.Image):
         label = name or "<image>"
-        picture = _from_pil(source, label)
+        picture = _from_pil(source, label, max_pixels)
     else:
         label = name or source
-        picture = _from_pil(_open(Path(source)), label)
+        picture = _from_pil(_open(Path(source), max_pixels), label, max_pixels)
     width, height = picture.size
     if min(width, height) < MIN_SIDE:
         raise AudiostError(
@@ -84,15 +89,8 @@ def load_image(
     return picture
 
 
-def _open(path: Path) -> Image.Image:
-    if not path.exists():
-        raise AudiostError("no such file", path)
-    if path.is_dir():
-        raise AudiostError("is a directory, not an image file", path)
-    if not os.access(path, os.R_OK):
-        raise AudiostError("file is not readable (permission denied)", path)
-    if path.stat().st_size == 0:
-        raise AudiostError("file is empty (0 bytes)", path)
+def _open(path: Path, max_pixels: int) -> Image.Image:
+    check_input_file(path, "an image file")
     try:
         with warnings.catch_warnings():
             # Size is checked below against our own, lower limit.
@@ -100,11 +98,11 @@ def _open(path: Path) -> Image.Image:
             # Closing releases the file (multi-frame images keep it open);
             # the loaded first frame stays usable.
             with Image.open(path) as image:
-                _check_pixels(image.size, path)
+                _check_pixels(image.size, path, max_pixels)
                 image.load()
     except Image.DecompressionBombError as exc:
         raise AudiostError(
-            f"image is too large to decode safely ({exc}); the limit is {MAX_PIXELS / 1e6:g} megapixels",
+            f"image is too large to decode safely ({exc})",
             path,
         ) from exc
     except UnidentifiedImageError as exc:
@@ -117,17 +115,19 @@ def _open(path: Path) -> Image.Image:
     return image
 
 
-def _check_pixels(size: tuple[int, int], name: str | os.PathLike) -> None:
+def _check_pixels(
+    size: tuple[int, int], name: str | os.PathLike, max_pixels: int
+) -> None:
     width, height = size
-    if width * height > MAX_PIXELS:
+    if width * height > max_pixels:
         raise AudiostError(
-            f"image is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is {MAX_PIXELS / 1e6:g}: downscale it first",
+            f"image is {width}x{height} ({width * height / 1e6:.1f} megapixels); the limit is {max_pixels / 1e6:g}: raise it with --max-megapixels or downscale the image",
             name,
         )
 
 
-def _from_pil(image: Image.Image, name: str | os.PathLike) -> Picture:
-    _check_pixels(image.size, name)
+def _from_pil(image: Image.Image, name: str | os.PathLike, max_pixels: int) -> Picture:
+    _check_pixels(image.size, name, max_pixels)
     try:
         image = ImageOps.exif_transpose(image)
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -155,7 +155,7 @@ def _from_pil(image: Image.Image, name: str | os.PathLike) -> Picture:
     return Picture(np.ascontiguousarray(np.clip(rgb, 0, 1)), alpha)
 
 
-def _from_array(array: np.ndarray, name: str | os.PathLike) -> Picture:
+def _from_array(array: np.ndarray, name: str | os.PathLike, max_pixels: int) -> Picture:
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
@@ -163,7 +163,7 @@ def _from_array(array: np.ndarray, name: str | os.PathLike) -> Picture:
             f"expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {array.shape}",
             name,
         )
-    _check_pixels((array.shape[1], array.shape[0]), name)
+    _check_pixels((array.shape[1], array.shape[0]), name, max_pixels)
     if array.dtype == np.uint8:
         values = array.astype(np.float32) / 255
     elif array.dtype == np.uint16:

@@ -1,0 +1,380 @@
+"""What one run may read and use: input limits and the memory check before work starts.
+
+A sound designer's library holds the odd two-hour field recording or
+64-channel session file; a transfer on it would run for hours or exhaust
+memory half-way. Inputs over a limit are refused when read, with the option
+that raises the limit. Before the optimisation starts, its peak memory is
+estimated from the input's size and the settings and compared with what the
+device has free, so a run that cannot fit stops at once with the settings
+that would fit, instead of crashing (or swapping) later.
+
+The estimates are models of the tensors a run holds at its peak, with
+constants measured on CPU by ``scripts/bench_memory.py``, which also prints
+estimate against measurement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import AudiostError
+
+MAX_DURATION_S = 3600.0
+MAX_CHANNELS = 16
+MAX_MEGAPIXELS = 50.0
+# Sample rates outside this range are corrupt headers or typos: 0 Hz divides
+# by zero, 1 Hz makes resampling run for hours, 4 GHz crashes the resampler.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 1_000_000
+OOM_ADVICE = "try --optimizer adam, --mono, a smaller --max-size or a shorter input"
+
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?)b?\s*", re.IGNORECASE)
+_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
+
+
+def parse_bytes(text: str) -> int:
+    """``"8G"``, ``"8GB"``, ``"1.5GiB"``, ``"512M"`` or ``"1000000"`` -> bytes.
+
+    G, GB (and k, M, T) are decimal; GiB and friends are binary.
+    """
+    match = _SIZE.fullmatch(str(text))
+    if not match:
+        raise ValueError(f"cannot read memory size {text!r}; write e.g. 8G or 512M")
+    number, unit, binary = match.groups()
+    base = 1024 if binary else 1000
+    value = float(number) * base ** _POWERS[unit.lower()]
+    if not value >= 1:
+        raise ValueError(f"memory size must be positive, got {text!r}")
+    return int(value)
+
+
+def format_bytes(count: float) -> str:
+    """Bytes as a short decimal figure: ``"1.4 GB"``, ``"350 MB"``."""
+    if count >= 1e9:
+        return f"{count / 1e9:.1f} GB"
+    return f"{max(count, 0) / 1e6:.0f} MB"
+
+
+def check_memory_setting(value: str | None) -> None:
+    """Validate a ``max_memory`` setting (None means: what the device has free)."""
+    if value is not None:
+        parse_bytes(value)
+
+
+def available_memory(device: Any) -> int | None:
+    """Bytes this process could still allocate on ``device``, or None if unknown.
+
+    CPU: the kernel's ``MemAvailable`` (free plus reclaimable page cache),
+    capped by a container's cgroup limit, which a plain free-memory figure
+    ignores. CUDA: the device's free memory.
+    """
+    if getattr(device, "type", str(device)).startswith("cuda"):
+        import torch
+
+        return int(torch.cuda.mem_get_info(device)[0])
+    figures = [_meminfo_available(), _cgroup_room()]
+    known = [f for f in figures if f is not None]
+    return min(known) if known else None
+
+
+def memory_limit(setting: str | None, device: Any) -> tuple[int | None, str]:
+    """The bytes a run may use, and how to say where that figure comes from.
+
+    The ``max_memory`` setting if given, else what ``device`` has free
+    (None when unknown: no check).
+    """
+    if setting:
+        limit = parse_bytes(setting)
+        return limit, f"--max-memory is {format_bytes(limit)}"
+    free = available_memory(device)
+    return free, f"only {format_bytes(free or 0)} is free"
+
+
+def check_fits(
+    needed: int,
+    limit: tuple[int | None, str],
+    device: Any,
+    alternatives: Sequence[tuple[str, Callable[[], int]]],
+    what: str | os.PathLike,
+) -> None:
+    """Refuse a run estimated to need more than ``limit`` bytes, naming settings that would fit.
+
+    Parameters
+    ----------
+    needed : int
+        Estimated peak bytes of the run as configured.
+    limit : (int or None, str)
+        Bytes available (None, unknown, accepts every run) and where that
+        figure comes from, from :func:`memory_limit`.
+    alternatives : sequence of (option text, estimate)
+        Changes to suggest, the least intrusive first; the first two whose
+        estimates fit are named in the message.
+    what : path
+        The input the message is about.
+
+    Raises
+    ------
+    AudiostError
+        If ``needed > limit``.
+    """
+    room, source = limit
+    if room is None or needed <= room:
+        return
+    fitting = []
+    for option, estimate in alternatives:
+        cost = estimate()
+        if cost <= room:
+            fitting.append(f"{option} ({format_bytes(cost)})")
+        if len(fitting) == 2:
+            break
+    advice = f"{' or '.join(fitting)} would fit" if fitting else "use a smaller input"
+    raise AudiostError(
+        f"needs about {format_bytes(needed)} of memory on {device} but {source}; "
+        f"{advice}{'' if source.startswith('--') else ' (--max-memory sets the limit if you know better)'}",
+        what,
+    )
+
+
+def _meminfo_available() -> int | None:
+    try:
+        text = Path("/proc/meminfo").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^MemAvailable:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match[1]) * 1024 if match else None
+
+
+def _cgroup_room() -> int | None:
+    """Room left under a cgroup v2 memory limit (containers, CI runners), if any."""
+    root = Path("/sys/fs/cgroup")
+    try:
+        limit = (root / "memory.max").read_text().strip()
+        used = int((root / "memory.current").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if limit == "max" else max(int(limit) - used, 0)
+
+
+# --- Estimates -----------------------------------------------------------------
+# Models of a run's peak, beyond the loaded inputs; the constants come from
+# peak-RSS measurements on CPU (scripts/bench_memory.py prints estimate
+# against measurement; they agree within about 20 %).
+
+_FLOAT = 4
+# Allocations of a run that do not grow with the input (thread pools, the
+# style's statistics, allocator slack).
+_RUN_OVERHEAD = 150e6
+# Canvas-sized float tensors alive at a step. L-BFGS: its 20 (step, gradient
+# change) history pairs, plus the gradient, search direction and line-search
+# copies. Adam: the gradient and two moments.
+_CANVAS_COPIES = {"lbfgs": 62, "adam": 4}
+# Conv1d unfolds its input for the widest kernel: canvas sizes per unit of width.
+_UNFOLD_PER_WIDTH = 1.8
+
+
+def estimate_audio_memory(cfg: Any, channels: int, samples: int, sr: int) -> int:
+    """Peak bytes of an audio transfer or texture of ``channels x samples`` at ``sr``.
+
+    ``cfg`` is an :class:`~audiost.config.AudioConfig`. The canvas is
+    ``channels x bins x frames`` of the STFT chosen for ``sr``; the random
+    network's weights are counted twice (the network and its style targets'
+    products), a VGG's as for images.
+    """
+    from .media.stft import n_fft_for_rate
+
+    n_fft = n_fft_for_rate(sr)
+    canvas = channels * (n_fft // 2 + 1) * (samples // (n_fft // 4) + 1)
+    if cfg.net == "spectral-conv":
+        widest = max(cfg.kernel_widths)
+        weights = 2 * (n_fft // 2 + 1) * cfg.n_filters * sum(cfg.kernel_widths)
+        copies = _CANVAS_COPIES[cfg.optimizer] + _UNFOLD_PER_WIDTH * widest
+        return int(_RUN_OVERHEAD + _FLOAT * (copies * canvas + weights))
+    # A VGG sees the canvas as a one-channel picture of bins x frames pixels.
+    return _vgg_estimate(cfg.net, cfg.optimizer, 5, canvas, 0, channels_in=1)
+
+
+# VGG blocks as (channels, conv layers); block k works at 1/4**k of the pixels.
+_VGG_BLOCKS = {
+    "vgg19": ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4)),
+    "vgg16": ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)),
+}
+_VGG_PARAMETERS = {"vgg19": 20.0e6, "vgg16": 14.7e6}
+# Feature maps kept per conv layer for the backward pass (its input, the
+# ReLU's output) and the gradient being formed.
+_ACTIVATION_COPIES = 2.5
+
+
+def estimate_image_memory(
+    cfg: Any, width: int, height: int, style_pixels: Sequence[int] = ()
+) -> int:
+    """Peak bytes of an image transfer or texture with a ``width x height`` output.
+
+    ``cfg`` is an :class:`~audiost.config.ImageConfig`; ``style_pixels`` are
+    the styles' pixel counts as resized (their features pass once, without
+    gradients, and only their statistics are kept).
+    """
+    deepest = max(int(name[4]) for name in (*cfg.style_layers, *cfg.content_layers))
+    return _vgg_estimate(
+        cfg.net,
+        cfg.optimizer,
+        deepest,
+        width * height,
+        max(style_pixels, default=0),
+        channels_in=3,
+    )
+
+
+def _vgg_estimate(
+    net: str,
+    optimizer: str,
+    deepest: int,
+    pixels: int,
+    style_pixels: int,
+    *,
+    channels_in: int,
+) -> int:
+    per_pixel = sum(
+        channels * layers / 4**block
+        for block, (channels, layers) in enumerate(_VGG_BLOCKS[net][:deepest])
+    )
+    step = _ACTIVATION_COPIES * per_pixel * pixels
+    canvas = channels_in * pixels * _CANVAS_COPIES[optimizer]
+    # A style larger than the output passes through once, without gradients.
+    style = max(per_pixel * style_pixels - step, 0)
+    return int(_RUN_OVERHEAD + _FLOAT * (step + canvas + style + _VGG_PARAMETERS[net]))
+
+
+def check_audio_memory(
+    cfg: Any,
+    channels: int,
+    samples: int,
+    sr: int,
+    device: Any,
+    what: str | os.PathLike,
+) -> int:
+    """Estimate an audio run's peak memory and refuse it if it will not fit; returns the estimate.
+
+    The message names the first two of these that fit: ``--optimizer adam``,
+    ``--mono``, both, a lower ``--sample-rate``, or the length that would fit.
+    """
+    needed = estimate_audio_memory(cfg, channels, samples, sr)
+    limit = memory_limit(cfg.max_memory, device)
+    room = limit[0]
+    if room is None or needed <= room:
+        return needed
+    adam = cfg.replace(optimizer="adam")
+    options: list[tuple[str, Callable[[], int]]] = []
+    if cfg.optimizer != "adam":
+        options.append(
+            (
+                "--optimizer adam",
+                lambda: estimate_audio_memory(adam, channels, samples, sr),
+            )
+        )
+    if channels > 1:
+        options.append(("--mono", lambda: estimate_audio_memory(cfg, 1, samples, sr)))
+        if cfg.optimizer != "adam":
+            options.append(
+                (
+                    "--mono --optimizer adam",
+                    lambda: estimate_audio_memory(adam, 1, samples, sr),
+                )
+            )
+    if sr > 22050:
+        options.append(
+            (
+                "--sample-rate 22050",
+                lambda: estimate_audio_memory(cfg, channels, samples * 22050 // sr, sr),
+            )
+        )
+    # Memory grows linearly with length: the part of the input that would fit.
+    per_second = estimate_audio_memory(
+        cfg, channels, 2 * sr, sr
+    ) - estimate_audio_memory(cfg, channels, sr, sr)
+    seconds = (room - estimate_audio_memory(cfg, channels, 0, sr)) / max(per_second, 1)
+    if seconds >= 1:
+        options.append(
+            (
+                f"cutting it to {math.floor(seconds)} s",
+                lambda: estimate_audio_memory(
+                    cfg, channels, int(math.floor(seconds) * sr), sr
+                ),
+            )
+        )
+    check_fits(needed, limit, device, options, what)
+    return needed
+
+
+def check_image_memory(
+    cfg: Any,
+    size: tuple[int, int],
+    style_pixels: Sequence[int],
+    device: Any,
+    what: str | os.PathLike,
+) -> int:
+    """Estimate an image run's peak memory and refuse it if it will not fit; returns the estimate.
+
+    The message names ``--optimizer adam`` or the largest ``--max-size`` (a
+    multiple of 64 px) that fits.
+    """
+    width, height = size
+    needed = estimate_image_memory(cfg, width, height, style_pixels)
+    limit = memory_limit(cfg.max_memory, device)
+    room = limit[0]
+    if room is None or needed <= room:
+        return needed
+
+    def at(side: int, config: Any = cfg) -> int:
+        scale = side / max(width, height)
+        return estimate_image_memory(
+            config,
+            max(round(width * scale), 1),
+            max(round(height * scale), 1),
+            [round(p * scale**2) for p in style_pixels],
+        )
+
+    options: list[tuple[str, Callable[[], int]]] = []
+    if cfg.optimizer != "adam":
+        adam = cfg.replace(optimizer="adam")
+        options.append(
+            (
+                "--optimizer adam",
+                lambda: estimate_image_memory(adam, width, height, style_pixels),
+            )
+        )
+    fitting = [side for side in range(64, max(width, height), 64) if at(side) <= room]
+    if fitting:
+        options.append((f"--max-size {fitting[-1]}", lambda: at(fitting[-1])))
+    check_fits(needed, limit, device, options, what)
+    return needed
+
+
+@contextlib.contextmanager
+def out_of_memory_reported(device: Any, what: str | os.PathLike) -> Iterator[None]:
+    """Turn an out-of-memory failure during a run into one user-facing error about ``what``.
+
+    The estimate before a run cannot see other processes' use of the device;
+    when an allocation still fails, the run stops with the same advice, and
+    a CUDA device's cached blocks are released so a batch's next pair starts
+    with the memory free.
+    """
+    import torch
+
+    failed = None
+    try:
+        yield
+    except (MemoryError, torch.OutOfMemoryError) as exc:
+        failed = type(exc).__name__
+    # Outside the except block: the failed run's tensors, held by the
+    # exception's traceback, are released before the cache is emptied.
+    if failed is not None:
+        if torch.device(device).type == "cuda":
+            torch.cuda.empty_cache()
+        raise AudiostError(
+            f"ran out of memory on {device} ({failed}); {OOM_ADVICE}", what
+        )
