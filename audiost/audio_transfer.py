@@ -7,6 +7,7 @@ so benchmarks and reports read them instead of re-measuring.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -40,10 +41,17 @@ from .media.audio_io import (
     resample,
     write_audio,
 )
+from .media.griffin_lim import griffin_lim
 from .media.pghi import pghi_phase
+from .media.sections import crossfade_weights, plan_sections
 from .outputs import check_output_path
 
 AudioInput = str | os.PathLike | np.ndarray
+#: Neighbouring sections of a long content share this much audio (s).
+SECTION_OVERLAP_S = 2.0
+# Section edges where convolutions see a cut-off canvas are left out of the
+# crossfade (frames; the widest preset kernel reaches 15).
+_EDGE_FRAMES = 16
 # log1p(|S| / floor) reaches about 12 at full scale: this maps it into [0, 1] for VGG.
 _CANVAS_TO_IMAGE = 1 / 12
 
@@ -209,41 +217,22 @@ class AudioStylist:
         )
         timings["style"] = seconds_since(clock, device)
 
-        clock = time.perf_counter()
-        content_canvas, content_phase = adapter.encode(content_wave)
-        objective = _build_objective(cfg, network, content_canvas, style_losses)
         generator = torch.Generator(device).manual_seed(cfg.seed)
-        init = (
-            content_canvas
-            if cfg.init == "content"
-            else _noise_like(content_canvas, generator)
+        spans = section_spans(cfg, adapter, content_wave.shape[1])
+        result = _optimise_sections(
+            cfg,
+            network,
+            adapter,
+            content_wave,
+            style_losses,
+            spans,
+            generator,
+            timings,
+            on_step,
         )
-        timings["encode"] = seconds_since(clock, device)
-
         clock = time.perf_counter()
-        result = optimise(
-            objective,
-            init,
-            iters=cfg.iters,
-            optimizer=cfg.optimizer,
-            lr=cfg.lr,
-            min_value=0.0,
-            on_step=on_step,
-        )
-        timings["optimise"] = seconds_since(clock, device)
-
-        clock = time.perf_counter()
-        if cfg.phase_init == "pghi":
-            magnitude = adapter.magnitude(result.canvas)
-            phase = pghi_phase(magnitude, adapter.stft, generator=generator)
-        else:
-            phase = content_phase if cfg.phase_init == "content" else None
-        wave = adapter.decode(
-            result.canvas,
-            content_wave.shape[1],
-            n_iter=cfg.gl_iters,
-            phase=phase,
-            generator=generator,
+        wave = _decode_sections(
+            cfg, adapter, result.canvas, content_wave, spans, generator
         )
         return finish_audio(
             cfg, device, adapter, result, wave, content_wave, timings, clock, output
@@ -315,6 +304,161 @@ def finish_audio(
         )
         timings["write"] = seconds_since(clock)
     return out
+
+
+def section_spans(
+    cfg: AudioConfig, adapter: AudioCanvas, samples: int
+) -> list[tuple[int, int]]:
+    """The STFT frame spans a content of ``samples`` is styled in: one span unless it is longer than ``section_seconds``."""
+    frames_per_second = adapter.sr / adapter.stft.hop
+    return plan_sections(
+        samples // adapter.stft.hop + 1,
+        max(round(cfg.section_seconds * frames_per_second), 4 * _EDGE_FRAMES),
+        round(SECTION_OVERLAP_S * frames_per_second),
+    )
+
+
+def _optimise_sections(
+    cfg: AudioConfig,
+    network: FeatureNetwork,
+    adapter: AudioCanvas,
+    content_wave: np.ndarray,
+    style_losses: dict[str, nn.Module],
+    spans: list[tuple[int, int]],
+    generator: torch.Generator,
+    timings: dict[str, float],
+    on_step: StepCallback | None,
+) -> OptimisationResult:
+    """Optimise the canvas section by section, each against the whole style's targets, and crossfade the sections.
+
+    Memory is that of one section; the style statistics are the whole
+    style file's for every section, so the sections share one style. A
+    content that fits one section is optimised whole, exactly as before.
+    """
+    device = adapter.device
+    wave = torch.as_tensor(content_wave, dtype=torch.float32, device=device)
+    total = spans[-1][1]
+    merged = OptimisationResult(canvas=torch.empty(0))
+    timings["encode"] = timings["optimise"] = 0.0
+    parts: dict[str, float] = {}
+    notes = []
+    for index, ((start, stop), weight) in enumerate(
+        zip(spans, crossfade_weights(spans, _EDGE_FRAMES), strict=True)
+    ):
+        clock = time.perf_counter()
+        content_canvas, _ = adapter.encode_frames(wave, start, stop)
+        objective = _build_objective(cfg, network, content_canvas, style_losses)
+        init = (
+            content_canvas
+            if cfg.init == "content"
+            else _noise_like(content_canvas, generator)
+        )
+        timings["encode"] += seconds_since(clock, device)
+        clock = time.perf_counter()
+        section = optimise(
+            objective,
+            init,
+            iters=cfg.iters,
+            optimizer=cfg.optimizer,
+            lr=cfg.lr,
+            min_value=0.0,
+            on_step=_overall_progress(on_step, index, len(spans), cfg.iters),
+        )
+        timings["optimise"] += seconds_since(clock, device)
+        if index == 0:
+            merged.canvas = torch.zeros(
+                (*section.canvas.shape[:-1], total), device=device
+            )
+        merged.canvas[..., start:stop] += section.canvas * torch.as_tensor(
+            weight, device=device
+        )
+        merged.losses += section.losses
+        merged.history += section.history
+        for name, value in section.parts.items():
+            parts[name] = parts.get(name, 0.0) + value * (stop - start) / total
+        if section.stopped_early:
+            notes.append(
+                section.stopped_early
+                if len(spans) == 1
+                else f"section {index + 1}: {section.stopped_early}"
+            )
+    merged.parts = parts
+    merged.stopped_early = "; ".join(notes) or None
+    return merged
+
+
+def _overall_progress(
+    on_step: StepCallback | None, index: int, count: int, iters: int
+) -> StepCallback | None:
+    """Report a section's iterations as progress through the whole run, in iterations of one section."""
+    if on_step is None or count == 1:
+        return on_step
+
+    def report(iteration: int, loss: float) -> None:
+        on_step(math.ceil((index * iters + iteration) / count), loss)
+
+    return report
+
+
+def _decode_sections(
+    cfg: AudioConfig,
+    adapter: AudioCanvas,
+    canvas: torch.Tensor,
+    content_wave: np.ndarray,
+    spans: list[tuple[int, int]],
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Griffin-Lim section by section, crossfaded; memory stays that of one section.
+
+    Each section starts, inside its overlap with the previous one, from the
+    phase of the previous section's result: the two then agree there, so
+    the crossfade neither cancels nor doubles anything.
+    """
+    stft, device = adapter.stft, adapter.device
+    length = content_wave.shape[1]
+    wave = torch.as_tensor(content_wave, dtype=torch.float32, device=device)
+    samples = [
+        (start * stft.hop, length if stop == spans[-1][1] else (stop - 1) * stft.hop)
+        for start, stop in spans
+    ]
+    out = torch.zeros((content_wave.shape[0], length), device=device)
+    previous: tuple[torch.Tensor, int] | None = None
+    for (start, stop), (first, last), weight in zip(
+        spans, samples, crossfade_weights(samples, stft.n_fft), strict=True
+    ):
+        magnitude = adapter.magnitude(canvas[..., start:stop])
+        phase = _start_phase(cfg, adapter, magnitude, wave, start, stop, generator)
+        if previous is not None:
+            earlier, earlier_start = previous
+            shared = stft.forward(earlier)[..., start - earlier_start :]
+            shared = shared[..., : stop - start]
+            phase[..., : shared.shape[-1]] = shared / shared.abs().clamp_min(1e-12)
+        section = griffin_lim(
+            magnitude, stft, last - first, n_iter=cfg.gl_iters, init_phase=phase
+        )
+        out[:, first:last] += section * torch.as_tensor(weight, device=device)
+        previous = (section, start)
+    return out
+
+
+def _start_phase(
+    cfg: AudioConfig,
+    adapter: AudioCanvas,
+    magnitude: torch.Tensor,
+    wave: torch.Tensor,
+    start: int,
+    stop: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Griffin-Lim's start for frames ``start:stop``: the content's phase, PGHI's, or random."""
+    if cfg.phase_init == "content":
+        return adapter.encode_frames(wave, start, stop)[1]
+    if cfg.phase_init == "pghi":
+        return pghi_phase(magnitude, adapter.stft, generator=generator)
+    angles = torch.rand(
+        magnitude.shape, generator=generator, device=magnitude.device
+    ) * (2 * torch.pi)
+    return torch.polar(torch.ones_like(angles), angles)
 
 
 def _build_network(cfg: AudioConfig, n_bins: int) -> FeatureNetwork:

@@ -52,6 +52,9 @@ class AudioConfig:
     # Griffin-Lim start: "content", "random" or "pghi" (docs/phase_reconstruction.md).
     phase_init: str = "content"
     match_loudness: bool = True
+    # Longer contents are styled in overlapping sections of this length, so
+    # memory stays bounded; every section matches the whole style.
+    section_seconds: float = 30.0
     mono: bool = False
     sample_rate: int | None = None
     seed: int = 0
@@ -84,6 +87,8 @@ class AudioConfig:
             )
         if self.n_filters < 1 or not self.kernel_widths:
             raise ValueError("need at least one kernel width and one filter")
+        if not 6 <= self.section_seconds < math.inf:
+            raise ValueError("section_seconds must be at least 6")
         if not self.max_duration > 0 or self.max_channels < 1:
             raise ValueError("max_duration and max_channels must be positive")
         check_memory_setting(self.max_memory)

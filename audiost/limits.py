@@ -180,11 +180,22 @@ _UNFOLD_PER_WIDTH = 1.8
 def estimate_audio_memory(cfg: Any, channels: int, samples: int, sr: int) -> int:
     """Peak bytes of an audio transfer or texture of ``channels x samples`` at ``sr``.
 
-    ``cfg`` is an :class:`~audiost.config.AudioConfig`. The canvas is
-    ``channels x bins x frames`` of the STFT chosen for ``sr``; the random
-    network's weights are counted twice (the network and its style targets'
-    products), a VGG's as for images.
+    ``cfg`` is an :class:`~audiost.config.AudioConfig`. A content longer
+    than ``section_seconds`` is styled a section at a time: the peak is one
+    section's, plus the assembled spectrogram and output waveform.
     """
+    from .media.stft import n_fft_for_rate
+
+    hop = n_fft_for_rate(sr) // 4
+    section = round(cfg.section_seconds * sr)
+    if samples <= section:
+        return _section_estimate(cfg, channels, samples, sr)
+    assembled = channels * (hop * 2 + 1) * (samples // hop + 1) + channels * samples
+    return _section_estimate(cfg, channels, section, sr) + _FLOAT * assembled
+
+
+def _section_estimate(cfg: Any, channels: int, samples: int, sr: int) -> int:
+    """Peak bytes of optimising one canvas of ``channels x samples``."""
     from .media.stft import n_fft_for_rate
 
     n_fft = n_fft_for_rate(sr)
@@ -285,25 +296,44 @@ def check_audio_memory(
                     lambda: estimate_audio_memory(adam, 1, samples, sr),
                 )
             )
+    duration = samples / sr
+    shorter = _largest_fitting(
+        lambda seconds: estimate_audio_memory(
+            cfg.replace(section_seconds=seconds), channels, samples, sr
+        ),
+        6,
+        min(cfg.section_seconds, duration),
+        room,
+    )
+    if shorter is not None:
+        options.append(
+            (
+                f"--section-seconds {shorter}",
+                lambda: estimate_audio_memory(
+                    cfg.replace(section_seconds=shorter), channels, samples, sr
+                ),
+            )
+        )
     if sr > 22050:
         options.append(
             (
                 "--sample-rate 22050",
-                lambda: estimate_audio_memory(cfg, channels, samples * 22050 // sr, sr),
+                lambda: estimate_audio_memory(
+                    cfg, channels, samples * 22050 // sr, 22050
+                ),
             )
         )
-    # Memory grows linearly with length: the part of the input that would fit.
-    per_second = estimate_audio_memory(
-        cfg, channels, 2 * sr, sr
-    ) - estimate_audio_memory(cfg, channels, sr, sr)
-    seconds = (room - estimate_audio_memory(cfg, channels, 0, sr)) / max(per_second, 1)
-    if seconds >= 1:
+    cut = _largest_fitting(
+        lambda seconds: estimate_audio_memory(cfg, channels, seconds * sr, sr),
+        1,
+        duration,
+        room,
+    )
+    if cut is not None:
         options.append(
             (
-                f"cutting it to {math.floor(seconds)} s",
-                lambda: estimate_audio_memory(
-                    cfg, channels, int(math.floor(seconds) * sr), sr
-                ),
+                f"cutting it to {cut} s",
+                lambda: estimate_audio_memory(cfg, channels, cut * sr, sr),
             )
         )
     check_fits(needed, limit, device, options, what)
@@ -378,3 +408,18 @@ def out_of_memory_reported(device: Any, what: str | os.PathLike) -> Iterator[Non
         raise AudiostError(
             f"ran out of memory on {device} ({failed}); {OOM_ADVICE}", what
         )
+
+
+def _largest_fitting(
+    estimate: Callable[[int], int], low: int, high: float, room: int
+) -> int | None:
+    """The largest whole number in ``[low, high)`` whose ``estimate`` fits in ``room``, or None."""
+    if high <= low or estimate(low) > room:
+        return None
+    fits, too_big = low, math.ceil(high)
+    while too_big - fits > 1:  # estimates grow with the number: bisect
+        middle = (fits + too_big) // 2
+        fits, too_big = (
+            (middle, too_big) if estimate(middle) <= room else (fits, middle)
+        )
+    return fits

@@ -240,6 +240,11 @@ _SETTINGS = dict(
             help="Audio: resample the content to this rate (default: keep it).",
         ),
         _named(
+            "--section-seconds",
+            type=click.FloatRange(min=6),
+            help="Audio: style longer contents in overlapping sections of this length (memory stays that of one section).  [default: 30]",
+        ),
+        _named(
             "--max-duration",
             callback=_seconds,
             help=f"Audio: refuse inputs longer than this, e.g. 90m or 2h.  [default: {MAX_DURATION_S / 3600:g}h]",

@@ -47,6 +47,17 @@ class AudioCanvas:
         spec = self.stft.forward(
             torch.as_tensor(wave, dtype=torch.float32, device=self.device)
         )
+        return self._canvas_and_phase(spec)
+
+    def encode_frames(
+        self, wave: torch.Tensor, start: int, stop: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames ``start:stop`` of :meth:`encode`'s results, from the samples they cover only."""
+        return self._canvas_and_phase(self.stft.frames(wave, start, stop))
+
+    def _canvas_and_phase(
+        self, spec: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         magnitude = spec.abs()
         phase = spec / magnitude.clamp_min(1e-12)
         # Where the magnitude is zero the phase is undefined; any unit phasor will do.

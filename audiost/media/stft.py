@@ -55,6 +55,32 @@ class Stft:
         )
         return spec.reshape(*lead, *spec.shape[-2:])
 
+    def frames(self, wave: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """Frames ``start:stop`` of ``forward(wave)``, from only the samples they cover.
+
+        A long recording is processed a section at a time; each section's
+        frames are then exactly the whole signal's, edges included (torch's
+        centred STFT reflects the signal at its ends, not at a section's).
+        """
+        half, length = self.n_fft // 2, wave.shape[-1]
+        first = start * self.hop - half
+        last = first + (stop - start - 1) * self.hop + self.n_fft
+        section = wave[..., max(first, 0) : min(last, length)]
+        pad = (max(-first, 0), max(last - length, 0))
+        lead = wave.shape[:-1]
+        section = section.reshape(-1, 1, section.shape[-1])
+        if any(pad):
+            section = torch.nn.functional.pad(section, pad, mode="reflect")
+        spec = torch.stft(
+            section[:, 0],
+            self.n_fft,
+            self.hop,
+            window=self.window,
+            center=False,
+            return_complex=True,
+        )
+        return spec.reshape(*lead, *spec.shape[-2:])
+
     def inverse(self, spec: torch.Tensor, length: int) -> torch.Tensor:
         """``(..., bins, frames)`` complex -> ``(..., length)`` real."""
         lead = spec.shape[:-2]
