@@ -52,6 +52,7 @@ Usage::
                                           [--image-sizes 256,512] [--image-iters 10]
                                           [--image-net vgg16|vgg19] [--image-weights PATH|random]
                                           [--skip-batch] [--batch-clips 20] [--batch-preset fast]
+    PYTHONPATH=. python3 scripts/bench.py --scaling [--device cpu]
 """
 
 from __future__ import annotations
@@ -877,6 +878,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--skip-batch", action="store_true", help="skip the batch throughput runs"
     )
     parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="only the scaling tables (scripts/bench_scaling.py: 10/60/600 s of audio, 256-2048 px images)",
+    )
+    parser.add_argument(
         "--batch-clips",
         type=positive_int,
         default=20,
@@ -900,6 +906,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     from audiost.device import resolve_device
 
     args = parse_args(argv)
+    if args.scaling:
+        from bench_scaling import main as bench_scaling
+
+        bench_scaling(["--device", args.device])
+        return
     set_threads(args.threads)
     start = time.perf_counter()
     print("## audiost benchmark\n")

@@ -34,25 +34,26 @@ PAINTING = "painting_hokusai_poppies_655x449.png"
 
 # (label, kind, size, channels, settings)
 CASES = [
-    ("audio 20 s mono, balanced", "audio", 20, 1, {"preset": "balanced"}),
-    ("audio 40 s mono, balanced", "audio", 40, 1, {"preset": "balanced"}),
+    ("audio 10 s mono, balanced", "audio", 10, 1, {"preset": "balanced"}),
+    ("audio 25 s mono, balanced", "audio", 25, 1, {"preset": "balanced"}),
     ("audio 20 s stereo, balanced", "audio", 20, 2, {"preset": "balanced"}),
-    ("audio 40 s mono, fast", "audio", 40, 1, {"preset": "fast"}),
+    ("audio 25 s mono, fast", "audio", 25, 1, {"preset": "fast"}),
     ("audio 20 s mono, best", "audio", 20, 1, {"preset": "best"}),
     (
-        "audio 40 s mono, balanced, adam",
+        "audio 25 s mono, balanced, adam",
         "audio",
-        40,
+        25,
         1,
         {"preset": "balanced", "optimizer": "adam"},
     ),
+    ("audio 120 s stereo, fast (4 sections)", "audio", 120, 2, {"preset": "fast"}),
     ("image 256 px, vgg19", "image", 256, 3, {}),
     ("image 512 px, vgg19", "image", 512, 3, {}),
     ("image 512 px, vgg19, adam", "image", 512, 3, {"optimizer": "adam"}),
     ("image 512 px, vgg16", "image", 512, 3, {"net": "vgg16"}),
     ("image 768 px, vgg19", "image", 768, 3, {}),
 ]
-QUICK = {"audio 20 s mono, balanced", "image 256 px, vgg19"}
+QUICK = {"audio 10 s mono, balanced", "image 256 px, vgg19"}
 
 _PROBE = r"""
 import json, resource, sys

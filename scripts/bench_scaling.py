@@ -49,10 +49,10 @@ kind, content, style, output, settings = json.loads(sys.argv[1])
 start = time.perf_counter()
 if kind == "audio":
     from audiost import audio_preset, transfer_audio
-    result = transfer_audio(content, style, output, config=audio_preset("fast", **settings))
+    result = transfer_audio(content, style, output, config=audio_preset("fast", **settings), overwrite=True)
 else:
     from audiost import image_preset, transfer_image
-    result = transfer_image(content, style, output, config=image_preset("balanced", **settings))
+    result = transfer_image(content, style, output, config=image_preset("balanced", **settings), overwrite=True)
 wall = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"wall": wall, "peak": peak, "timings": result.timings}))
