@@ -18,6 +18,8 @@ from .limits import (
 #: The ``style_loss`` choices: the keys of ``audiost.engine.STYLE_LOSSES``,
 #: spelled out here so that reading settings does not import torch.
 STYLE_LOSS_NAMES = ("gram", "meanstd")
+#: Seeds go to torch's generators, which take 64-bit integers.
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class AudioConfig:
             self.spectral_envelope_weight,
         )
         _check_lr(self.lr)
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be between 0 and {MAX_SEED}")
         if self.sample_rate is not None and not (
             MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE
         ):
@@ -213,6 +217,8 @@ class ImageConfig:
             self.content_weight, self.style_weight, self.tv_weight, *self.style_weights
         )
         _check_lr(self.lr)
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be between 0 and {MAX_SEED}")
         if self.style_weights and not sum(self.style_weights) > 0:
             raise ValueError("style_weights must not all be 0")
         if self.max_size < 16:

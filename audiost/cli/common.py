@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ..config import STYLE_LOSS_NAMES, AudioConfig, ImageConfig
+from ..config import MAX_SEED, STYLE_LOSS_NAMES, AudioConfig, ImageConfig
 from ..device import DEVICE_CHOICES
 from ..errors import AudiostError
 from ..limits import (
@@ -200,7 +200,7 @@ _SETTINGS = dict(
         ),
         _named(
             "--seed",
-            type=int,
+            type=click.IntRange(0, MAX_SEED),
             help="Seed for random networks and noise; same seed, same device, same output.  [default: 0]",
         ),
         _named(
