@@ -165,7 +165,7 @@ class ImageStylist:
         on_step: StepCallback | None = None,
     ) -> ImageResult:
         """Repaint ``content`` in the style of ``styles``: see :func:`transfer_image`."""
-        with out_of_memory_reported(self.device, _name(content)):
+        with out_of_memory_reported(self.device, _name(content, "content")):
             return self._transfer(content, styles, output, overwrite, on_step)
 
     def _transfer(
@@ -207,7 +207,7 @@ class ImageStylist:
                 for p in style_pictures
             ],
             device,
-            _name(content),
+            _name(content, "content"),
         )
         network = self.network
         timings["load"] = seconds_since(clock)
@@ -370,11 +370,12 @@ def default_image_output(
     return default_output_path(content, Path(f"{stems}.png"), ".png")
 
 
-def _name(source: ImageInput) -> str:
+def _name(source: ImageInput, role: str) -> str:
+    """What messages call an input: its path, or ``<role image>`` for an array or picture."""
     return (
         os.fspath(source)
         if isinstance(source, (str, os.PathLike))
-        else "<content image>"
+        else f"<{role} image>"
     )
 
 

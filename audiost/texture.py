@@ -48,6 +48,9 @@ from .image_transfer import (
     coarse_to_fine,
     finish_image,
 )
+from .image_transfer import (
+    _name as _image_name,
+)
 from .limits import check_audio_memory, check_image_memory, out_of_memory_reported
 from .media.audio import AudioCanvas
 from .media.audio_io import OUTPUT_SUBTYPES, check_audio, resample
@@ -251,8 +254,9 @@ def synthesize_image(
         For an unreadable style, an unusable size or weights, or an unwritable output.
     """
     cfg = (config or image_preset()).replace(**settings)
-    what = style if isinstance(style, (str, os.PathLike)) else "<style image>"
-    with out_of_memory_reported(resolve_device(cfg.device), what):
+    with out_of_memory_reported(
+        resolve_device(cfg.device), _image_name(style, "style")
+    ):
         return _synthesize_image(cfg, style, size, output, overwrite, on_step)
 
 
@@ -283,7 +287,7 @@ def _synthesize_image(
         size,
         [math.prod(_style_size(picture.rgb, size, cfg.style_scale))],
         device,
-        what=style if isinstance(style, (str, os.PathLike)) else "<style image>",
+        what=_image_name(style, "style"),
     )
     network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(device)
     timings["load"] = seconds_since(clock)
