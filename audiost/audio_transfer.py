@@ -7,6 +7,7 @@ so benchmarks and reports read them instead of re-measuring.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -32,7 +33,7 @@ from .engine import (
 from .engine.optimise import OptimisationResult, StepCallback
 from .errors import AudiostError
 from .features import VGG, FeatureNetwork, RandomSpectralConv, RescaledInput
-from .limits import check_audio_memory, out_of_memory_reported
+from .limits import check_audio_memory, format_bytes, out_of_memory_reported
 from .media.audio import AudioCanvas, finish_loudness
 from .media.audio_io import (
     OUTPUT_SUBTYPES,
@@ -48,6 +49,7 @@ from .outputs import check_output_path
 
 AudioInput = str | os.PathLike | np.ndarray
 #: Neighbouring sections of a long content share this much audio (s).
+LOG = logging.getLogger("audiost")
 SECTION_OVERLAP_S = 2.0
 # Section edges where convolutions see a cut-off canvas are left out of the
 # crossfade (frames; the widest preset kernel reaches 15).
@@ -200,7 +202,7 @@ class AudioStylist:
             min_samples=adapter.min_samples,
             name=_name(content, "content"),
         )
-        check_audio_memory(
+        peak = check_audio_memory(
             cfg, *content_wave.shape, sr, device, _name(content, "content")
         )
         timings["load"] = seconds_since(clock)
@@ -219,6 +221,19 @@ class AudioStylist:
 
         generator = torch.Generator(device).manual_seed(cfg.seed)
         spans = section_spans(cfg, adapter, content_wave.shape[1])
+        # Said once every input has been read, just before the long part.
+        channels, samples = content_wave.shape
+        LOG.info(
+            "%s: %.1f s, %d channel%s at %d Hz%s, peak memory about %s on %s",
+            _name(content, "content"),
+            samples / sr,
+            channels,
+            "s" * (channels != 1),
+            sr,
+            f" in {len(spans)} sections" if len(spans) > 1 else "",
+            format_bytes(peak),
+            device,
+        )
         result = _optimise_sections(
             cfg,
             network,

@@ -157,6 +157,9 @@ class ImageConfig:
     the content's colours (YIQ); ``"histogram"`` recolours the styles to the
     content's colour mean and covariance first (Gatys et al. 2016).
     ``style_loss``: the statistic matched at each style layer, as for audio.
+    ``tile_size``: feature passes over canvases with a longer side go in
+    tiles of at most this many pixels, trading about a third more time for
+    memory bounded by one tile; 0 tiles only what would not fit in memory.
     """
 
     iters: int = 100
@@ -190,10 +193,15 @@ class ImageConfig:
     # Limits (see audiost.limits): what one run may read and use.
     max_megapixels: float = MAX_MEGAPIXELS
     max_memory: str | None = None
+    tile_size: int = 0
 
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
         _check_choice("init", self.init, ("content", "noise", "style"))
+        if self.tile_size != 0 and self.tile_size < 64:
+            raise ValueError(
+                f"tile_size must be 0 (tile only what does not fit) or at least 64 px, got {self.tile_size}"
+            )
         _check_choice("net", self.net, ("vgg19", "vgg16"))
         _check_choice("pooling", self.pooling, ("max", "avg"))
         _check_choice("style_loss", self.style_loss, STYLE_LOSS_NAMES)

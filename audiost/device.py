@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import os
 import time
+from pathlib import Path
 
 import torch
 
@@ -47,3 +50,46 @@ def seconds_since(start: float, device: torch.device | None = None) -> float:
     if device is not None and device.type == "cuda":
         torch.cuda.synchronize(device)
     return time.perf_counter() - start
+
+
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPU cores this process may use: its affinity mask, capped by a container's CPU quota.
+
+    torch sizes its thread pool by the machine's physical cores; in a
+    container limited to 2 CPUs of a 64-core host that is 64 threads
+    time-sliced onto 2, many times slower than 2 threads.
+    """
+    cores = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count() or 1
+    )
+    quota = _cpu_quota(cgroup)
+    return max(1, min(cores, quota)) if quota else cores
+
+
+def use_cpu_cores(threads: int | None = None) -> int:
+    """Size torch's CPU thread pool to ``threads``, or to :func:`usable_cores` unless ``OMP_NUM_THREADS`` says otherwise; returns the size."""
+    if threads is None:
+        if os.environ.get("OMP_NUM_THREADS"):
+            return torch.get_num_threads()
+        threads = usable_cores()
+    torch.set_num_threads(threads)
+    return threads
+
+
+def _cpu_quota(cgroup: Path) -> int | None:
+    """Whole CPUs allowed by a cgroup v2 ``cpu.max`` or v1 CFS quota; None if unlimited or unknown."""
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        allowed = int(quota) / int(period)
+    except ValueError:  # "max": no limit
+        return None
+    return math.ceil(allowed) if allowed > 0 else None

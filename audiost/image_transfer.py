@@ -8,6 +8,7 @@ are part of the result.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -34,9 +35,16 @@ from .engine import (
     optimise,
 )
 from .engine.optimise import OptimisationResult, StepCallback
+from .engine.tiles import (
+    Tile,
+    TiledObjective,
+    plan_tiles,
+    tiled_features,
+    tiled_moments,
+)
 from .errors import AudiostError
-from .features.vgg import VGG, vgg_layer_names
-from .limits import check_image_memory, out_of_memory_reported
+from .features.vgg import VGG, layer_stride, vgg_layer_names
+from .limits import format_bytes, out_of_memory_reported, plan_image_memory
 from .media.image import (
     fit_size,
     from_canvas,
@@ -52,6 +60,7 @@ from .media.image_io import OUTPUT_FORMATS, Picture, load_image, write_image
 from .outputs import check_output_path, default_output_path
 
 ImageInput = str | os.PathLike | np.ndarray | Image.Image
+LOG = logging.getLogger("audiost")
 
 
 @dataclass
@@ -199,7 +208,7 @@ class ImageStylist:
             for style in style_list
         ]
         size = fit_size(content_picture.size, cfg.max_size)
-        check_image_memory(
+        tile_side, peak = plan_image_memory(
             cfg,
             size,
             [
@@ -210,6 +219,8 @@ class ImageStylist:
             _name(content, "content"),
         )
         network = self.network
+        # Said once every input has been read, just before the long part.
+        log_plan(_name(content, "content"), size, tile_side, peak, device)
         timings["load"] = seconds_since(clock)
 
         clock = time.perf_counter()
@@ -222,12 +233,16 @@ class ImageStylist:
         def objective_at(scale_size: tuple[int, int]) -> Objective:
             clock = time.perf_counter()
             style_losses = [
-                self._style_losses(source, picture, content_image, size, scale_size)
+                self._style_losses(
+                    source, picture, content_image, size, scale_size, tile_side
+                )
                 for source, picture in zip(style_list, style_pictures, strict=True)
             ]
             timings["style"] += seconds_since(clock, device)
             content_canvas = to_canvas(resize(content_image, scale_size), device)
-            return _build_objective(cfg, network, content_canvas, style_losses)
+            return _build_objective(
+                cfg, network, content_canvas, style_losses, tile_side
+            )
 
         def first_init(scale_size: tuple[int, int]) -> torch.Tensor:
             content_canvas = to_canvas(resize(content_image, scale_size), device)
@@ -265,6 +280,7 @@ class ImageStylist:
         content_image: np.ndarray,
         size: tuple[int, int],
         scale_size: tuple[int, int],
+        tile_side: int | None,
     ) -> dict[str, nn.Module]:
         """One style's ``style_loss`` losses by layer at one scale, from the cache when the style is a file and not recoloured."""
         key = file_key(source) if self.config.preserve_color == "none" else None
@@ -275,14 +291,54 @@ class ImageStylist:
                 resize(image, _style_size(image, scale_size, self.config.style_scale)),
                 self.device,
             )
-            with torch.no_grad():
-                features = self.network(canvas, self.config.style_layers)
-            style_loss = STYLE_LOSSES[self.config.style_loss]
-            return {
-                name: style_loss(features[name]) for name in self.config.style_layers
-            }
+            return style_targets(self.config, self.network, canvas, tile_side)
 
-        return self._targets.get(key and (key, size, scale_size), make)
+        return self._targets.get(key and (key, size, scale_size, tile_side), make)
+
+
+def style_targets(
+    cfg: ImageConfig, network: VGG, canvas: torch.Tensor, tile_side: int | None
+) -> dict[str, nn.Module]:
+    """A style canvas's losses by layer; its statistics are gathered in tiles when it is larger than ``tile_side``."""
+    style_loss = STYLE_LOSSES[cfg.style_loss]
+    tiles = tiles_for(*canvas.shape[-2:], tile_side)
+    if tiles is None:
+        with torch.no_grad():
+            features = network(canvas, cfg.style_layers)
+        return {name: style_loss(features[name]) for name in cfg.style_layers}
+    statistics = tiled_moments(
+        network,
+        canvas,
+        dict.fromkeys(cfg.style_layers, style_loss),
+        tiles,
+        {name: layer_stride(name) for name in cfg.style_layers},
+    )
+    return {
+        name: style_loss().set_target(statistics[name]) for name in cfg.style_layers
+    }
+
+
+def log_plan(
+    name: str,
+    size: tuple[int, int],
+    tile_side: int | None,
+    peak: int,
+    device: torch.device,
+) -> None:
+    """Say before the work starts how big it is, how it is split and the memory it will take."""
+    tiles = (
+        ""
+        if tile_side is None
+        else f" in {len(plan_tiles(size[1], size[0], tile_side))} tiles of at most {tile_side} px"
+    )
+    LOG.info(
+        "%s: %dx%d px%s, peak memory about %s on %s",
+        name,
+        *size,
+        tiles,
+        format_bytes(peak),
+        device,
+    )
 
 
 def finish_image(
@@ -435,9 +491,20 @@ def _build_objective(
     network: VGG,
     content: torch.Tensor,
     style_losses: list[dict[str, nn.Module]],
+    tile_side: int | None = None,
 ) -> Objective:
-    with torch.no_grad():
-        content_features = network(content, cfg.content_layers)
+    tiles = tiles_for(*content.shape[-2:], tile_side)
+    if tiles is None:
+        with torch.no_grad():
+            content_features = network(content, cfg.content_layers)
+    else:
+        content_features = tiled_features(
+            network,
+            content,
+            list(cfg.content_layers),
+            tiles,
+            {name: layer_stride(name) for name in cfg.content_layers},
+        )
     content_weights = _normalised(cfg.content_layer_weights, len(cfg.content_layers))
     layer_weights = _normalised(cfg.style_layer_weights, len(cfg.style_layers))
     mix = _normalised(cfg.style_weights, len(style_losses))
@@ -464,7 +531,24 @@ def _build_objective(
             for name, weight in zip(cfg.style_layers, layer_weights, strict=True)
         ]
     terms.append(Term("tv", TotalVariationLoss(content), cfg.tv_weight))
-    return Objective(network, terms)
+    return feature_objective(network, terms, tiles)
+
+
+def tiles_for(height: int, width: int, tile_side: int | None) -> list[Tile] | None:
+    """The tiles a canvas is evaluated in, or None when it is no larger than ``tile_side`` (or that is None)."""
+    if tile_side is None or max(height, width) <= tile_side:
+        return None
+    return plan_tiles(height, width, tile_side)
+
+
+def feature_objective(
+    network: VGG, terms: list[Term], tiles: list[Tile] | None
+) -> Objective:
+    """The objective of ``terms``, evaluated whole or, given ``tiles``, tile by tile."""
+    if tiles is None:
+        return Objective(network, terms)
+    strides = {t.layer: layer_stride(t.layer) for t in terms if t.layer is not None}
+    return TiledObjective(network, terms, tiles, strides)
 
 
 def _normalised(weights: tuple[float, ...], count: int) -> list[float]:

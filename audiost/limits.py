@@ -340,27 +340,76 @@ def check_audio_memory(
     return needed
 
 
-def check_image_memory(
+def estimate_tiled_image_memory(
+    cfg: Any, width: int, height: int, side: int, style_pixels: Sequence[int] = ()
+) -> int:
+    """Peak bytes of an image run whose feature passes go tile by tile, cores at most ``side`` px.
+
+    One tile's activations (with its halo) instead of the whole canvas's;
+    the canvas-sized optimiser state and the content's target activations
+    stay whole. Styles pass in tiles of the same size.
+    """
+    from .engine.tiles import HALO
+
+    deepest = max(int(name[4]) for name in (*cfg.style_layers, *cfg.content_layers))
+    outer = (min(side, width) + 2 * HALO) * (min(side, height) + 2 * HALO)
+    tile = _vgg_estimate(cfg.net, cfg.optimizer, deepest, outer, 0, channels_in=3)
+    # The tile's canvas state is counted again below, for the whole canvas.
+    tile -= _FLOAT * 3 * outer * _CANVAS_COPIES[cfg.optimizer]
+    pixels = width * height
+    content = sum(
+        _VGG_BLOCKS[cfg.net][int(name[4]) - 1][0] * pixels / 4 ** (int(name[4]) - 1)
+        for name in cfg.content_layers
+    )
+    # The whole canvas: optimiser state, the gradient being assembled, and the
+    # clamped copy the objective sees.
+    canvas = 3 * pixels * (_CANVAS_COPIES[cfg.optimizer] + 2)
+    return int(tile + _FLOAT * (canvas + content))
+
+
+def plan_image_memory(
     cfg: Any,
     size: tuple[int, int],
     style_pixels: Sequence[int],
     device: Any,
     what: str | os.PathLike,
-) -> int:
-    """Estimate an image run's peak memory and refuse it if it will not fit; returns the estimate.
+) -> tuple[int | None, int]:
+    """Choose whether an image run goes in tiles, and check that it fits.
 
-    The message names ``--optimizer adam`` or the largest ``--max-size`` (a
-    multiple of 64 px) that fits.
+    Returns ``(tile side or None, estimated peak bytes)``. With
+    ``cfg.tile_size`` set, canvases larger than it are tiled; otherwise a run
+    is tiled only when it would not fit whole, with the largest tiles (a
+    multiple of 64 px) that fit, since each tile's halo costs time. A run
+    that fits neither way is refused, naming ``--optimizer adam`` or the
+    largest ``--max-size`` that fits.
     """
     width, height = size
-    needed = estimate_image_memory(cfg, width, height, style_pixels)
+    whole = estimate_image_memory(cfg, width, height, style_pixels)
     limit = memory_limit(cfg.max_memory, device)
     room = limit[0]
+    side: int | None = None
+    if cfg.tile_size:
+        side = cfg.tile_size if max(size) > cfg.tile_size else None
+    elif room is not None and whole > room:
+        sides = range(max(size) - 64, 127, -64)
+        side = next(
+            (
+                s
+                for s in sides
+                if estimate_tiled_image_memory(cfg, width, height, s) <= room
+            ),
+            None,
+        )
+    needed = (
+        whole
+        if side is None
+        else estimate_tiled_image_memory(cfg, width, height, side, style_pixels)
+    )
     if room is None or needed <= room:
-        return needed
+        return side, needed
 
-    def at(side: int, config: Any = cfg) -> int:
-        scale = side / max(width, height)
+    def at(long_side: int, config: Any = cfg) -> int:
+        scale = long_side / max(width, height)
         return estimate_image_memory(
             config,
             max(round(width * scale), 1),
@@ -377,11 +426,11 @@ def check_image_memory(
                 lambda: estimate_image_memory(adam, width, height, style_pixels),
             )
         )
-    fitting = [side for side in range(64, max(width, height), 64) if at(side) <= room]
+    fitting = [s for s in range(64, max(width, height), 64) if at(s) <= room]
     if fitting:
         options.append((f"--max-size {fitting[-1]}", lambda: at(fitting[-1])))
     check_fits(needed, limit, device, options, what)
-    return needed
+    return side, needed
 
 
 @contextlib.contextmanager

@@ -46,12 +46,16 @@ from .image_transfer import (
     _scale_sizes,
     _style_size,
     coarse_to_fine,
+    feature_objective,
     finish_image,
+    log_plan,
+    style_targets,
+    tiles_for,
 )
 from .image_transfer import (
     _name as _image_name,
 )
-from .limits import check_audio_memory, check_image_memory, out_of_memory_reported
+from .limits import check_audio_memory, out_of_memory_reported, plan_image_memory
 from .media.audio import AudioCanvas
 from .media.audio_io import OUTPUT_SUBTYPES, check_audio, resample
 from .media.image import from_canvas, resize, to_canvas, to_uint8
@@ -152,9 +156,9 @@ def _synthesize_audio(
     clock = time.perf_counter()
     style_canvas, _ = adapter.encode(wave)
     network = _build_network(cfg, adapter.stft.n_bins).to(device)
+    style_loss = STYLE_LOSSES[cfg.style_loss]
     with torch.no_grad():
         features = network(style_canvas, network.style_layers)
-    style_loss = STYLE_LOSSES[cfg.style_loss]
     terms = [
         Term(
             f"style:{name}",
@@ -282,7 +286,7 @@ def _synthesize_image(
         )
     device = resolve_device(cfg.device)
     picture = load_image(style, max_pixels=int(cfg.max_megapixels * 1e6))
-    check_image_memory(
+    tile_side, peak = plan_image_memory(
         cfg,
         size,
         [math.prod(_style_size(picture.rgb, size, cfg.style_scale))],
@@ -290,33 +294,30 @@ def _synthesize_image(
         what=_image_name(style, "style"),
     )
     network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(device)
+    log_plan(_image_name(style, "style"), size, tile_side, peak, device)
     timings["load"] = seconds_since(clock)
 
     generator = torch.Generator(device).manual_seed(cfg.seed)
-    style_loss = STYLE_LOSSES[cfg.style_loss]
     weights = cfg.style_layer_weights or (1.0,) * len(cfg.style_layers)
 
     def objective_at(scale_size: tuple[int, int]) -> Objective:
-        style_image = resize(
-            picture.rgb, _style_size(picture.rgb, scale_size, cfg.style_scale)
+        style_canvas = to_canvas(
+            resize(picture.rgb, _style_size(picture.rgb, scale_size, cfg.style_scale)),
+            device,
         )
-        with torch.no_grad():
-            features = network(to_canvas(style_image, device), cfg.style_layers)
+        targets = style_targets(cfg, network, style_canvas, tile_side)
         terms = [
             Term(
                 f"style:{name}",
-                style_loss(features[name]),
+                targets[name],
                 cfg.style_weight * weight / sum(weights),
                 name,
             )
             for name, weight in zip(cfg.style_layers, weights, strict=True)
         ]
-        terms.append(
-            Term(
-                "tv", TotalVariationLoss(to_canvas(style_image, device)), cfg.tv_weight
-            )
-        )
-        return Objective(network, terms)
+        terms.append(Term("tv", TotalVariationLoss(style_canvas), cfg.tv_weight))
+        tiles = tiles_for(scale_size[1], scale_size[0], tile_side)
+        return feature_objective(network, terms, tiles)
 
     def first_init(scale_size: tuple[int, int]) -> torch.Tensor:
         # Noise around the style's mean colour: the right palette from the start.

@@ -63,6 +63,23 @@ def excerpt(source: Path, folder: Path, seconds: float) -> Path:
     return path
 
 
+def warmed_up_pairs(
+    corpus: Path, folder: Path, seconds: float
+) -> list[tuple[Path, Path]]:
+    """:data:`PAIRS` as excerpts in ``folder``, after one throw-away transfer, so
+    first-call set-up is not charged to the first case measured."""
+    from audiost import audio_preset, transfer_audio
+
+    pairs = [
+        (excerpt(corpus / c, folder, seconds), excerpt(corpus / s, folder, seconds))
+        for c, s in PAIRS
+    ]
+    transfer_audio(
+        *pairs[0], config=audio_preset("fast", iters=2, gl_iters=2, device="cpu")
+    )
+    return pairs
+
+
 def run(presets: Sequence[str], seconds: float, threads: int | None) -> None:
     import torch
     from bench import machine_lines, markdown_table, shared_corpus
@@ -81,13 +98,7 @@ def run(presets: Sequence[str], seconds: float, threads: int | None) -> None:
     detail: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="audiost-presets-") as tmp:
         folder = Path(tmp)
-        pairs = [
-            (excerpt(corpus / c, folder, seconds), excerpt(corpus / s, folder, seconds))
-            for c, s in PAIRS
-        ]
-        transfer_audio(
-            *pairs[0], config=audio_preset("fast", iters=2, gl_iters=2, device="cpu")
-        )  # warm-up
+        pairs = warmed_up_pairs(corpus, folder, seconds)
         for preset in presets:
             rows[preset] = []
             for content, style in pairs:

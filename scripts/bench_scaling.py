@@ -5,7 +5,8 @@ recordings joined end to end until long enough) styled by a tabla loop with
 the ``fast`` preset; contents over ``section_seconds`` are styled in
 sections. Images: a corpus photo at 256 to 2048 px (long side) styled by a
 painting, VGG19 with random weights (the cost does not depend on the
-weights' values), a fixed number of L-BFGS iterations.
+weights' values), a fixed number of L-BFGS iterations; sizes above a
+``--tile-sizes`` entry run again with feature passes in tiles of that size.
 
 Every case runs in a fresh process: wall time is the whole transfer
 (load, style, optimise, reconstruct, write), peak memory that process's
@@ -115,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--durations", type=number_list, default="10,60,600")
     parser.add_argument("--image-sizes", type=number_list, default="256,512,1024,2048")
     parser.add_argument("--image-iters", type=int, default=5)
+    parser.add_argument(
+        "--tile-sizes",
+        type=number_list,
+        default="0,1024",
+        help="image tile sizes to run each size with (0: tiles only if it would not fit); sizes no larger than a tile run once",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
         "--corpus", type=Path, default=REPO.parent / "shared" / "corpus"
@@ -143,27 +150,38 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         painting = make_image(args.corpus, folder, PAINTING, 512)
         print(
-            f"\n| image (VGG19, {args.image_iters} L-BFGS iterations) | wall (s) | s per megapixel | peak memory (GB) |"
+            f"\n| image (VGG19, {args.image_iters} L-BFGS iterations) | tiles | wall (s) | s per megapixel | peak memory (GB) |"
         )
-        print("|---|---:|---:|---:|")
+        print("|---|---|---:|---:|---:|")
         for size in args.image_sizes:
             photo = make_image(args.corpus, folder, PHOTO, size)
-            settings = {
-                "max_size": size,
-                "iters": args.image_iters,
-                "net": "vgg19",
-                "weights": "random",
-                "device": args.device,
-            }
-            figures = run("image", photo, painting, folder / "out.png", settings)
             from PIL import Image
+
+            from audiost.engine.tiles import plan_tiles
 
             with Image.open(photo) as picture:
                 megapixels = picture.width * picture.height / 1e6
-            print(
-                f"| {size} px ({megapixels:.2f} MP) | {figures['wall']:.1f} | {figures['wall'] / megapixels:.1f} | {figures['peak'] / 1e9:.2f} |",
-                flush=True,
-            )
+                width, height = picture.size
+            tile_sizes = [t for t in args.tile_sizes if t == 0 or t < size] or [0]
+            for tile in tile_sizes:
+                settings = {
+                    "max_size": size,
+                    "iters": args.image_iters,
+                    "net": "vgg19",
+                    "weights": "random",
+                    "device": args.device,
+                    "tile_size": tile,
+                }
+                figures = run("image", photo, painting, folder / "out.png", settings)
+                tiles = (
+                    f"{len(plan_tiles(height, width, tile))} of <= {tile} px"
+                    if tile
+                    else "auto (whole if it fits)"
+                )
+                print(
+                    f"| {size} px ({megapixels:.2f} MP) | {tiles} | {figures['wall']:.1f} | {figures['wall'] / megapixels:.1f} | {figures['peak'] / 1e9:.2f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

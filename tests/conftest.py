@@ -13,6 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import settings
+
+# The property tests draw the same examples on every run, so a gate never fails
+# on a draw it did not make the time before; HYPOTHESIS_PROFILE=explore draws
+# new ones on every run to hunt for bugs.
+settings.register_profile("default", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUDIOST_SHARED", REPO.parent / "shared"))

@@ -13,6 +13,7 @@ from audiost.batch.manifest import Manifest, record
 from audiost.batch.plan import find_sources, plan_from_csv, plan_pairs
 from audiost.batch.recipe import load_recipe, resolve_recipe, save_recipe
 from audiost.batch.worker import threads_per_worker, worker_device
+from audiost.device import usable_cores, use_cpu_cores
 from audiost.errors import AudiostError
 
 from .conftest import BAD, corpus_file
@@ -253,3 +254,38 @@ def test_every_bad_file_in_a_folder_is_found(tmp_path: Path) -> None:
         found["html_page_named.mp3"] == "audio"
         and found["png_data_named.jpg"] == "image"
     )
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "150000 100000\n"}, 2),  # 1.5 CPUs: two threads, one part-time
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "100000", "cpu/cpu.cfs_period_us": "100000"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, None),
+        ({}, None),
+    ],
+)
+def test_threads_follow_a_container_cpu_quota(
+    tmp_path: Path, files: dict[str, str], expected: int | None
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    cores = len(os.sched_getaffinity(0))
+    assert usable_cores(tmp_path) == (min(cores, expected) if expected else cores)
+
+
+def test_cli_sizes_torch_threads_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        assert use_cpu_cores() == usable_cores() == torch.get_num_threads()
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        torch.set_num_threads(1)
+        assert use_cpu_cores() == 1 == torch.get_num_threads()
+        assert use_cpu_cores(3) == 3 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)

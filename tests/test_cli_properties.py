@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner, Result
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from audiost.cli import main
@@ -504,6 +504,10 @@ ARGUMENT = st.one_of(
 
 @CLI
 @given(st.lists(ARGUMENT, max_size=6))
+# Control characters in a file name must not split the one error line.
+@example(argv=["texture", "\r"])
+@example(argv=["transfer", "a\nb.wav", "STYLE"])
+@example(argv=["transfer", "CONTENT", "\x1b[2J\u2028"])
 def test_random_argument_lists(
     tiny: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list
 ) -> None:

@@ -43,7 +43,14 @@ _IMAGE_FIELDS = {f.name for f in dataclasses.fields(ImageConfig)}
 _BATCH_KEYS = {"preset", "template"}
 # Where a batch runs, and what it may read and use there, is not part of what
 # it makes: a recipe saved on a GPU box re-runs unchanged on a laptop.
-_NOT_SAVED = {"device", "max_duration", "max_channels", "max_megapixels", "max_memory"}
+_NOT_SAVED = {
+    "device",
+    "max_duration",
+    "max_channels",
+    "max_megapixels",
+    "max_memory",
+    "tile_size",
+}
 
 
 @dataclass(frozen=True)

@@ -122,11 +122,9 @@ def worker_device(requested: str, index: int, cuda_count: int) -> str:
 def threads_per_worker(jobs: int, cores: int | None = None) -> int:
     """Intra-op threads for each of ``jobs`` workers so that together they use each core once."""
     if cores is None:
-        cores = (
-            len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else os.cpu_count() or 1
-        )
+        from ..device import usable_cores
+
+        cores = usable_cores()
     return max(1, cores // max(1, jobs))
 
 
@@ -136,7 +134,9 @@ def setup_worker(
     """Pin this process's threads and device; returns the configurations with the device filled in."""
     import torch
 
-    torch.set_num_threads(threads)
+    from ..device import use_cpu_cores
+
+    use_cpu_cores(threads)
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     return (
         replace(audio, device=worker_device(audio.device, index, count)),

@@ -14,7 +14,14 @@ from ..batch.plan import DEFAULT_TEMPLATE
 from ..batch.recipe import load_recipe, resolve_recipe
 from ..batch.runner import EXECUTORS, BatchInterrupted, BatchSummary, run_batch
 from ..config import PRESETS
-from .common import EXIT_INTERRUPTED, given, report_failures, setting_options
+from .common import (
+    EXIT_INTERRUPTED,
+    given,
+    printable,
+    report_failures,
+    say,
+    setting_options,
+)
 
 EXIT_SOME_FAILED = 1
 _SHOWN_FAILURES = 10
@@ -171,9 +178,8 @@ class _Progress:
             f", {skipped} skipped (done before or not stylable)" if skipped else ""
         )
         unplannable = f", {failed} cannot run" if failed else ""
-        click.echo(
-            f"batch: {todo} pair{'s' * (todo != 1)} to style on {workers}{already}{unplannable}",
-            err=True,
+        say(
+            f"batch: {todo} pair{'s' * (todo != 1)} to style on {workers}{already}{unplannable}"
         )
         if not self.quiet and todo:
             self.bar = tqdm(
@@ -197,9 +203,9 @@ class _Progress:
                 f"last {line['seconds'] or 0:.1f} s", refresh=False
             )
             self.bar.update(1)
-            self.bar.write(text, file=sys.stderr)
+            self.bar.write(printable(text), file=sys.stderr)
         else:
-            click.echo(text, err=True)
+            say(text)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -211,31 +217,27 @@ def _print_summary(summary: BatchSummary, *, interrupted: bool) -> None:
     minutes, seconds = divmod(summary.seconds, 60)
     counts = f"{summary.done} done, {summary.skipped} skipped, {summary.failed} failed in {int(minutes)}m{seconds:04.1f}s"
     if summary.removed_partials:
-        click.echo(
-            f"batch: removed {summary.removed_partials} partial file(s) left by an interrupted run",
-            err=True,
+        say(
+            f"batch: removed {summary.removed_partials} partial file(s) left by an interrupted run"
         )
     for reason, count in summary.not_styled.items():
-        click.echo(
-            f"batch: {count} input{'s' * (count != 1)} not styled: {reason.removesuffix('; not styled')}",
-            err=True,
+        say(
+            f"batch: {count} input{'s' * (count != 1)} not styled: {reason.removesuffix('; not styled')}"
         )
     for content, error in summary.failures[:_SHOWN_FAILURES]:
         named = content in error or _short(content) in error
         message = _readable(error) if named else f"{_short(content)}: {error}"
-        click.echo(f"audiost: failed: {message}", err=True)
+        say(f"audiost: failed: {message}")
     if len(summary.failures) > _SHOWN_FAILURES:
-        click.echo(
-            f"audiost: ... and {len(summary.failures) - _SHOWN_FAILURES} more failures; see the manifest",
-            err=True,
+        say(
+            f"audiost: ... and {len(summary.failures) - _SHOWN_FAILURES} more failures; see the manifest"
         )
     if interrupted:
-        click.echo(
-            f"audiost: interrupted: {counts}; finished outputs are kept, run the same command again to do the rest",
-            err=True,
+        say(
+            f"audiost: interrupted: {counts}; finished outputs are kept, run the same command again to do the rest"
         )
     else:
-        click.echo(f"batch: {counts}; manifest: {_short(summary.manifest)}", err=True)
+        say(f"batch: {counts}; manifest: {_short(summary.manifest)}")
 
 
 def _readable(error: str) -> str:

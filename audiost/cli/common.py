@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import re
 import signal
 import sys
+import unicodedata
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,7 @@ def report_failures(command: Callable[..., Any]) -> Callable[..., Any]:
         # A polite kill (SIGTERM) stops the same clean way as Ctrl-C.
         signal.signal(signal.SIGTERM, _interrupt)
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _plans_shown(not kwargs.get("quiet")):
                 warnings.showwarning = _show_warning
                 return command(*args, **kwargs)
         except AudiostError as exc:
@@ -54,9 +57,49 @@ def report_failures(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+@contextlib.contextmanager
+def _plans_shown(shown: bool) -> Iterator[None]:
+    """Print the library's ``audiost`` log lines (a run's size and memory plan, said before it starts) unless quiet."""
+    logger = logging.getLogger("audiost")
+    handler = _SayHandler()
+    if shown:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+class _SayHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        say(f"audiost: {record.getMessage()}")
+
+
 def fail(message: str, code: int) -> None:
-    click.echo(f"audiost: error: {message}", err=True)
+    say(f"audiost: error: {message}")
     sys.exit(code)
+
+
+def say(text: str) -> None:
+    """Print one line to stderr, whatever the file names in it contain."""
+    click.echo(printable(text), err=True)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters and line separators escaped (``\\r``, ``\\x1b``).
+
+    A file may be called ``"a\\rb.wav"``; echoed raw, its name would split a
+    message in two or move the cursor, and a log would lose the one-line rule.
+    """
+    return "".join(
+        repr(char)[1:-1] if unicodedata.category(char) in _UNPRINTABLE else char
+        for char in text
+    )
+
+
+# Controls (Cc: C0, DEL, C1 such as NEL) and the two Unicode line breaks.
+_UNPRINTABLE = {"Cc", "Zl", "Zp"}
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -72,7 +115,7 @@ def _out_of_memory_errors() -> type[BaseException]:
 def _show_warning(
     message: Warning | str, category: type[Warning], *_: Any, **__: Any
 ) -> None:
-    click.echo(f"audiost: warning: {message}", err=True)
+    say(f"audiost: warning: {message}")
 
 
 def _named(*declarations: str, **attributes: Any) -> tuple[str, Callable[..., Any]]:
@@ -268,6 +311,11 @@ _SETTINGS = dict(
             "--max-size",
             type=click.IntRange(min=16),
             help="Images: long side of the output in pixels.  [default: 512]",
+        ),
+        _named(
+            "--tile-size",
+            type=click.IntRange(min=0),
+            help="Images: run the network over larger pictures in tiles of at most this many pixels (exact, memory of one tile, about a third slower); 0 tiles only what would not fit.  [default: 0]",
         ),
         _named(
             "--scales",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import given, report_failures, some_settings
+from .common import given, printable, report_failures, some_settings
 
 
 @click.command()
@@ -60,7 +60,7 @@ def evaluate(
             )
         )
         return
-    click.echo(f"{output} ({result.kind})")
+    click.echo(printable(f"{output} ({result.kind})"))
     for name, value in result.measures.items():
         shown = "n/a" if value is None else f"{value:.4g}"
         click.echo(f"  {name:<24} {shown:>9}  {DESCRIPTIONS[name]}")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..config import PRESETS
+from ..device import use_cpu_cores
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..progress import progress_bar
@@ -17,6 +18,7 @@ from .common import (
     parse_size,
     reject_foreign_options,
     report_failures,
+    say,
     some_settings,
 )
 
@@ -78,6 +80,8 @@ def texture(
     }
     kind = media_kind(style)
     reject_foreign_options(kind, settings)
+    # One thread per core this process may use (a container's quota included).
+    use_cpu_cores()
     if kind == "audio":
         if size is not None:
             raise AudiostError("--size is for image textures; use --duration for audio")
@@ -93,11 +97,10 @@ def texture(
             style, size, output, overwrite, preset, quiet, settings
         )
     for note in result.warnings:
-        click.echo(f"audiost: warning: {note}", err=True)
+        say(f"audiost: warning: {note}")
     if not quiet:
-        click.echo(
-            f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}",
-            err=True,
+        say(
+            f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}"
         )
 
 

@@ -15,11 +15,18 @@ from typing import Any
 import click
 
 from ..config import PRESETS, audio_preset, image_preset
+from ..device import use_cpu_cores
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..outputs import default_output_path
 from ..progress import progress_bar
-from .common import given, reject_foreign_options, report_failures, setting_options
+from .common import (
+    given,
+    reject_foreign_options,
+    report_failures,
+    say,
+    setting_options,
+)
 
 
 @click.command()
@@ -77,6 +84,8 @@ def transfer(
         from ..report import require_matplotlib
 
         require_matplotlib()  # before the work, not after it
+    # One thread per core this process may use (a container's quota included).
+    use_cpu_cores()
     if kind == "audio":
         result, summary = _transfer_audio(
             content, styles, output, overwrite, preset, quiet, settings
@@ -86,11 +95,10 @@ def transfer(
             content, styles, output, overwrite, preset, quiet, settings
         )
     for note in result.warnings:
-        click.echo(f"audiost: warning: {note}", err=True)
+        say(f"audiost: warning: {note}")
     if not quiet:
-        click.echo(
-            f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}",
-            err=True,
+        say(
+            f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}"
         )
     if report is not None:
         from ..report import write_report
@@ -98,7 +106,7 @@ def transfer(
         # With several styles the measures are against the first.
         written = write_report(report, content, styles[0], result)
         if not quiet:
-            click.echo(f"report: {', '.join(str(path) for path in written)}", err=True)
+            say(f"report: {', '.join(str(path) for path in written)}")
 
 
 def _common_kind(content: Path, styles: tuple[Path, ...]) -> str:

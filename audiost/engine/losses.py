@@ -20,7 +20,8 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     Averaging (not summing) makes Grams of inputs of different lengths or
     sizes comparable, so a 3 s style can drive a 30 s content.
     """
-    return _Gram.apply(features.flatten(2))
+    flat = features.flatten(2)
+    return _Gram.apply(flat, flat.shape[-1])
 
 
 class _Gram(torch.autograd.Function):
@@ -33,17 +34,18 @@ class _Gram(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: torch.autograd.function.FunctionCtx, flat: torch.Tensor
+        ctx: torch.autograd.function.FunctionCtx, flat: torch.Tensor, divisor: int
     ) -> torch.Tensor:
         ctx.save_for_backward(flat)
-        return flat @ flat.transpose(1, 2) / flat.shape[-1]
+        ctx.divisor = divisor
+        return flat @ flat.transpose(1, 2) / divisor
 
     @staticmethod
     def backward(
         ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, None]:
         (flat,) = ctx.saved_tensors
-        return (grad + grad.transpose(1, 2)) @ flat / flat.shape[-1]
+        return (grad + grad.transpose(1, 2)) @ flat / ctx.divisor, None
 
 
 class ContentLoss(nn.Module):
@@ -57,6 +59,20 @@ class ContentLoss(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return (features - self.target).pow(2).mean() / self.scale
 
+    def error_sum(
+        self, features: torch.Tensor, where: tuple[slice, slice]
+    ) -> torch.Tensor:
+        """Squared error of one tile's features at ``where`` (rows, columns) of the target.
+
+        Over tiles that cover the target these sum to ``forward`` times
+        :attr:`normaliser`.
+        """
+        return (features - self.target[..., where[0], where[1]]).pow(2).sum()
+
+    @property
+    def normaliser(self) -> torch.Tensor:
+        return self.target.numel() * self.scale
+
 
 class GramLoss(nn.Module):
     """Relative squared error between Gram matrices: matches texture statistics.
@@ -65,16 +81,34 @@ class GramLoss(nn.Module):
     channels), and each canvas in the batch is compared with it.
     """
 
-    def __init__(self, target_features: torch.Tensor):
+    def __init__(self, target_features: torch.Tensor | None = None):
         super().__init__()
-        target = gram_matrix(target_features.detach()).mean(0, keepdim=True)
+        if target_features is not None:
+            self.set_target(gram_matrix(target_features.detach()))
+
+    def set_target(self, statistic: torch.Tensor) -> GramLoss:
+        """Match this Gram (``(N, C, C)``, averaged over N): for targets gathered in tiles."""
+        target = statistic.detach().mean(0, keepdim=True)
         self.register_buffer("target", target)
         self.register_buffer("scale", target.pow(2).sum().clamp_min(_EPS))
+        return self
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return (gram_matrix(features) - self.target).pow(2).sum(
-            dim=(1, 2)
-        ).mean() / self.scale
+        return self.from_statistic(gram_matrix(features))
+
+    def from_statistic(self, gram: torch.Tensor) -> torch.Tensor:
+        return (gram - self.target).pow(2).sum(dim=(1, 2)).mean() / self.scale
+
+    # Sums over positions, so that tiles of a canvas add up (see engine.tiles).
+    @staticmethod
+    def moments(features: torch.Tensor) -> torch.Tensor:
+        """``F Fᵀ`` summed, not averaged, over positions."""
+        return _Gram.apply(features.flatten(2), 1)
+
+    @staticmethod
+    def statistic(moments: torch.Tensor, positions: int) -> torch.Tensor:
+        """The Gram from :meth:`moments` summed over ``positions`` positions."""
+        return moments / positions
 
 
 def mean_std(features: torch.Tensor) -> torch.Tensor:
@@ -98,14 +132,38 @@ class MeanStdLoss(nn.Module):
     over the style batch, as for :class:`GramLoss`.
     """
 
-    def __init__(self, target_features: torch.Tensor):
+    def __init__(self, target_features: torch.Tensor | None = None):
         super().__init__()
-        target = mean_std(target_features.detach()).mean(0, keepdim=True)
+        if target_features is not None:
+            self.set_target(mean_std(target_features.detach()))
+
+    def set_target(self, statistic: torch.Tensor) -> MeanStdLoss:
+        """Match these means and deviations (``(N, 2C)``, averaged over N): for targets gathered in tiles."""
+        target = statistic.detach().mean(0, keepdim=True)
         self.register_buffer("target", target)
         self.register_buffer("scale", target.pow(2).sum().clamp_min(_EPS))
+        return self
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return (mean_std(features) - self.target).pow(2).sum(dim=1).mean() / self.scale
+        return self.from_statistic(mean_std(features))
+
+    def from_statistic(self, statistic: torch.Tensor) -> torch.Tensor:
+        return (statistic - self.target).pow(2).sum(dim=1).mean() / self.scale
+
+    # Sums over positions, so that tiles of a canvas add up (see engine.tiles).
+    @staticmethod
+    def moments(features: torch.Tensor) -> torch.Tensor:
+        """Each channel's sum and sum of squares over positions, ``(N, 2C)``."""
+        flat = features.flatten(2)
+        return torch.cat([flat.sum(-1), flat.pow(2).sum(-1)], dim=1)
+
+    @staticmethod
+    def statistic(moments: torch.Tensor, positions: int) -> torch.Tensor:
+        """Means and deviations from :meth:`moments` summed over ``positions`` positions."""
+        channels = moments.shape[1] // 2
+        mean = moments[:, :channels] / positions
+        var = (moments[:, channels:] / positions - mean.square()).clamp_min(0)
+        return torch.cat([mean, (var + _EPS).sqrt()], dim=1)
 
 
 #: Style losses by the name ``style_loss`` settings use; each is built from

@@ -157,7 +157,13 @@ def optimise(
             break
         result.canvas = bounded(canvas).detach().clone()
         result.losses.append(loss)
-        result.history.append({name: float(v) for name, v in last.parts.items()})
+        # One device-to-host copy for all the terms, not one per term.
+        values = (
+            torch.stack([v.float() for v in last.parts.values()]).tolist()
+            if last.parts
+            else []
+        )
+        result.history.append(dict(zip(last.parts, values, strict=True)))
         if on_step is not None:
             on_step(iteration, loss)
     if result.stopped_early is None:

@@ -174,6 +174,11 @@ def _shapes(blocks: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def layer_stride(name: str) -> int:
+    """Pixels per position of layer ``convB_I``: each block before ``B`` halves the resolution."""
+    return 2 ** (int(name[4]) - 1)
+
+
 def vgg_layer_names(net: str) -> tuple[str, ...]:
     """``("conv1_1", ..., "conv5_3" or "conv5_4")``: the named layers of ``net``, known without building it."""
     return tuple(name for name, *_ in _convolutions(BLOCKS[net]))
