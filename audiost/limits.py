@@ -349,10 +349,15 @@ def estimate_tiled_image_memory(
     the canvas-sized optimiser state and the content's target activations
     stay whole. Styles pass in tiles of the same size.
     """
-    from .engine.tiles import HALO
+    from .engine.tiles import plan_tiles
 
     deepest = max(int(name[4]) for name in (*cfg.style_layers, *cfg.content_layers))
-    outer = (min(side, width) + 2 * HALO) * (min(side, height) + 2 * HALO)
+    outer = max(
+        (bottom - top) * (right - left)
+        for top, bottom, left, right in (
+            t.outer for t in plan_tiles(height, width, side)
+        )
+    )
     tile = _vgg_estimate(cfg.net, cfg.optimizer, deepest, outer, 0, channels_in=3)
     # The tile's canvas state is counted again below, for the whole canvas.
     tile -= _FLOAT * 3 * outer * _CANVAS_COPIES[cfg.optimizer]

@@ -315,7 +315,7 @@ _SETTINGS = dict(
         _named(
             "--tile-size",
             type=click.IntRange(min=0),
-            help="Images: run the network over larger pictures in tiles of at most this many pixels (exact, memory of one tile, about a third slower); 0 tiles only what would not fit.  [default: 0]",
+            help="Images: run the network over larger pictures in tiles of at most this many pixels (same result in the memory of one tile, about 1.6 times the time); 0 tiles only what would not fit.  [default: 0]",
         ),
         _named(
             "--scales",

@@ -8,10 +8,14 @@ summed without per-layer fudge factors.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 _EPS = 1e-12
+# Power floor of the envelopes, so silence has a finite log.
+_LOG_FLOOR = math.log(1e-8)
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -237,11 +241,20 @@ class EnvelopeLoss(nn.Module):
         self.register_buffer("target", target)
 
     def envelope(self, canvas: torch.Tensor) -> torch.Tensor:
-        power = torch.expm1(canvas.clamp_min(0)).pow(2)
+        """``log(mean(expm1(canvas)²) + 1e-8)`` over bins (time) or frames (frequency).
+
+        Computed in the log domain: an optimiser's trial step can reach
+        log-magnitudes near 50, where ``expm1(c)²`` overflows float32 and
+        the loss would be infinite instead of merely large.
+        """
+        magnitude = canvas.clamp_min(1e-6)
+        # log(expm1(c)²) = 2 (c + log(1 - e⁻ᶜ)), finite for any c > 0.
+        log_power = 2 * (magnitude + torch.log(-torch.expm1(-magnitude)))
         # canvas is (N, 1, bins, frames): average over bins for the temporal
         # envelope, over frames for the spectral one.
         dim = -2 if self.axis == "time" else -1
-        return torch.log(power.mean(dim=dim) + 1e-8)
+        log_mean = torch.logsumexp(log_power, dim=dim) - math.log(log_power.shape[dim])
+        return torch.logaddexp(log_mean, torch.full_like(log_mean, _LOG_FLOOR))
 
     def forward(self, canvas: torch.Tensor) -> torch.Tensor:
         return (self.envelope(canvas) - self.target).pow(
