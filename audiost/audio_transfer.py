@@ -28,7 +28,7 @@ from .engine import (
     EnvelopeLoss,
     Objective,
     Term,
-    optimise,
+    optimise_with,
 )
 from .engine.optimise import OptimisationResult, StepCallback
 from .errors import AudiostError
@@ -370,12 +370,10 @@ def _optimise_sections(
         )
         timings["encode"] += seconds_since(clock, device)
         clock = time.perf_counter()
-        section = optimise(
+        section = optimise_with(
+            cfg,
             objective,
             init,
-            iters=cfg.iters,
-            optimizer=cfg.optimizer,
-            lr=cfg.lr,
             min_value=0.0,
             on_step=_overall_progress(on_step, index, len(spans), cfg.iters),
         )

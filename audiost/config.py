@@ -81,8 +81,7 @@ class AudioConfig:
             self.spectral_envelope_weight,
         )
         _check_lr(self.lr)
-        if not 0 <= self.seed <= MAX_SEED:
-            raise ValueError(f"seed must be between 0 and {MAX_SEED}")
+        _check_seed(self.seed)
         if self.sample_rate is not None and not (
             MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE
         ):
@@ -123,6 +122,11 @@ def _check_weights(*weights: float) -> None:
     # NaN compares false with everything, so it is caught by the range test.
     if not all(0 <= w < math.inf for w in weights):
         raise ValueError(f"loss weights must be finite and >= 0, got {weights}")
+
+
+def _check_seed(seed: int) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be between 0 and {MAX_SEED}")
 
 
 def _check_lr(lr: float | None) -> None:
@@ -198,10 +202,6 @@ class ImageConfig:
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
         _check_choice("init", self.init, ("content", "noise", "style"))
-        if self.tile_size != 0 and self.tile_size < 64:
-            raise ValueError(
-                f"tile_size must be 0 (tile only what does not fit) or at least 64 px, got {self.tile_size}"
-            )
         _check_choice("net", self.net, ("vgg19", "vgg16"))
         _check_choice("pooling", self.pooling, ("max", "avg"))
         _check_choice("style_loss", self.style_loss, STYLE_LOSS_NAMES)
@@ -225,8 +225,7 @@ class ImageConfig:
             self.content_weight, self.style_weight, self.tv_weight, *self.style_weights
         )
         _check_lr(self.lr)
-        if not 0 <= self.seed <= MAX_SEED:
-            raise ValueError(f"seed must be between 0 and {MAX_SEED}")
+        _check_seed(self.seed)
         if self.style_weights and not sum(self.style_weights) > 0:
             raise ValueError("style_weights must not all be 0")
         if self.max_size < 16:
@@ -237,6 +236,10 @@ class ImageConfig:
             raise ValueError("style_scale must be between 0.1 and 4")
         if not self.max_megapixels > 0:
             raise ValueError("max_megapixels must be positive")
+        if self.tile_size != 0 and self.tile_size < 64:
+            raise ValueError(
+                f"tile_size must be 0 (tile only what does not fit) or at least 64 px, got {self.tile_size}"
+            )
         check_memory_setting(self.max_memory)
 
     def replace(self, **changes: Any) -> ImageConfig:

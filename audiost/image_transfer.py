@@ -32,7 +32,7 @@ from .engine import (
     Objective,
     Term,
     TotalVariationLoss,
-    optimise,
+    optimise_with,
 )
 from .engine.optimise import OptimisationResult, StepCallback
 from .engine.tiles import (
@@ -399,12 +399,10 @@ def coarse_to_fine(
             if on_step is None
             else (lambda i, loss, offset=offset: on_step(offset + i, loss))
         )
-        result = optimise(
+        result = optimise_with(
+            cfg,
             objective_at(scale_size),
             init,
-            iters=cfg.iters,
-            optimizer=cfg.optimizer,
-            lr=cfg.lr,
             min_value=0.0,
             max_value=1.0,
             on_step=step,

@@ -35,7 +35,7 @@ from .engine import (
     Objective,
     Term,
     TotalVariationLoss,
-    optimise,
+    optimise_with,
 )
 from .engine.optimise import StepCallback
 from .errors import AudiostError
@@ -208,12 +208,10 @@ def _synthesize_audio(
     timings["style"] = seconds_since(clock, device)
 
     clock = time.perf_counter()
-    result = optimise(
+    result = optimise_with(
+        cfg,
         objective,
         init,
-        iters=cfg.iters,
-        optimizer=cfg.optimizer,
-        lr=cfg.lr,
         min_value=0.0,
         on_step=on_step,
     )

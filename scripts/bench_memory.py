@@ -90,7 +90,9 @@ else:
     estimate = estimate_image_memory(cfg, size, size, [size * size])
     before = rss()
     transfer_image(content, style, config=cfg)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+sys.path.insert(0, "scripts")
+from bench import peak_rss_mb
+peak = peak_rss_mb() * 2**20
 print(json.dumps({"estimate": estimate, "measured": peak - before}))
 """
 
@@ -116,15 +118,24 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="two small cases only")
     parser.add_argument("--iters", type=int, default=25)
     parser.add_argument(
-        "--corpus", type=Path, default=REPO.parent / "shared" / "corpus"
+        "--corpus",
+        type=Path,
+        help="the shared corpus folder  [default: $AUDIOST_SHARED or ../shared]",
     )
     args = parser.parse_args()
+    from bench import shared_corpus
+
+    corpus = args.corpus or shared_corpus()
+    if corpus is None:
+        parser.error(
+            "the shared corpus was not found; pass --corpus or set AUDIOST_SHARED"
+        )
     cases = [c for c in CASES if not args.quick or c[0] in QUICK]
     print("| case | estimate (MB) | measured peak (MB) | estimate / measured |")
     print("|---|---:|---:|---:|")
     ratios = []
     for label, kind, size, channels, settings in cases:
-        figures = measure(kind, size, channels, settings, args.corpus, args.iters)
+        figures = measure(kind, size, channels, settings, corpus, args.iters)
         ratio = figures["estimate"] / figures["measured"]
         ratios.append(ratio)
         print(

@@ -45,7 +45,7 @@ PAINTING = "painting_hokusai_poppies_655x449.png"
 RATE = 44100
 
 _RUN = r"""
-import json, resource, sys, time
+import json, sys, time
 kind, content, style, output, settings = json.loads(sys.argv[1])
 start = time.perf_counter()
 if kind == "audio":
@@ -55,8 +55,10 @@ else:
     from audiost import image_preset, transfer_image
     result = transfer_image(content, style, output, config=image_preset("balanced", **settings), overwrite=True)
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"wall": wall, "peak": peak, "timings": result.timings}))
+sys.path.insert(0, "scripts")
+from bench import peak_rss_mb
+peak = peak_rss_mb() * 2**20
+print(json.dumps({"wall": wall, "peak": peak}))
 """
 
 
@@ -80,8 +82,10 @@ def make_audio(corpus: Path, folder: Path, seconds: int) -> Path:
     return path
 
 
-def make_image(corpus: Path, folder: Path, name: str, size: int) -> Path:
-    """A corpus picture resized so its long side is ``size`` (upscaled where needed)."""
+def make_image(
+    corpus: Path, folder: Path, name: str, size: int
+) -> tuple[Path, tuple[int, int]]:
+    """A corpus picture resized so its long side is ``size`` (upscaled where needed): its file and (width, height)."""
     from PIL import Image
 
     with Image.open(corpus / name) as picture:
@@ -92,7 +96,7 @@ def make_image(corpus: Path, folder: Path, name: str, size: int) -> Path:
         )
     path = folder / f"{Path(name).stem}_{size}.png"
     resized.save(path)
-    return path
+    return path, resized.size
 
 
 def run(kind: str, content: Path, style: Path, output: Path, settings: dict) -> dict:
@@ -124,23 +128,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
-        "--corpus", type=Path, default=REPO.parent / "shared" / "corpus"
+        "--corpus",
+        type=Path,
+        help="the shared corpus folder  [default: $AUDIOST_SHARED or ../shared]",
     )
     args = parser.parse_args(argv)
+    from bench import shared_corpus
+
+    corpus = args.corpus or shared_corpus()
+    if corpus is None:
+        parser.error(
+            "the shared corpus was not found; pass --corpus or set AUDIOST_SHARED"
+        )
     with tempfile.TemporaryDirectory(prefix="audiost-scaling-") as tmp:
         folder = Path(tmp)
         style = folder / "style.wav"
         import librosa
         import soundfile as sf
 
-        audio, _ = librosa.load(args.corpus / STYLE, sr=RATE, mono=False)
+        audio, _ = librosa.load(corpus / STYLE, sr=RATE, mono=False)
         sf.write(style, audio.T, RATE)
         print(
             "| audio (stereo, 44.1 kHz, fast) | wall (s) | s per s of audio | peak memory (GB) |"
         )
         print("|---|---:|---:|---:|")
         for seconds in args.durations:
-            content = make_audio(args.corpus, folder, seconds)
+            content = make_audio(corpus, folder, seconds)
             figures = run(
                 "audio", content, style, folder / "out.wav", {"device": args.device}
             )
@@ -148,20 +161,16 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"| {seconds} s | {figures['wall']:.1f} | {figures['wall'] / seconds:.3f} | {figures['peak'] / 1e9:.2f} |",
                 flush=True,
             )
-        painting = make_image(args.corpus, folder, PAINTING, 512)
+        from audiost.engine.tiles import plan_tiles
+
+        painting, _ = make_image(corpus, folder, PAINTING, 512)
         print(
             f"\n| image (VGG19, {args.image_iters} L-BFGS iterations) | tiles | wall (s) | s per megapixel | peak memory (GB) |"
         )
         print("|---|---|---:|---:|---:|")
         for size in args.image_sizes:
-            photo = make_image(args.corpus, folder, PHOTO, size)
-            from PIL import Image
-
-            from audiost.engine.tiles import plan_tiles
-
-            with Image.open(photo) as picture:
-                megapixels = picture.width * picture.height / 1e6
-                width, height = picture.size
+            photo, (width, height) = make_image(corpus, folder, PHOTO, size)
+            megapixels = width * height / 1e6
             tile_sizes = [t for t in args.tile_sizes if t == 0 or t < size] or [0]
             for tile in tile_sizes:
                 settings = {

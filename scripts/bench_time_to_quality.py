@@ -28,7 +28,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
 
 #: Settings changed from ``balanced``, by the name the table uses.
 CONFIGS: dict[str, dict[str, Any]] = {

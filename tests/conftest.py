@@ -132,6 +132,17 @@ def _quiet(command: list[str]) -> bool:
     return subprocess.run(command, capture_output=True, check=False).returncode == 0
 
 
+def assert_one_line_error(
+    result: subprocess.CompletedProcess[str], name: str, workdir: Path
+) -> None:
+    """A failed run as users must see it: exit 2, one ``audiost: error:`` line naming ``name``, nothing written."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("audiost: error: "), result.stderr
+    assert name in lines[0], lines[0]
+    assert list(workdir.iterdir()) == []  # nothing written, no temporary file left
+
+
 def run_cli(
     *args: str, cwd: Path, timeout: float = 300, **popen: object
 ) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,16 @@ from click.testing import CliRunner, Result
 
 from audiost.cli import main
 
-from .conftest import BAD, CORPUS, HED, REPO, bad_manifest, clip, run_cli
+from .conftest import (
+    BAD,
+    CORPUS,
+    HED,
+    REPO,
+    assert_one_line_error,
+    bad_manifest,
+    clip,
+    run_cli,
+)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 BAD_AUDIO = [row for row in bad_manifest() if row["file"].endswith(AUDIO_SUFFIXES)]
@@ -41,17 +50,6 @@ TINY_IMAGE = [
     "2",
     "-q",
 ]
-
-
-def assert_one_line_error(
-    result: subprocess.CompletedProcess[str], name: str, workdir: Path
-) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert (
-        len(lines) == 1 and lines[0].startswith("audiost: error: ") and name in lines[0]
-    ), result.stderr
-    assert list(workdir.iterdir()) == []  # nothing written, no temporary file left
 
 
 @pytest.mark.skipif(

@@ -518,7 +518,7 @@ def test_batch_goes_on_past_a_full_disk_and_a_read_only_folder(tmp_path: Path) -
             [inputs], [style], out, recipe=resolve_recipe(preset="fast", settings=TINY)
         )
         full_done = [p.name for p in (out / "full").iterdir()]
-        left = [p for p in out.rglob(".*") if ".part" in p.name]
+        left = partial_files(out)
     lines = {line["content"]: line for line in manifest_lines(out)}
     assert summary.done == len(good) + len(full_done) and len(full_done) < len(full)
     assert lines[str(good[0])]["status"] == "done"

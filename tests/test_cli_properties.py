@@ -11,9 +11,6 @@ inputs are tiny so that each example takes a fraction of a second.
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -31,7 +28,7 @@ from audiost.config import ImageConfig, _parse_layers
 from audiost.errors import AudiostError
 from audiost.features.vgg import vgg_layer_names
 
-from .conftest import REPO, clip
+from .conftest import clip, run_cli
 
 CLI = settings(
     max_examples=20,
@@ -613,27 +610,19 @@ def test_absurd_sample_rate_option_is_refused(
 ) -> None:
     # A separate process: resampling to 4 GHz crashed the interpreter (SIGSEGV).
     work = fresh_dir(tmp_path)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "audiost",
-            "transfer",
-            str(tiny["content"]),
-            str(tiny["style"]),
-            "-o",
-            str(work / "out.wav"),
-            "--sample-rate",
-            "4000000000",
-            "--iters=0",
-            "--gl-iters=1",
-            "-q",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        "transfer",
+        str(tiny["content"]),
+        str(tiny["style"]),
+        "-o",
+        str(work / "out.wav"),
+        "--sample-rate",
+        "4000000000",
+        "--iters=0",
+        "--gl-iters=1",
+        "-q",
+        cwd=work,
         timeout=20,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert result.returncode == 2, (result.returncode, result.stderr[-500:])
     assert len(result.stderr.strip().splitlines()) == 1

@@ -17,7 +17,6 @@ import hashlib
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -28,7 +27,7 @@ import pytest
 import soundfile as sf
 from click.testing import Result
 
-from .conftest import run_cli
+from .conftest import assert_one_line_error, run_cli
 from .test_bad_inputs import (
     assert_clean_failure,
     assert_finite_measures,
@@ -199,16 +198,6 @@ def test_named_pipe_is_refused_without_blocking(
         result = invoke(*args)
     assert_clean_failure(result, name, out_dir)
     assert "not a regular file" in result.stderr
-
-
-def assert_one_line_error(
-    result: subprocess.CompletedProcess[str], name: str, workdir: Path
-) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("audiost: error: "), result.stderr
-    assert name in lines[0], lines[0]
-    assert list(workdir.iterdir()) == []
 
 
 def test_link_to_an_endless_device_is_refused(

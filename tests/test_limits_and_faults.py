@@ -12,8 +12,6 @@ import os
 import pickle
 import resource
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +29,7 @@ from audiost.limits import (
     parse_bytes,
 )
 
-from .conftest import REPO, corpus_file, read_only, small_tmpfs
+from .conftest import REPO, corpus_file, read_only, run_cli, small_tmpfs
 
 FAST = ["--preset", "fast", "--iters", "3", "--gl-iters", "2", "-q"]
 
@@ -292,22 +290,14 @@ def test_full_disk_leaves_no_partial_file(speech_file, music_file, tmp_path) -> 
     def small_files() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "audiost",
-            "transfer",
-            speech_file,
-            music_file,
-            "-o",
-            tmp_path / "o.wav",
-            *FAST,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = run_cli(
+        "transfer",
+        str(speech_file),
+        str(music_file),
+        "-o",
+        str(tmp_path / "o.wav"),
+        *FAST,
+        cwd=tmp_path,
         preexec_fn=small_files,
     )
     assert result.returncode == 2, result.stderr

@@ -61,7 +61,7 @@ def report_failures(command: Callable[..., Any]) -> Callable[..., Any]:
 def _plans_shown(shown: bool) -> Iterator[None]:
     """Print the library's ``audiost`` log lines (a run's size and memory plan, said before it starts) unless quiet."""
     logger = logging.getLogger("audiost")
-    handler = _SayHandler()
+    handler, level = _SayHandler(), logger.level
     if shown:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
@@ -69,6 +69,7 @@ def _plans_shown(shown: bool) -> Iterator[None]:
         yield
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 class _SayHandler(logging.Handler):
@@ -116,6 +117,21 @@ def _show_warning(
     message: Warning | str, category: type[Warning], *_: Any, **__: Any
 ) -> None:
     say(f"audiost: warning: {message}")
+
+
+def make_config(make: Callable[..., Any], preset: str, settings: dict[str, Any]) -> Any:
+    """``make(preset, **settings)``, its refusals worded for the command line.
+
+    A setting's checks name the field (``tile_size must be ...``); the user
+    typed the option, so the message names ``--tile-size``.
+    """
+    try:
+        return make(preset, **settings)
+    except (TypeError, ValueError) as exc:
+        field, space, rest = str(exc).partition(" ")
+        if space and field in _AUDIO_FIELDS | _IMAGE_FIELDS:
+            raise AudiostError(f"--{field.replace('_', '-')} {rest}") from exc
+        raise AudiostError(str(exc)) from exc
 
 
 def _named(*declarations: str, **attributes: Any) -> tuple[str, Callable[..., Any]]:

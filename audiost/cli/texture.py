@@ -14,6 +14,7 @@ from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..progress import progress_bar
 from .common import (
+    make_config,
     parse_duration,
     parse_size,
     reject_foreign_options,
@@ -119,7 +120,7 @@ def _audio(
     from ..media.audio_io import check_input_file
     from ..texture import synthesize_audio
 
-    config = _config(audio_preset, preset, settings)
+    config = make_config(audio_preset, preset, settings)
     if duration is not None:
         seconds = parse_duration(duration)
     else:
@@ -150,7 +151,7 @@ def _image(
     from ..media.image_io import load_image
     from ..texture import synthesize_image
 
-    config = _config(image_preset, preset, settings)
+    config = make_config(image_preset, preset, settings)
     dimensions = parse_size(size) if size is not None else load_image(style).size
     output = output or Path(f"{style.stem}_texture.png")
     with progress_bar(
@@ -166,10 +167,3 @@ def _image(
         )
     height, width = result.image.shape[:2]
     return result, f"{width}x{height} px"
-
-
-def _config(make: Any, preset: str, settings: dict[str, Any]) -> Any:
-    try:
-        return make(preset, **settings)
-    except (TypeError, ValueError) as exc:
-        raise AudiostError(str(exc)) from exc

@@ -8,7 +8,6 @@ parses options, shows progress and reports failures as one line (see
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from ..outputs import default_output_path
 from ..progress import progress_bar
 from .common import (
     given,
+    make_config,
     reject_foreign_options,
     report_failures,
     say,
@@ -135,7 +135,7 @@ def _transfer_audio(
 
     if len(styles) != 1:
         raise AudiostError(f"audio takes one style, got {len(styles)}")
-    config = _config(audio_preset, preset, settings)
+    config = make_config(audio_preset, preset, settings)
     output = output or default_output_path(content, styles[0], ".wav")
     with progress_bar(config.iters, "styling", quiet=quiet) as on_step:
         result = transfer_audio(
@@ -161,7 +161,7 @@ def _transfer_image(
 ) -> tuple[Any, str]:
     from ..image_transfer import default_image_output, transfer_image
 
-    config = _config(image_preset, preset, settings)
+    config = make_config(image_preset, preset, settings)
     output = output or default_image_output(content, styles)
     with progress_bar(config.iters * config.scales, "styling", quiet=quiet) as on_step:
         result = transfer_image(
@@ -174,10 +174,3 @@ def _transfer_image(
         )
     height, width = result.image.shape[:2]
     return result, f"{width}x{height} px"
-
-
-def _config(make: Callable[..., Any], preset: str, settings: dict[str, Any]) -> Any:
-    try:
-        return make(preset, **settings)
-    except ValueError as exc:
-        raise AudiostError(str(exc)) from exc

@@ -18,7 +18,7 @@ from .losses import (
     mean_std,
 )
 from .objective import Objective, Term
-from .optimise import OptimisationResult, optimise
+from .optimise import OptimisationResult, optimise, optimise_with
 
 __all__ = [
     "STYLE_LOSSES",
@@ -35,4 +35,5 @@ __all__ = [
     "gram_matrix",
     "mean_std",
     "optimise",
+    "optimise_with",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import torch
 
@@ -13,6 +14,14 @@ _LINE_SEARCH_EVALS = 20
 
 #: Called after every iteration with (iteration, total loss).
 StepCallback = Callable[[int, float], None]
+
+
+class OptimiserSettings(Protocol):
+    """The settings :func:`optimise_with` reads: any audio or image configuration has them."""
+
+    iters: int
+    optimizer: str
+    lr: float | None
 
 
 class _NonFinite(Exception):
@@ -183,6 +192,23 @@ def optimise(
         "total": float(total)
     }
     return result
+
+
+def optimise_with(
+    settings: OptimiserSettings,
+    objective: Objective,
+    init: torch.Tensor,
+    **options: Any,
+) -> OptimisationResult:
+    """:func:`optimise` with the iterations, optimiser and step size of a configuration."""
+    return optimise(
+        objective,
+        init,
+        iters=settings.iters,
+        optimizer=settings.optimizer,
+        lr=settings.lr,
+        **options,
+    )
 
 
 def _final_loss(

@@ -75,9 +75,9 @@ class Tile:
 def plan_tiles(height: int, width: int, side: int, halo: int = HALO) -> list[Tile]:
     """Cover a ``height x width`` canvas with tiles whose cores are at most ``side`` px (rounded to :data:`ALIGN`).
 
-    Cores are as equal as alignment allows, so no thin sliver is left at an
-    edge; the outer boxes add ``halo`` px on every side that is not the
-    canvas's edge.
+    Cores are as equal as alignment allows (the last in a row or column takes
+    the remainder); the outer boxes add ``halo`` px on every side that is not
+    the canvas's edge.
     """
     if side < ALIGN:
         raise ValueError(f"tile side must be at least {ALIGN} px, got {side}")
@@ -103,6 +103,28 @@ def plan_tiles(height: int, width: int, side: int, halo: int = HALO) -> list[Til
     ]
 
 
+#: One tile's activations at each layer, cut to its core, with where that core
+#: lies in the whole canvas's layer: ``{layer: (values, (rows, columns))}``.
+Cores = dict[str, tuple[torch.Tensor, tuple[slice, slice]]]
+
+
+def tile_cores(
+    network: FeatureNetwork,
+    piece: torch.Tensor,
+    tile: Tile,
+    layers: list[str],
+    strides: dict[str, int],
+    size: tuple[int, int],
+) -> Cores:
+    """Run ``network`` on ``piece`` (``tile``'s outer box of a canvas of ``size``, height and width) and keep the cores."""
+    activations = network(piece, layers)
+    out: Cores = {}
+    for name in layers:
+        local, whole = tile.core_slices(strides[name], *size)
+        out[name] = (activations[name][..., local[0], local[1]], whole)
+    return out
+
+
 def tiled_features(
     network: FeatureNetwork,
     canvas: torch.Tensor,
@@ -111,21 +133,16 @@ def tiled_features(
     strides: dict[str, int],
 ) -> dict[str, torch.Tensor]:
     """The whole canvas's activations at ``layers``, assembled from tiles' cores (no gradients)."""
-    height, width = canvas.shape[-2:]
+    height, width = size = canvas.shape[-2:]
     out: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         for tile in tiles:
-            features = network(tile.crop(canvas), layers)
-            for name in layers:
-                stride = strides[name]
+            cores = tile_cores(network, tile.crop(canvas), tile, layers, strides, size)
+            for name, (values, whole) in cores.items():
                 if name not in out:
-                    out[name] = features[name].new_zeros(
-                        (*features[name].shape[:2], height // stride, width // stride)
-                    )
-                local, whole = tile.core_slices(stride, height, width)
-                out[name][..., whole[0], whole[1]] = features[name][
-                    ..., local[0], local[1]
-                ]
+                    rows, cols = height // strides[name], width // strides[name]
+                    out[name] = values.new_zeros((*values.shape[:2], rows, cols))
+                out[name][..., whole[0], whole[1]] = values
     return out
 
 
@@ -140,14 +157,15 @@ def tiled_moments(
 
     For style targets too large to pass through the network at once.
     """
-    height, width = canvas.shape[-2:]
+    height, width = size = canvas.shape[-2:]
     sums: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         for tile in tiles:
-            features = network(tile.crop(canvas), list(losses))
+            cores = tile_cores(
+                network, tile.crop(canvas), tile, list(losses), strides, size
+            )
             for name, loss in losses.items():
-                local, _ = tile.core_slices(strides[name], height, width)
-                part = loss.moments(features[name][..., local[0], local[1]]).double()
+                part = loss.moments(cores[name][0]).double()
                 sums[name] = sums[name] + part if name in sums else part
     return {
         name: losses[name]
@@ -191,28 +209,25 @@ class TiledObjective(Objective):
         features = [t for t in self.terms if t.layer is not None]
         style = [t for t in features if not isinstance(t.loss, ContentLoss)]
         content = [t for t in features if isinstance(t.loss, ContentLoss)]
-        height, width = canvas.shape[-2:]
+        height, width = size = canvas.shape[-2:]
 
-        def cores(tile: Tile, activations: dict[str, torch.Tensor]) -> dict:
-            out = {}
-            for name, values in activations.items():
-                local, whole = tile.core_slices(self.strides[name], height, width)
-                out[name] = (values[..., local[0], local[1]], whole)
-            return out
+        def cores(tile: Tile, piece: torch.Tensor) -> Cores:
+            return tile_cores(
+                self.network, piece, tile, self.layers, self.strides, size
+            )
 
         # Several styles share each layer's statistic: one sum per layer and kind.
         kinds = {t.name: (t.layer, type(t.loss)) for t in style}
-        shared = {kind: t.loss for t in style for kind in [kinds[t.name]]}
+        shared = {kinds[t.name]: t.loss for t in style}
 
         # Pass 1, without gradients: the summed statistics and content errors.
         sums: dict[tuple, torch.Tensor] = {}
         errors = {t.name: canvas.new_zeros((), dtype=torch.float64) for t in content}
         with torch.no_grad():
             for tile in self.tiles:
-                core = cores(tile, self.network(tile.crop(canvas), self.layers))
-                for (layer, kind), loss in shared.items():
-                    part = loss.moments(core[layer][0]).double()
-                    key = (layer, kind)
+                core = cores(tile, tile.crop(canvas))
+                for key, loss in shared.items():
+                    part = loss.moments(core[key[0]][0]).double()
                     sums[key] = sums[key] + part if key in sums else part
                 for t in content:
                     values, whole = core[t.layer]
@@ -262,12 +277,11 @@ class TiledObjective(Objective):
             gradient = torch.zeros_like(canvas)
             for tile in self.tiles:
                 piece = tile.crop(canvas).detach().requires_grad_()
-                core = cores(tile, self.network(piece, self.layers))
+                core = cores(tile, piece)
                 share = piece.new_zeros(())
-                for (layer, kind), loss in shared.items():
-                    moments = loss.moments(core[layer][0])
-                    slope = slopes[(layer, kind)].to(moments.dtype)
-                    share = share + (slope * moments).sum()
+                for key, loss in shared.items():
+                    moments = loss.moments(core[key[0]][0])
+                    share = share + (slopes[key].to(moments.dtype) * moments).sum()
                 for t in content:
                     values, whole = core[t.layer]
                     share = (
