@@ -375,6 +375,11 @@ def _optimise_sections(
             objective,
             init,
             min_value=0.0,
+            row_directions=(
+                cfg.band_gains * adapter.gain_directions(init)
+                if cfg.band_gains
+                else None
+            ),
             on_step=_overall_progress(on_step, index, len(spans), cfg.iters),
         )
         timings["optimise"] += seconds_since(clock, device)

@@ -563,7 +563,9 @@ def image_objective(
     content_image, _ = _prepare_content(cfg, picture, size)
     content_canvas = to_canvas(content_image, stylist.device)
     style_losses = [
-        stylist._style_losses(style, style_picture, content_image, size, size)
+        stylist._style_losses(
+            style, style_picture, content_image, size, size, tile_side=None
+        )
     ]
     objective = _build_objective(cfg, stylist.network, content_canvas, style_losses)
     generator = torch.Generator(stylist.device).manual_seed(cfg.seed)

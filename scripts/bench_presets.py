@@ -64,15 +64,19 @@ def excerpt(source: Path, folder: Path, seconds: float) -> Path:
 
 
 def warmed_up_pairs(
-    corpus: Path, folder: Path, seconds: float
+    corpus: Path,
+    folder: Path,
+    seconds: float,
+    names: Sequence[tuple[str, str]] = PAIRS,
 ) -> list[tuple[Path, Path]]:
-    """:data:`PAIRS` as excerpts in ``folder``, after one throw-away transfer, so
-    first-call set-up is not charged to the first case measured."""
+    """``names`` (corpus file names) as excerpts in ``folder``, after one
+    throw-away transfer, so first-call set-up is not charged to the first
+    case measured."""
     from audiost import audio_preset, transfer_audio
 
     pairs = [
         (excerpt(corpus / c, folder, seconds), excerpt(corpus / s, folder, seconds))
-        for c, s in PAIRS
+        for c, s in names
     ]
     transfer_audio(
         *pairs[0], config=audio_preset("fast", iters=2, gl_iters=2, device="cpu")

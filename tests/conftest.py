@@ -9,11 +9,17 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 import soundfile as sf
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    import torch
+
+    from audiost.engine import Objective
 
 # The property tests draw the same examples on every run, so a gate never fails
 # on a draw it did not make the time before; HYPOTHESIS_PROFILE=explore draws
@@ -157,3 +163,21 @@ def run_cli(
         env={**os.environ, "PYTHONPATH": str(REPO)},
         **popen,
     )
+
+
+def small_objective(seed: int = 0) -> tuple[Objective, torch.Tensor]:
+    """A seconds-cheap Gram-and-content objective on random spectrogram-like canvases, and its content canvas."""
+    import torch
+
+    from audiost.engine import ContentLoss, GramLoss, Objective, Term
+    from audiost.features import RandomSpectralConv
+
+    generator = torch.Generator().manual_seed(seed)
+    content = torch.rand(1, 1, 32, 40, generator=generator) * 4
+    style = torch.rand(1, 1, 32, 60, generator=generator) * 4
+    net = RandomSpectralConv(32, (3, 5), 16)
+    with torch.no_grad():
+        c, s = net(content, net.layer_names), net(style, net.layer_names)
+    terms = [Term(f"style:{n}", GramLoss(s[n]), 1.0, n) for n in net.layer_names]
+    terms.append(Term("content:conv3", ContentLoss(c["conv3"]), 0.1, "conv3"))
+    return Objective(net, terms), content

@@ -16,6 +16,8 @@ from audiost.engine import (
 )
 from audiost.features import RandomSpectralConv
 
+from .conftest import small_objective
+
 
 def test_gram_is_averaged_over_positions() -> None:
     x = torch.randn(2, 4, 10)
@@ -61,21 +63,9 @@ def test_envelope_is_the_log_mean_power_and_stays_finite_where_power_overflows(
     assert torch.isfinite(silent.grad).all()
 
 
-def _objective(seed: int = 0) -> tuple[Objective, torch.Tensor]:
-    generator = torch.Generator().manual_seed(seed)
-    content = torch.rand(1, 1, 32, 40, generator=generator) * 4
-    style = torch.rand(1, 1, 32, 60, generator=generator) * 4
-    net = RandomSpectralConv(32, (3, 5), 16)
-    with torch.no_grad():
-        c, s = net(content, net.layer_names), net(style, net.layer_names)
-    terms = [Term(f"style:{n}", GramLoss(s[n]), 1.0, n) for n in net.layer_names]
-    terms.append(Term("content:conv3", ContentLoss(c["conv3"]), 0.1, "conv3"))
-    return Objective(net, terms), content
-
-
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_optimise_reduces_loss_and_reports_steps(optimizer: str) -> None:
-    objective, content = _objective()
+    objective, content = small_objective()
     steps: list[int] = []
     result = optimise(
         objective,
@@ -88,11 +78,13 @@ def test_optimise_reduces_loss_and_reports_steps(optimizer: str) -> None:
     assert steps == list(range(1, 16))
     assert result.parts["total"] < 0.5 * result.losses[0]
     assert float(result.canvas.min()) >= 0 and result.stopped_early is None
-    assert torch.equal(content, _objective()[1])  # the start canvas is not modified
+    assert torch.equal(
+        content, small_objective()[1]
+    )  # the start canvas is not modified
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_canvas() -> None:
-    objective, content = _objective()
+    objective, content = small_objective()
 
     class Explodes(torch.nn.Module):
         calls = 0
@@ -124,3 +116,25 @@ def test_gram_gradient_matches_autograd() -> None:
     flat = reference.flatten(2)
     ((flat @ flat.transpose(1, 2) / flat.shape[-1]) * weights).sum().backward()
     torch.testing.assert_close(x.grad, reference.grad)
+
+
+def test_zero_row_directions_change_nothing() -> None:
+    # The extra variables only add search directions: along zero directions
+    # L-BFGS takes exactly the steps it takes without them.
+    objective, content = small_objective()
+    plain = optimise(objective, content, iters=8, min_value=0.0)
+    zero = optimise(
+        objective,
+        content,
+        iters=8,
+        min_value=0.0,
+        row_directions=torch.zeros_like(content),
+    )
+    torch.testing.assert_close(zero.canvas, plain.canvas)
+    assert zero.losses == pytest.approx(plain.losses, rel=1e-5)
+
+
+def test_row_directions_must_match_the_canvas() -> None:
+    objective, content = small_objective()
+    with pytest.raises(ValueError, match="row_directions must be shaped"):
+        optimise(objective, content, iters=1, row_directions=torch.ones(3))

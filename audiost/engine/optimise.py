@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -56,6 +57,7 @@ def optimise(
     lr: float | None = None,
     min_value: float | None = None,
     max_value: float | None = None,
+    row_directions: torch.Tensor | None = None,
     on_step: StepCallback | None = None,
 ) -> OptimisationResult:
     """Run ``iters`` optimiser iterations from ``init``.
@@ -79,6 +81,14 @@ def optimise(
     max_value : float, optional
         Canvas values are clamped to at most this after each step (an image
         stays within [0, 1]).
+    row_directions : torch.Tensor, optional
+        Shaped like ``init``: adds one variable per row (all axes but the
+        last), which moves its whole row along this direction. The canvas
+        is ``x + a * row_directions`` with ``a`` broadcast over the last
+        axis; every canvas is still reachable, so the optimum is the same,
+        but a step along the rows grows by their squared norm. That
+        preconditions a slow mode: a spectrogram's per-band gains, which
+        the spectral-envelope term moves one frame's share at a time.
     on_step : callable, optional
         Progress callback ``(iteration, loss)``.
 
@@ -89,12 +99,10 @@ def optimise(
         finite canvas is returned and ``stopped_early`` says why (the
         pipelines pass it on as a result warning, which the CLI prints).
     """
-    canvas = (
-        init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
-    )
+    point = _Point(init, row_directions)
     if optimizer == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
-            [canvas],
+            point.variables,
             lr=lr or 1.0,
             max_iter=1,
             # Stepped one iteration at a time (for progress), so the line search needs its own evaluation budget: torch derives it
@@ -108,7 +116,7 @@ def optimise(
             tolerance_change=0.0,
         )
     elif optimizer == "adam":
-        opt = torch.optim.Adam([canvas], lr=lr or 0.1)
+        opt = torch.optim.Adam(point.variables, lr=lr or 0.1)
     else:
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
 
@@ -129,19 +137,23 @@ def optimise(
     last: _Evaluation | None = None
     accepted: _Evaluation | None = None
     step_started = False
+    lbfgs = optimizer == "lbfgs"
 
     def closure() -> torch.Tensor:
         nonlocal last, accepted, step_started
+        canvas = point.canvas()
         # L-BFGS re-evaluates the point its line search just accepted at the
         # start of every step; answering from memory saves a full
-        # forward/backward pass per iteration.
-        if last is None or not torch.equal(last.canvas, canvas):
+        # forward/backward pass per iteration. Adam never asks twice, so it
+        # skips the comparison (a wait for the device).
+        if last is None or not (lbfgs and torch.equal(last.canvas, canvas)):
             opt.zero_grad(set_to_none=True)
             total, parts = objective(bounded(canvas))
-            # Checked at every evaluation, not once per step: a line search
-            # that meets a NaN can accept a wild point whose loss the step
-            # never reports.
-            if not torch.isfinite(total):
+            # L-BFGS: checked at every evaluation, not once per step: a line
+            # search that meets a NaN can accept a wild point whose loss the
+            # step never reports. Adam's loss is checked once per iteration,
+            # with the progress values.
+            if lbfgs and not torch.isfinite(total):
                 raise _NonFinite
             total.backward()
             last = _Evaluation(
@@ -153,25 +165,28 @@ def optimise(
             accepted, step_started = last, True
         return last.loss
 
-    result = OptimisationResult(canvas=bounded(canvas).detach().clone())
+    result = OptimisationResult(canvas=bounded(point.canvas()).detach().clone())
+    finite: _Evaluation | None = None  # the latest iterate known to be finite
     for iteration in range(1, iters + 1):
         step_started = False
         try:
-            loss = float(opt.step(closure).detach())
+            step_loss = opt.step(closure)
         except _NonFinite:
-            result.stopped_early = (
-                f"loss became non-finite at iteration {iteration}; "
-                "stopped and kept the last finite result"
-            )
+            result.stopped_early = _stopped(iteration)
             break
-        result.canvas = bounded(canvas).detach().clone()
+        # The loop's one copy to the host per iteration (beyond L-BFGS's own
+        # line-search decisions): the loss for progress, every term for the
+        # history, and Adam's finiteness check, together.
+        loss, *values = torch.stack(
+            [step_loss.detach().float(), *(v.float() for v in last.parts.values())]
+        ).tolist()
+        if not math.isfinite(loss):  # Adam: it stepped from a NaN gradient
+            result.stopped_early = _stopped(iteration)
+            accepted = finite
+            break
+        finite = accepted
+        result.canvas = bounded(point.canvas()).detach().clone()
         result.losses.append(loss)
-        # One device-to-host copy for all the terms, not one per term.
-        values = (
-            torch.stack([v.float() for v in last.parts.values()]).tolist()
-            if last.parts
-            else []
-        )
         result.history.append(dict(zip(last.parts, values, strict=True)))
         if on_step is not None:
             on_step(iteration, loss)
@@ -194,6 +209,34 @@ def optimise(
     return result
 
 
+class _Point:
+    """The optimiser's variables and the canvas they make: the canvas itself, plus a coefficient per row with ``row_directions``."""
+
+    def __init__(self, init: torch.Tensor, row_directions: torch.Tensor | None):
+        self.residual = (
+            init.detach()
+            .clone(memory_format=torch.contiguous_format)
+            .requires_grad_(True)
+        )
+        self.variables = [self.residual]
+        self.directions = None
+        if row_directions is not None:
+            if row_directions.shape != init.shape:
+                raise ValueError(
+                    f"row_directions must be shaped like the canvas {tuple(init.shape)}, got {tuple(row_directions.shape)}"
+                )
+            self.directions = row_directions.detach().to(init.device)
+            self.coefficients = torch.zeros(
+                (*init.shape[:-1], 1), device=init.device, requires_grad=True
+            )
+            self.variables.append(self.coefficients)
+
+    def canvas(self) -> torch.Tensor:
+        if self.directions is None:
+            return self.residual
+        return self.residual + self.coefficients * self.directions
+
+
 def optimise_with(
     settings: OptimiserSettings,
     objective: Objective,
@@ -208,6 +251,13 @@ def optimise_with(
         optimizer=settings.optimizer,
         lr=settings.lr,
         **options,
+    )
+
+
+def _stopped(iteration: int) -> str:
+    return (
+        f"loss became non-finite at iteration {iteration}; "
+        "stopped and kept the last finite result"
     )
 
 

@@ -68,6 +68,15 @@ class AudioCanvas:
         """Canvas ``(channels, 1, bins, frames)`` -> linear magnitudes ``(channels, bins, frames)``."""
         return torch.expm1(canvas.squeeze(1).clamp_min(0)) * self.floor
 
+    @staticmethod
+    def gain_directions(canvas: torch.Tensor) -> torch.Tensor:
+        """How ``canvas`` changes when each band's magnitude is turned up: ``d/dg log1p(g expm1(c))`` at ``g = 1``.
+
+        ``1 - exp(-c)``: about 1 (a shift in log magnitude) where there is
+        sound, about 0 where there is silence, so a gain does not fill gaps.
+        """
+        return -torch.expm1(-canvas.clamp_min(0))
+
     def consistency(self, canvas: torch.Tensor, wave: torch.Tensor) -> float:
         """Spectral convergence of ``wave`` against the canvas it was reconstructed from.
 
