@@ -46,8 +46,6 @@ MODES = ("eager", "bf16", "compiled", "compiled-bf16")
 CASES = ("audio-4s", "audio-30s", "image-256")
 _AUDIO_CONTENT = "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac"
 _AUDIO_STYLE = "music_turkish_song_safiye_ayla_44k_mono_s24.wav"
-_PHOTO = "photo_chelsea_cat_451x300.png"
-_PAINTING = "painting_hokusai_poppies_655x449.png"
 
 
 def audio_objective(
@@ -80,26 +78,31 @@ def audio_objective(
 
 
 def image_objective_for(
-    corpus: Path, shared: Path, size: int, device: torch.device
+    corpus: Path, size: int, device: torch.device
 ) -> tuple[Objective, torch.Tensor]:
-    """The image objective and starting canvas at ``size`` px with the shared VGG16."""
-    from bench import image_objective, sized_content
+    """``bench.py``'s image objective and starting canvas at ``size`` px with the shared VGG16."""
+    from bench import (
+        IMAGE_CONTENT,
+        IMAGE_STYLE,
+        VGG16_WEIGHTS,
+        image_objective,
+        sized_content,
+    )
 
     from audiost import image_preset
     from audiost.image_transfer import ImageStylist
 
-    weights = shared / "models" / "vgg16-hed" / "vgg16_hed_features_fp16.pth"
     stylist = ImageStylist(
         image_preset(
             "balanced",
             max_size=size,
             net="vgg16",
-            weights=str(weights),
+            weights=str(corpus.parent / VGG16_WEIGHTS),
             device=str(device),
         )
     )
     return image_objective(
-        stylist, sized_content(corpus / _PHOTO, size), corpus / _PAINTING
+        stylist, sized_content(corpus / IMAGE_CONTENT, size), corpus / IMAGE_STYLE
     )
 
 
@@ -209,7 +212,7 @@ def run(
             label = f"audio {seconds:g} s, 44.1 kHz (`balanced`)"
         else:
             size = int(case.split("-")[1])
-            objective, canvas = image_objective_for(corpus, corpus.parent, size, device)
+            objective, canvas = image_objective_for(corpus, size, device)
             label = f"image {size} px (VGG16)"
         print(f"{case}: built in {time.perf_counter() - clock:.1f} s", file=sys.stderr)
         rows += measure(label, objective, canvas, modes, repeats)

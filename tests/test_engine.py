@@ -78,9 +78,8 @@ def test_optimise_reduces_loss_and_reports_steps(optimizer: str) -> None:
     assert steps == list(range(1, 16))
     assert result.parts["total"] < 0.5 * result.losses[0]
     assert float(result.canvas.min()) >= 0 and result.stopped_early is None
-    assert torch.equal(
-        content, small_objective()[1]
-    )  # the start canvas is not modified
+    # The start canvas is not modified.
+    assert torch.equal(content, small_objective()[1])
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_canvas() -> None:
