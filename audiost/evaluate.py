@@ -12,13 +12,16 @@ unchanged" and 1 for "the style itself":
   content) / d(style, content)`` on deep features (1 = same layout, 0 = no
   more like the content than the style is).
 
-Audio distances are on log-mel statistics (network-free, so they judge any
+Audio measures are taken at one fixed rate (22.05 kHz), so a content and a
+style have one baseline whatever the output's rate. Audio distances are on
+log-mel statistics (network-free, so they judge any
 network fairly); image distances are VGG Gram and feature distances, as
 Gatys et al. measure them.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,7 +31,7 @@ import numpy as np
 from .errors import AudiostError
 from .limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS
 from .media.kind import media_kind
-from .metrics import logmel_distance, noise_floor_db, onset_correlation
+from .metrics import ANALYSIS_RATE, audio_measures
 
 Source = str | os.PathLike
 
@@ -52,7 +55,10 @@ DESCRIPTIONS = {
     "style_distance_output": "distance of the output to the style's statistics",
     "content_distance_output": "distance of the output's deep features to the content's (images)",
     "content_distance_style": "distance of the style's deep features to the content's (images)",
+    "style_onsets_content": "onset-envelope correlation of the content with the style (audio; their timelines are unrelated: about 0)",
+    "style_onsets_output": "onset-envelope correlation of the output with the style (audio): near the content's own, or the style's timeline was pasted in",
     "noise_floor_db_content": "level of the content's quietest moments, dB re its mean power",
+    "noise_floor_db_style": "level of the style's quietest moments, dB re its mean power",
     "noise_floor_db_output": "level of the output's quietest moments (a hiss floor raises it)",
     "spectral_convergence": "reconstruction: | |STFT(audio written)| - optimised spectrogram | / |spectrogram| (0 = consistent)",
 }
@@ -98,39 +104,25 @@ def evaluate_audio(
     max_duration: float = MAX_DURATION_S,
     max_channels: int = MAX_CHANNELS,
 ) -> Evaluation:
-    """Audio measures at the output's sample rate (content and style resampled to it, mono).
+    """Audio measures at :data:`~audiost.metrics.ANALYSIS_RATE` (all three files resampled to it, mono).
 
     Files longer than ``max_duration`` seconds or with more than
     ``max_channels`` channels are refused, as by a transfer.
     """
-    from .media.audio_io import (
-        check_audio,
-        load_audio,
-        read_spectral_convergence,
-        resample,
-    )
+    from .media.audio_io import check_audio, load_audio, read_spectral_convergence
 
     limits = {"max_seconds": max_duration, "max_channels": max_channels}
-    out_wave, sr = load_audio(output, **limits)
     waves = []
     for path in (content, style, output):
-        wave, rate = (out_wave, sr) if path is output else load_audio(path, **limits)
-        wave = check_audio(
-            resample(wave, rate, sr), sr, min_samples=2048, name=os.fspath(path)
-        )
-        waves.append(wave.mean(axis=0))
-    content_wave, style_wave, output_wave = waves
-    before = logmel_distance(content_wave, style_wave, sr)
-    after = logmel_distance(output_wave, style_wave, sr)
-    measures: dict[str, float | None] = {
-        "style_gain": _gain(before, after),
-        "content_kept": onset_correlation(output_wave, content_wave, sr),
-        "style_distance_content": before,
-        "style_distance_output": after,
-        "noise_floor_db_content": noise_floor_db(content_wave, sr),
-        "noise_floor_db_output": noise_floor_db(output_wave, sr),
-        "spectral_convergence": read_spectral_convergence(output),
-    }
+        wave, rate = load_audio(path, **limits)
+        # One 2048-sample analysis frame at the analysis rate.
+        frame = math.ceil(2048 * rate / ANALYSIS_RATE)
+        waves += [
+            check_audio(wave, rate, min_samples=frame, name=os.fspath(path)),
+            rate,
+        ]
+    measures: dict[str, float | None] = dict(audio_measures(*waves))
+    measures["spectral_convergence"] = read_spectral_convergence(output)
     return Evaluation("audio", measures)
 
 

@@ -173,8 +173,9 @@ _RUN_OVERHEAD = 150e6
 # change) history pairs, plus the gradient, search direction and line-search
 # copies. Adam: the gradient and two moments.
 _CANVAS_COPIES = {"lbfgs": 62, "adam": 4}
-# Conv1d unfolds its input for the widest kernel: canvas sizes per unit of width.
-_UNFOLD_PER_WIDTH = 1.8
+# Feature maps per spectral-network branch kept for the backward pass (the
+# ReLU's output and the Gram's input), per filter and frame.
+_FEATURE_COPIES = 2
 
 
 def estimate_audio_memory(cfg: Any, channels: int, samples: int, sr: int) -> int:
@@ -201,10 +202,19 @@ def _section_estimate(cfg: Any, channels: int, samples: int, sr: int) -> int:
     n_fft = n_fft_for_rate(sr)
     canvas = channels * (n_fft // 2 + 1) * (samples // (n_fft // 4) + 1)
     if cfg.net == "spectral-conv":
-        widest = max(cfg.kernel_widths)
-        weights = 2 * (n_fft // 2 + 1) * cfg.n_filters * sum(cfg.kernel_widths)
-        copies = _CANVAS_COPIES[cfg.optimizer] + _UNFOLD_PER_WIDTH * widest
-        return int(_RUN_OVERHEAD + _FLOAT * (copies * canvas + weights))
+        from .features.spectral_conv import BAND_BINS, LOG_BINS, band_starts
+
+        frames = channels * (samples // (n_fft // 4) + 1)
+        bands = len(band_starts(LOG_BINS, BAND_BINS))
+        # Every style branch plus the content's second pass of the narrowest
+        # one; the grouped convolution unfolds its input for the widest kernel.
+        maps = _FEATURE_COPIES * (len(cfg.kernel_widths) + 1) * cfg.n_filters
+        per_frame = bands * (maps + BAND_BINS * max(cfg.kernel_widths)) + LOG_BINS
+        weights = bands * BAND_BINS * cfg.n_filters * sum(cfg.kernel_widths)
+        copies = _CANVAS_COPIES[cfg.optimizer]
+        return int(
+            _RUN_OVERHEAD + _FLOAT * (copies * canvas + per_frame * frames + weights)
+        )
     # A VGG sees the canvas as a one-channel picture of bins x frames pixels.
     return _vgg_estimate(cfg.net, cfg.optimizer, 5, canvas, 0, channels_in=1)
 

@@ -11,6 +11,46 @@ from __future__ import annotations
 import numpy as np
 
 _N_MELS = 64
+#: Every audio measure is taken at this rate, whatever the files' rates, so
+#: one content and style have one baseline distance: an output at 16 kHz and
+#: one at 44.1 kHz are judged on the same band (up to 11 kHz).
+ANALYSIS_RATE = 22050
+
+
+def audio_measures(
+    content: np.ndarray,
+    content_sr: int,
+    style: np.ndarray,
+    style_sr: int,
+    output: np.ndarray,
+    output_sr: int,
+) -> dict[str, float]:
+    """Every measure of an output against its content and style, at :data:`ANALYSIS_RATE`, on mono mixes.
+
+    ``style_onsets_output`` should stay near ``style_onsets_content``: an
+    output that replays the style's timeline (a mix of the two files) scores
+    well on statistics but is not a transfer.
+    """
+    from .media.audio_io import resample
+
+    content, style, output = (
+        _mono(resample(np.atleast_2d(wave), sr, ANALYSIS_RATE))
+        for wave, sr in ((content, content_sr), (style, style_sr), (output, output_sr))
+    )
+    sr = ANALYSIS_RATE
+    before = logmel_distance(content, style, sr)
+    after = logmel_distance(output, style, sr)
+    return {
+        "style_gain": 0.0 if before <= 1e-12 else 1.0 - after / before,
+        "content_kept": onset_correlation(output, content, sr),
+        "style_distance_content": before,
+        "style_distance_output": after,
+        "style_onsets_content": onset_correlation(content, style, sr),
+        "style_onsets_output": onset_correlation(output, style, sr),
+        "noise_floor_db_content": noise_floor_db(content, sr),
+        "noise_floor_db_style": noise_floor_db(style, sr),
+        "noise_floor_db_output": noise_floor_db(output, sr),
+    }
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:

@@ -21,17 +21,16 @@ import torch
 from .audio_transfer import (
     AudioInput,
     AudioResult,
-    _build_network,
     _name,
     _read,
+    build_network,
     finish_audio,
+    prepare_style,
 )
 from .config import AudioConfig, ImageConfig, audio_preset, image_preset
 from .device import resolve_device, seconds_since
 from .engine import (
-    STYLE_LOSSES,
     AutocorrelationLoss,
-    EnvelopeLoss,
     Objective,
     Term,
     TotalVariationLoss,
@@ -155,24 +154,27 @@ def _synthesize_audio(
 
     clock = time.perf_counter()
     style_canvas, _ = adapter.encode(wave)
-    network = _build_network(cfg, adapter.stft.n_bins).to(device)
-    style_loss = STYLE_LOSSES[cfg.style_loss]
+    targets = prepare_style(
+        cfg, build_network(cfg, adapter.stft.n_bins, sr).to(device), style_canvas
+    )
+    network = targets.network
     with torch.no_grad():
         features = network(style_canvas, network.style_layers)
     terms = [
         Term(
-            f"style:{name}",
-            style_loss(features[name]),
-            cfg.style_weight / len(network.style_layers),
             name,
+            targets.losses[name],
+            cfg.style_weight / len(network.style_layers),
+            name.removeprefix("style:"),
         )
-        for name in network.style_layers
+        for name in targets.losses
+        if name.startswith("style:")
     ]
     terms.append(
         Term(
             "spectral_envelope",
-            EnvelopeLoss(style_canvas, "frequency"),
-            cfg.spectral_envelope_weight,
+            targets.losses["spectral_envelope"],
+            cfg.style_weight * cfg.spectral_envelope_weight,
         )
     )
     frames = 1 + length // adapter.stft.hop  # centred frames, as the STFT makes them
@@ -213,6 +215,9 @@ def _synthesize_audio(
         objective,
         init,
         min_value=0.0,
+        # No bin louder than the style ever is there: a burst would buy
+        # Gram energy cheaply (see audio_transfer).
+        max_value=targets.ceiling,
         on_step=on_step,
     )
     timings["optimise"] = seconds_since(clock, device)

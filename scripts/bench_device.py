@@ -58,23 +58,22 @@ def audio_objective(
     import numpy as np
 
     from audiost import audio_preset
-    from audiost.audio_transfer import (
-        AudioStylist,
-        _build_network,
-        _build_objective,
-    )
+    from audiost.audio_transfer import build_network, build_objective, prepare_style
     from audiost.media.audio import AudioCanvas
-    from audiost.media.audio_io import load_audio
+    from audiost.media.audio_io import load_audio, resample
 
     content, sr = load_audio(corpus / _AUDIO_CONTENT)
     content = np.tile(content[:1], math.ceil(seconds * sr / content.shape[1]))
     content = content[:, : round(seconds * sr)]
-    stylist = AudioStylist(audio_preset("balanced", device=str(device)))
+    config = audio_preset("balanced", device=str(device))
     adapter = AudioCanvas(sr, device)
-    network = _build_network(stylist.config, adapter.stft.n_bins).to(device)
-    style_losses = stylist._style_losses(network, adapter, corpus / _AUDIO_STYLE, None)
+    network = build_network(config, adapter.stft.n_bins, sr).to(device)
+    style, style_sr = load_audio(corpus / _AUDIO_STYLE)
+    style = prepare_style(
+        config, network, adapter.encode(resample(style, style_sr, sr))[0]
+    )
     canvas, _ = adapter.encode(content)
-    return _build_objective(stylist.config, network, canvas, style_losses), canvas
+    return build_objective(config, style, canvas), canvas
 
 
 def image_objective_for(

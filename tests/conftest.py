@@ -170,12 +170,12 @@ def small_objective(seed: int = 0) -> tuple[Objective, torch.Tensor]:
     import torch
 
     from audiost.engine import ContentLoss, GramLoss, Objective, Term
-    from audiost.features import RandomSpectralConv
+    from audiost.features import BandedSpectralConv
 
     generator = torch.Generator().manual_seed(seed)
     content = torch.rand(1, 1, 32, 40, generator=generator) * 4
     style = torch.rand(1, 1, 32, 60, generator=generator) * 4
-    net = RandomSpectralConv(32, (3, 5), 16)
+    net = BandedSpectralConv(32, 8000, (3, 5), 4)
     with torch.no_grad():
         c, s = net(content, net.layer_names), net(style, net.layer_names)
     terms = [Term(f"style:{n}", GramLoss(s[n]), 1.0, n) for n in net.layer_names]

@@ -14,7 +14,7 @@ from audiost.engine import (
     gram_matrix,
     optimise,
 )
-from audiost.features import RandomSpectralConv
+from audiost.features import BandedSpectralConv
 
 from .conftest import small_objective
 
@@ -101,7 +101,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_canvas() -> None:
 
 
 def test_unknown_layer_is_named() -> None:
-    net = RandomSpectralConv(8, (3,), 4)
+    net = BandedSpectralConv(8, 8000, (3,), 4)
     with pytest.raises(ValueError, match="conv99"):
         Objective(net, [Term("x", ContentLoss(torch.zeros(1)), 1.0, "conv99")])
 

@@ -89,7 +89,7 @@ def test_transfer_with_pghi_phase(speech, music, one_thread) -> None:
     result = transfer_audio(
         content, music[0], content_sr=sr, style_sr=music[1], config=config
     )
-    assert result.sr == sr and result.audio.shape == content.shape
+    assert result.sr == music[1] and result.audio.shape[0] == content.shape[0]
     assert np.isfinite(result.audio).all()
     assert np.sqrt(np.mean(result.audio**2)) > 1e-3
     with pytest.raises(ValueError, match="phase_init"):

@@ -66,9 +66,13 @@ def envelope_db(audio: np.ndarray, frame: int = 512) -> np.ndarray:
 def test_long_content_in_sections_has_no_seams(one_thread) -> None:
     """24 s (speech, song, creaking ship) in 6 s sections against the same content styled whole.
 
-    At every crossfade, the output's loudness steps are no larger than the
-    whole transfer's at the same place (where the content has its own steps),
-    and the sections move about as far toward the style as the whole.
+    A seam is a loudness step the output has nowhere else: at every
+    crossfade, the sectioned output's steps are no larger than its own steps
+    elsewhere (99th percentile) or the whole transfer's steps at the
+    crossfades, and the sections move about as far toward the style as the
+    whole. (The two outputs place the style's texture differently, so their
+    steps at one place are not comparable one by one: measured, 7.0 against
+    4.8 dB at one crossfade and 11.4 against 14.2 at another.)
     """
     pieces = [
         clip(name, 8.0)
@@ -88,7 +92,8 @@ def test_long_content_in_sections_has_no_seams(one_thread) -> None:
         ]
     )[None].astype(np.float32)
     style, style_sr = clip("music_sonicpi_tabla_loop_44k_stereo.flac", 4.0)
-    cfg = audio_preset("fast", iters=8, gl_iters=16, device="cpu")
+    # At the content's rate, so the sections fall where `spans` says.
+    cfg = audio_preset("fast", iters=8, gl_iters=16, device="cpu", sample_rate=sr)
     adapter = AudioCanvas(sr)
     spans = section_spans(cfg.replace(section_seconds=6), adapter, content.shape[1])
     assert len(spans) >= 4
@@ -107,12 +112,16 @@ def test_long_content_in_sections_has_no_seams(one_thread) -> None:
         assert np.abs(result.audio).max() > 0.05
     steps = {name: np.abs(np.diff(envelope_db(r.audio))) for name, r in results.items()}
     hop = adapter.stft.hop
+    crossfades = np.zeros(len(steps["whole"]), dtype=bool)
     for (_, stop), (start, _) in itertools.pairwise(spans):
-        centre = (
-            (start + stop) // 2 * hop // 512
-        )  # envelope frame of the crossfade's middle
-        near = slice(centre - 8, centre + 8)  # +-0.25 s
-        assert steps["sections"][near].max() <= steps["whole"][near].max() + 1.5, centre
+        # +-0.25 s around the envelope frame of the crossfade's middle.
+        centre = (start + stop) // 2 * hop // 512
+        crossfades[centre - 8 : centre + 8] = True
+    seams = steps["sections"][crossfades].max()
+    elsewhere = np.percentile(steps["sections"][~crossfades], 99)
+    # Measured: 11.4 dB at the crossfades, 11.9 elsewhere, 14.2 whole.
+    assert seams <= elsewhere + 1.5, (seams, elsewhere)
+    assert seams <= steps["whole"][crossfades].max() + 1.5
     # Each section matches the whole style's statistics on its own, which is
     # stricter than the whole canvas matching them on average: measured, the
     # sections close 10-20 % less of the distance to the style (8 iterations).

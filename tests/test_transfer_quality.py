@@ -2,8 +2,8 @@
 
 An output must move toward the style (log-mel statistics), keep the content
 (onset envelope), add no noise floor that neither input has, and be a proper
-file: finite, not silent, no clipping, loudness of the content, same rate,
-channels and length.
+file: finite, not silent, no clipping, loudness of the content, the higher
+of the two inputs' rates, the content's channels and duration.
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ import pytest
 
 from audiost import audio_preset, transfer_audio
 from audiost.media.audio_io import resample
-from audiost.metrics import logmel_distance, noise_floor_db, onset_correlation
+from audiost.metrics import (
+    audio_measures,
+    logmel_distance,
+    onset_correlation,
+)
 
 from .conftest import clip
 
@@ -27,9 +31,15 @@ def result(speech, music):
     )
 
 
-def test_output_is_a_proper_signal(result, speech) -> None:
+def measures(result, content, music) -> dict[str, float]:
+    return audio_measures(*content, *music, result.audio, result.sr)
+
+
+def test_output_is_a_proper_signal(result, speech, music) -> None:
     content, sr = speech
-    assert result.sr == sr and result.audio.shape == content.shape
+    # The 16 kHz speech is resampled up to the 44.1 kHz style's rate.
+    assert result.sr == music[1] == 44100
+    assert result.audio.shape == (1, content.shape[1] * 44100 // sr)
     assert np.isfinite(result.audio).all()
     assert np.abs(result.audio).max() <= 1.0
     rms_out, rms_in = np.sqrt(np.mean(result.audio**2)), np.sqrt(np.mean(content**2))
@@ -37,24 +47,19 @@ def test_output_is_a_proper_signal(result, speech) -> None:
 
 
 def test_moves_toward_style_and_keeps_content(result, speech, music) -> None:
-    content, sr = speech
-    style = resample(music[0], music[1], sr)
-    before, after = (
-        logmel_distance(content, style, sr),
-        logmel_distance(result.audio, style, sr),
-    )
-    # Measured 0.90. This speech-and-tabla pair is the one where band gains
-    # close less of the log-mel distance (README: Time to quality): they
-    # match the tabla's spectrum by level and fill the pauses less.
-    assert after < 0.95 * before, (before, after)
-    assert onset_correlation(result.audio, content, sr) >= 0.5
+    measured = measures(result, speech, music)
+    # Measured: style gain 0.87, content kept 0.83 (before band filters:
+    # 0.10 at the content's rate).
+    assert measured["style_gain"] > 0.75, measured
+    assert measured["content_kept"] >= 0.7, measured
 
 
 def test_adds_no_noise_floor(result, speech, music) -> None:
-    content, sr = speech
-    style = resample(music[0], music[1], sr)
-    inputs_floor = max(noise_floor_db(content, sr), noise_floor_db(style, sr))
-    assert noise_floor_db(result.audio, sr) <= inputs_floor + 6.0
+    measured = measures(result, speech, music)
+    inputs_floor = max(
+        measured["noise_floor_db_content"], measured["noise_floor_db_style"]
+    )
+    assert measured["noise_floor_db_output"] <= inputs_floor + 6.0
     # The measure does catch hiss: white noise 30 dB below the signal fails it.
     rng = np.random.default_rng(0)
     hissy = (
@@ -63,7 +68,10 @@ def test_adds_no_noise_floor(result, speech, music) -> None:
         * np.sqrt(np.mean(result.audio**2))
         * 0.03
     )
-    assert noise_floor_db(hissy, sr) > inputs_floor + 6.0
+    hissy_floor = audio_measures(*speech, *music, hissy, result.sr)[
+        "noise_floor_db_output"
+    ]
+    assert hissy_floor > inputs_floor + 6.0
 
 
 def test_loss_decreases(result) -> None:
@@ -109,7 +117,6 @@ def test_stereo_content_styled_per_channel_and_mono_option(music) -> None:
 
 def test_adam_moves_toward_style(speech, music) -> None:
     content, sr = speech
-    style = resample(music[0], music[1], sr)
     out = transfer_audio(
         content,
         music[0],
@@ -120,7 +127,7 @@ def test_adam_moves_toward_style(speech, music) -> None:
         iters=40,
     )
     assert out.losses[-1] < 0.5 * out.losses[0]
-    assert logmel_distance(out.audio, style, sr) < logmel_distance(content, style, sr)
+    assert measures(out, speech, music)["style_gain"] > 0.6  # measured 0.72
 
 
 def test_noise_init_converges_to_the_content(speech, music) -> None:
@@ -136,7 +143,7 @@ def test_noise_init_converges_to_the_content(speech, music) -> None:
     )
     assert np.isfinite(out.audio).all() and np.abs(out.audio).max() > 0.01
     assert out.losses[-1] < 0.1 * out.losses[0]
-    assert onset_correlation(out.audio, content, sr) >= 0.5
+    assert measures(out, speech, music)["content_kept"] >= 0.75  # measured 0.85
 
 
 def test_vgg_on_the_spectrogram(speech, music) -> None:
@@ -154,7 +161,7 @@ def test_vgg_on_the_spectrogram(speech, music) -> None:
         gl_iters=8,
     )
     assert (
-        out.audio.shape == content.shape
+        out.audio.shape == (1, content.shape[1] * out.sr // sr)
         and np.isfinite(out.audio).all()
         and np.abs(out.audio).max() > 0.01
     )
@@ -165,6 +172,9 @@ def test_vgg_on_the_spectrogram(speech, music) -> None:
 def test_band_gains_reach_the_style_spectrum_in_fewer_iterations() -> None:
     # The pair where band gains matter most: an engine's spectrum is far from
     # a didgeridoo's, and without them the spectral envelope closes slowly.
+    # They are off by default since band filters (no better on the corpus
+    # table), but the mechanism still does what it is for: measured, the
+    # envelope term 0.122 against 0.157 after 15 iterations.
     engine, sr = clip("sfx_car_engine_start_stop_44k_mono_s16.wav", 2.0, 0.5)
     drone, drone_sr = clip("music_didgeridoo_australia_44k_mono.ogg", 2.0, 0.5)
     config = audio_preset("fast", iters=15, gl_iters=8, sample_rate=22050)

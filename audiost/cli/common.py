@@ -17,7 +17,13 @@ from typing import Any
 
 import click
 
-from ..config import MAX_SEED, STYLE_LOSS_NAMES, AudioConfig, ImageConfig
+from ..config import (
+    MAX_SEED,
+    STYLE_LOSS_NAMES,
+    AudioConfig,
+    ImageConfig,
+    strength_weights,
+)
 from ..device import DEVICE_CHOICES
 from ..errors import AudiostError
 from ..limits import (
@@ -226,7 +232,12 @@ _SETTINGS = dict(
         _named(
             "--style-weight",
             type=click.FloatRange(min=0),
-            help="How strongly the style is imposed.  [default: 10]",
+            help="How strongly the style is imposed: 0 gives the content back, higher values move it steadily toward the style's texture.  [default: 10]",
+        ),
+        _named(
+            "--strength",
+            type=click.FloatRange(0, 1),
+            help="Both weights at once: 0 = the content, 0.5 = the defaults, 1 = the style's texture only (instead of --content-weight and --style-weight).",
         ),
         _named(
             "--style-loss",
@@ -265,12 +276,12 @@ _SETTINGS = dict(
         _named(
             "--temporal-envelope-weight",
             type=click.FloatRange(min=0),
-            help="Audio: keep the content's energy envelope over time.  [default: 0.1]",
+            help="Audio: keep the content's loudness over time, relative to --content-weight.  [default: 0.1]",
         ),
         _named(
             "--spectral-envelope-weight",
             type=click.FloatRange(min=0),
-            help="Audio: impose the style's average spectrum.  [default: 0.1]",
+            help="Audio: impose the style's average spectrum, relative to --style-weight.  [default: 0.01]",
         ),
         _named(
             "--phase-init",
@@ -396,6 +407,12 @@ def given(settings: dict[str, Any]) -> dict[str, Any]:
     chosen = {k: v for k, v in settings.items() if v is not None}
     if "weights" in chosen:
         chosen["weights"] = str(chosen["weights"])
+    if "strength" in chosen:
+        both = {"content_weight", "style_weight"} & chosen.keys()
+        if both:
+            names = " and ".join("--" + n.replace("_", "-") for n in sorted(both))
+            raise AudiostError(f"give --strength or {names}, not both")
+        chosen |= strength_weights(chosen.pop("strength"))
     return chosen
 
 

@@ -18,14 +18,30 @@ _EPS = 1e-12
 _LOG_FLOOR = math.log(1e-8)
 
 
-def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+def gram_matrix(features: torch.Tensor, groups: int = 1) -> torch.Tensor:
     """``(N, C, *positions) -> (N, C, C)`` channel correlations averaged over positions.
 
     Averaging (not summing) makes Grams of inputs of different lengths or
-    sizes comparable, so a 3 s style can drive a 30 s content.
+    sizes comparable, so a 3 s style can drive a 30 s content. With
+    ``groups`` > 1 the channels are that many independent groups (bands of
+    a spectrogram network) and the result is ``(N, groups, C/groups,
+    C/groups)``: correlations within each group only.
     """
-    flat = features.flatten(2)
-    return _Gram.apply(flat, flat.shape[-1])
+    flat = _grouped_positions(features, groups)
+    return _ungroup(_Gram.apply(flat, flat.shape[-1]), features.shape[0], groups)
+
+
+def _grouped_positions(features: torch.Tensor, groups: int) -> torch.Tensor:
+    """``(N, C, *positions) -> (N * groups, C / groups, positions)``."""
+    n, channels = features.shape[:2]
+    if channels % groups:
+        raise ValueError(f"{channels} channels do not split into {groups} groups")
+    return features.reshape(n * groups, channels // groups, -1)
+
+
+def _ungroup(grams: torch.Tensor, n: int, groups: int) -> torch.Tensor:
+    """``(N * groups, F, F) -> (N, groups, F, F)``; ungrouped Grams stay ``(N, C, C)``."""
+    return grams if groups == 1 else grams.unflatten(0, (n, groups))
 
 
 class _Gram(torch.autograd.Function):
@@ -82,31 +98,35 @@ class GramLoss(nn.Module):
     """Relative squared error between Gram matrices: matches texture statistics.
 
     The target is averaged over the style batch (e.g. a stereo style's two
-    channels), and each canvas in the batch is compared with it.
+    channels), and each canvas in the batch is compared with it. With
+    ``groups`` > 1 each group's Gram is compared on its own scale and the
+    errors are averaged, so a quiet band's texture counts as much as a loud
+    one's.
     """
 
-    def __init__(self, target_features: torch.Tensor | None = None):
+    def __init__(self, target_features: torch.Tensor | None = None, groups: int = 1):
         super().__init__()
+        self.groups = groups
         if target_features is not None:
-            self.set_target(gram_matrix(target_features.detach()))
+            self.set_target(gram_matrix(target_features.detach(), groups))
 
     def set_target(self, statistic: torch.Tensor) -> GramLoss:
         """Match this Gram (``(N, C, C)``, averaged over N): for targets gathered in tiles."""
         target = statistic.detach().mean(0, keepdim=True)
         self.register_buffer("target", target)
-        self.register_buffer("scale", target.pow(2).sum().clamp_min(_EPS))
+        self.register_buffer("scale", target.pow(2).sum(dim=(-2, -1)).clamp_min(_EPS))
         return self
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.from_statistic(gram_matrix(features))
+        return self.from_statistic(gram_matrix(features, self.groups))
 
     def from_statistic(self, gram: torch.Tensor) -> torch.Tensor:
-        return (gram - self.target).pow(2).sum(dim=(1, 2)).mean() / self.scale
+        return ((gram - self.target).pow(2).sum(dim=(-2, -1)) / self.scale).mean()
 
     # Sums over positions, so that tiles of a canvas add up (see engine.tiles).
     @staticmethod
     def moments(features: torch.Tensor) -> torch.Tensor:
-        """``F Fᵀ`` summed, not averaged, over positions."""
+        """``F Fᵀ`` summed, not averaged, over positions (ungrouped: images are tiled, not audio)."""
         return _Gram.apply(features.flatten(2), 1)
 
     @staticmethod
@@ -133,11 +153,13 @@ class MeanStdLoss(nn.Module):
     distributions, and that matching only these batch-norm statistics (what
     AdaIN matches) also transfers style: ``C`` numbers per layer to match
     instead of the Gram's ``C²`` channel correlations. The target is averaged
-    over the style batch, as for :class:`GramLoss`.
+    over the style batch, as for :class:`GramLoss`, and ``groups`` weighs
+    channel groups equally, as there.
     """
 
-    def __init__(self, target_features: torch.Tensor | None = None):
+    def __init__(self, target_features: torch.Tensor | None = None, groups: int = 1):
         super().__init__()
+        self.groups = groups
         if target_features is not None:
             self.set_target(mean_std(target_features.detach()))
 
@@ -145,14 +167,28 @@ class MeanStdLoss(nn.Module):
         """Match these means and deviations (``(N, 2C)``, averaged over N): for targets gathered in tiles."""
         target = statistic.detach().mean(0, keepdim=True)
         self.register_buffer("target", target)
-        self.register_buffer("scale", target.pow(2).sum().clamp_min(_EPS))
+        self.register_buffer(
+            "scale", self._by_group(target).pow(2).sum(dim=-1).clamp_min(_EPS)
+        )
         return self
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.from_statistic(mean_std(features))
 
     def from_statistic(self, statistic: torch.Tensor) -> torch.Tensor:
-        return (statistic - self.target).pow(2).sum(dim=1).mean() / self.scale
+        error = self._by_group(statistic - self.target).pow(2).sum(dim=-1)
+        return (error / self.scale).mean()
+
+    def _by_group(self, statistic: torch.Tensor) -> torch.Tensor:
+        """``(N, 2C)`` -> ``(N, groups, 2C / groups)``: each group's means and deviations together."""
+        means, stds = statistic.chunk(2, dim=1)
+        return torch.cat(
+            [
+                means.unflatten(1, (self.groups, -1)),
+                stds.unflatten(1, (self.groups, -1)),
+            ],
+            dim=-1,
+        )
 
     # Sums over positions, so that tiles of a canvas add up (see engine.tiles).
     @staticmethod

@@ -56,7 +56,7 @@ def optimise(
     optimizer: str = "lbfgs",
     lr: float | None = None,
     min_value: float | None = None,
-    max_value: float | None = None,
+    max_value: float | torch.Tensor | None = None,
     row_directions: torch.Tensor | None = None,
     on_step: StepCallback | None = None,
 ) -> OptimisationResult:
@@ -78,9 +78,10 @@ def optimise(
     min_value : float, optional
         Canvas values are clamped to at least this after each step (a
         log-magnitude cannot be negative).
-    max_value : float, optional
+    max_value : float or torch.Tensor, optional
         Canvas values are clamped to at most this after each step (an image
-        stays within [0, 1]).
+        stays within [0, 1]); a tensor broadcast against the canvas bounds
+        each position on its own (a spectrogram's bins).
     row_directions : torch.Tensor, optional
         Shaped like ``init``: adds one variable per row (all axes but the
         last), which moves its whole row along this direction. The canvas
@@ -125,11 +126,9 @@ def optimise(
         # the variable after each step: an in-place clamp moves the point
         # L-BFGS just accepted, so it would pay a full extra evaluation per
         # iteration and see curvature pairs from points it never visited.
-        return (
-            x
-            if min_value is None and max_value is None
-            else x.clamp(min=min_value, max=max_value)
-        )
+        if min_value is not None:
+            x = x.clamp(min=min_value)
+        return x if max_value is None else x.clamp(max=max_value)
 
     # `last`: the latest evaluation (the memo). `accepted`: the evaluation at
     # the current iterate, which every step evaluates first; the state to go

@@ -1,7 +1,7 @@
 """Feature networks: fixed CNNs whose activations define content and style."""
 
-from .base import FeatureNetwork, RescaledInput
-from .spectral_conv import RandomSpectralConv
+from .base import AffineInput, FeatureNetwork
+from .spectral_conv import BandedSpectralConv
 from .vgg import VGG
 
-__all__ = ["VGG", "FeatureNetwork", "RandomSpectralConv", "RescaledInput"]
+__all__ = ["VGG", "AffineInput", "BandedSpectralConv", "FeatureNetwork"]

@@ -18,13 +18,20 @@ class FeatureNetwork(nn.Module):
     """Base class: fixed (non-trainable) network with named feature layers.
 
     Subclasses set :attr:`layer_names`, :attr:`content_layers` and
-    :attr:`style_layers` (the defaults a user gets) and implement
-    :meth:`forward`.
+    :attr:`style_layers` (the defaults a user gets), :attr:`groups` and
+    :attr:`centre_on_style` where they differ from the defaults, and
+    implement :meth:`forward`.
     """
 
     layer_names: tuple[str, ...] = ()
     content_layers: tuple[str, ...] = ()
     style_layers: tuple[str, ...] = ()
+    #: Channels of every layer come in this many independent groups (bands),
+    #: each with its own style statistics.
+    groups: int = 1
+    #: Whether a pipeline feeds it the canvas minus the style's mean per row
+    #: (:class:`AffineInput`).
+    centre_on_style: bool = False
 
     def forward(
         self, canvas: torch.Tensor, layers: Collection[str]
@@ -48,22 +55,37 @@ class FeatureNetwork(nn.Module):
         return self
 
 
-class RescaledInput(FeatureNetwork):
-    """Another network fed ``canvas * scale``, with its layers and defaults.
+class AffineInput(FeatureNetwork):
+    """Another network fed ``(canvas - shift) * scale``, with its layers and defaults.
 
     Image networks expect values in [0, 1]; a log-magnitude canvas spans
     about 0 to 12, so a spectrogram is rescaled before a VGG looks at it.
+    Networks with ``centre_on_style`` see the canvas minus the style's mean
+    level per frequency bin, so their statistics describe how a sound varies
+    around the style's spectrum rather than how loud it is.
     """
 
-    def __init__(self, network: FeatureNetwork, scale: float):
+    def __init__(
+        self,
+        network: FeatureNetwork,
+        scale: float = 1.0,
+        shift: torch.Tensor | None = None,
+    ):
         super().__init__()
         self.network = network
         self.scale = scale
+        if shift is not None:
+            self.register_buffer("shift", shift.detach())
+        else:
+            self.shift = None
         self.layer_names = network.layer_names
         self.content_layers = network.content_layers
         self.style_layers = network.style_layers
+        self.groups = network.groups
 
     def forward(
         self, canvas: torch.Tensor, layers: Collection[str]
     ) -> dict[str, torch.Tensor]:
-        return self.network(canvas * self.scale, layers)
+        if self.shift is not None:
+            canvas = canvas - self.shift
+        return self.network(canvas * self.scale if self.scale != 1 else canvas, layers)

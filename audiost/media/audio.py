@@ -8,6 +8,8 @@ keeps transients sharp and avoids the broadband hiss a random start leaves.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -41,6 +43,10 @@ class AudioCanvas:
     def min_samples(self) -> int:
         """The shortest signal with one full analysis frame."""
         return self.stft.n_fft
+
+    def min_samples_at(self, sr: int) -> int:
+        """:attr:`min_samples` for a signal at ``sr`` that will be resampled to this canvas's rate."""
+        return math.ceil(self.min_samples * sr / self.sr)
 
     def encode(self, wave: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """``(channels, samples)`` -> canvas ``(channels, 1, bins, frames)`` and unit phasors ``(channels, bins, frames)``."""

@@ -69,11 +69,7 @@ def load_audio(
         except sf.LibsndfileError:
             audio, sr = _read_librosa(path, max_seconds)
             _check_channels(audio.shape[0], max_channels, path)
-    if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
-        raise AudiostError(
-            f"header gives an impossible sample rate of {sr} Hz (usable: {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}); the file is corrupt",
-            path,
-        )
+    _check_rate(sr, path)
     if problem:
         warnings.warn(
             f"{path}: decoding stopped after {audio.shape[1] / sr:.2f} s ({problem}); using the readable part",
@@ -87,6 +83,39 @@ def load_audio(
     # Every caller resamples or transforms the audio, which fails on NaN.
     _require_finite(audio, path)
     return audio, sr
+
+
+def read_sample_rate(
+    path: str | os.PathLike,
+    *,
+    max_seconds: float | None = MAX_DURATION_S,
+    max_channels: int | None = MAX_CHANNELS,
+) -> int:
+    """A file's sample rate, from its header where libsndfile opens it.
+
+    Files only librosa decodes are decoded (within the limits, as by
+    :func:`load_audio`), so every file that loads has a rate here too.
+    """
+    path = Path(path)
+    check_input_file(path, "an audio file")
+    with native_stderr_silenced():
+        try:
+            with sf.SoundFile(path) as f:
+                sr = f.samplerate
+        except sf.LibsndfileError:
+            return load_audio(path, max_seconds=max_seconds, max_channels=max_channels)[
+                1
+            ]
+    _check_rate(sr, path)
+    return sr
+
+
+def _check_rate(sr: int, path: Path) -> None:
+    if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
+        raise AudiostError(
+            f"header gives an impossible sample rate of {sr} Hz (usable: {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}); the file is corrupt",
+            path,
+        )
 
 
 def check_input_file(path: Path, what: str) -> None:

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# One prepared GPU check, sized for a short lease (a few minutes on an H200):
+#   1. the CUDA and torchaudio-oracle tests and the style-strength tests;
+#   2. cold and warm transfer_audio times for a 10 s clip (balanced);
+#   3. the audio quality table (scripts/bench_quality.py) on the GPU.
+# Everything it prints also lands in $OUT (or ./device-check) as log files.
+#
+# Where the machine lacks packages, carry wheels in .whl/ and the shared
+# folder in .devshared/ (both ignored by git), e.g. through the device tool:
+#   carry: [".whl", ".devshared"]   command: bash scripts/device_check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-device-check}
+mkdir -p "$out"
+if [ -d .whl ]; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+        --upgrade --target /tmp/site .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+[ -d .devshared ] && export AUDIOST_SHARED="$PWD/.devshared"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+
+echo "## tests"
+timeout 240 python3 -m pytest -q -p no:cacheprovider \
+    tests/test_device_residency.py tests/test_griffin_lim.py tests/test_style_strength.py \
+    2>&1 | tail -25 | tee "$out/tests.log"
+
+echo "## cold and warm transfer, 10 s clip, balanced, cuda"
+timeout 120 python3 - <<'EOF' 2>&1 | tee "$out/timing.log"
+import os, time
+import numpy as np
+import soundfile as sf
+import torch
+from audiost import AudioStylist, audio_preset
+
+corpus = os.path.join(os.environ.get("AUDIOST_SHARED", "../shared"), "corpus")
+content, sr = sf.read(os.path.join(corpus, "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac"), dtype="float32", always_2d=True)
+style, style_sr = sf.read(os.path.join(corpus, "music_mariachi_mexico_44k_mono.mp3"), dtype="float32", always_2d=True)
+content = np.ascontiguousarray(content[: 10 * sr].T)
+style = np.ascontiguousarray(style.T)
+stylist = AudioStylist(audio_preset("balanced", device="cuda"))
+for run in range(4):
+    # A new content array each time; the style's targets are reused after the first.
+    clock = time.perf_counter()
+    result = stylist.transfer(content * (1 - 0.01 * run), style, content_sr=sr, style_sr=style_sr)
+    torch.cuda.synchronize()
+    wall = time.perf_counter() - clock
+    print(f"run {run}: {wall:.2f} s  " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
+EOF
+
+echo "## quality table on cuda"
+timeout 300 python3 scripts/bench_quality.py --device cuda --presets fast,balanced,best \
+    --dial --json "$out/quality.json" 2>&1 | grep -v Warning | tee "$out/quality.md"
