@@ -535,21 +535,24 @@ def build_objective(
     toward the style's texture.
     """
     network, style_losses = style.network, style.losses
-    content_loss = (
-        VariationContentLoss if style.base.centre_on_style else _PlainContentLoss
-    )
     content_weight = cfg.content_weight / len(network.content_layers)
     style_weight = cfg.style_weight / len(network.style_layers)
-    terms = [
-        Term(
-            f"content:{name}",
-            content_loss(
-                style.base if style.base.centre_on_style else network, name, content
-            ),
-            content_weight,
-        )
-        for name in network.content_layers
-    ]
+    if style.base.centre_on_style:
+        terms = [
+            Term(
+                f"content:{name}",
+                VariationContentLoss(style.base, name, content),
+                content_weight,
+            )
+            for name in network.content_layers
+        ]
+    else:  # VGG on the spectrogram: the canvas's own features (Gatys et al.)
+        with torch.no_grad():
+            targets = network(content, network.content_layers)
+        terms = [
+            Term(f"content:{name}", ContentLoss(targets[name]), content_weight, name)
+            for name in network.content_layers
+        ]
     terms += [
         Term(f"style:{name}", style_losses[f"style:{name}"], style_weight, name)
         for name in network.style_layers
@@ -592,13 +595,6 @@ class VariationContentLoss(nn.Module):
 
     def forward(self, canvas: torch.Tensor) -> torch.Tensor:
         return self.loss(self.features(canvas))
-
-
-class _PlainContentLoss(VariationContentLoss):
-    """Content loss on the features of the canvas itself (Gatys et al. 2015): for VGG on spectrograms."""
-
-    def features(self, canvas: torch.Tensor) -> torch.Tensor:
-        return self.network(canvas, [self.layer])[self.layer]
 
 
 def _noise_like(canvas: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -173,9 +173,13 @@ _RUN_OVERHEAD = 150e6
 # change) history pairs, plus the gradient, search direction and line-search
 # copies. Adam: the gradient and two moments.
 _CANVAS_COPIES = {"lbfgs": 62, "adam": 4}
-# Feature maps per spectral-network branch kept for the backward pass (the
-# ReLU's output and the Gram's input), per filter and frame.
-_FEATURE_COPIES = 2
+# The spectral network's memory per frame, fitted to measured peaks
+# (scripts/bench_memory.py: fast, balanced, best; mono and stereo; within
+# 2 to 14 % above): feature maps kept for the backward pass, per filter and
+# branch, and canvas-sized tensors of the objective (the log-frequency and
+# band views, the content's variation, the clamp).
+_FEATURE_COPIES = 6
+_OBJECTIVE_CANVASES = 25
 
 
 def estimate_audio_memory(cfg: Any, channels: int, samples: int, sr: int) -> int:
@@ -206,15 +210,11 @@ def _section_estimate(cfg: Any, channels: int, samples: int, sr: int) -> int:
 
         frames = channels * (samples // (n_fft // 4) + 1)
         bands = len(band_starts(LOG_BINS, BAND_BINS))
-        # Every style branch plus the content's second pass of the narrowest
-        # one; the grouped convolution unfolds its input for the widest kernel.
-        maps = _FEATURE_COPIES * (len(cfg.kernel_widths) + 1) * cfg.n_filters
-        per_frame = bands * (maps + BAND_BINS * max(cfg.kernel_widths)) + LOG_BINS
+        # Every style branch plus the content's second pass of the narrowest one.
+        maps = _FEATURE_COPIES * (len(cfg.kernel_widths) + 1) * cfg.n_filters * bands
         weights = bands * BAND_BINS * cfg.n_filters * sum(cfg.kernel_widths)
-        copies = _CANVAS_COPIES[cfg.optimizer]
-        return int(
-            _RUN_OVERHEAD + _FLOAT * (copies * canvas + per_frame * frames + weights)
-        )
+        copies = _CANVAS_COPIES[cfg.optimizer] + _OBJECTIVE_CANVASES
+        return int(_RUN_OVERHEAD + _FLOAT * (copies * canvas + maps * frames + weights))
     # A VGG sees the canvas as a one-channel picture of bins x frames pixels.
     return _vgg_estimate(cfg.net, cfg.optimizer, 5, canvas, 0, channels_in=1)
 

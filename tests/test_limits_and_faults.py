@@ -112,11 +112,12 @@ def test_memory_estimates_follow_the_work() -> None:
     stereo = estimate_audio_memory(cfg, 2, 10 * sr, sr)
     fixed = estimate_audio_memory(cfg, 1, 0, sr)
     # Within one section: linear in length and in channels; Adam keeps far
-    # fewer canvas copies than L-BFGS.
+    # fewer canvas copies than L-BFGS (the feature maps are the same, so in
+    # all about half: measured 671 against 1178 MB for 25 s).
     assert two - fixed == pytest.approx(2 * (one - fixed), rel=0.01)
     assert stereo - fixed == pytest.approx(2 * (one - fixed), rel=0.01)
     adam = estimate_audio_memory(cfg.replace(optimizer="adam"), 1, 20 * sr, sr)
-    assert adam - fixed < (two - fixed) / 2
+    assert adam - fixed < 0.6 * (two - fixed)
     # Beyond a section, only the assembled spectrogram and waveform grow: ten
     # minutes of stereo with the fast preset stay under 4 GB.
     fast = audio_preset("fast")

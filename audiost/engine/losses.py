@@ -263,7 +263,7 @@ class EnvelopeLoss(nn.Module):
     ``axis="time"`` compares log energy per frame (the temporal envelope,
     which keeps the content's rhythm and articulation); ``axis="frequency"``
     compares log energy per bin averaged over time (the spectral envelope,
-    which carries the style's timbre). The canvas is ``log1p(|STFT|)``.
+    which carries the style's timbre). The canvas is ``log1p(|STFT| / floor)``.
     """
 
     def __init__(self, target_canvas: torch.Tensor, axis: str):

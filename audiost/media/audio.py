@@ -1,6 +1,6 @@
 """Audio media adapter: waveform <-> log-magnitude canvas <-> waveform.
 
-The canvas is ``log1p(|STFT|)`` shaped like an image batch,
+The canvas is ``log1p(|STFT| / floor)`` shaped like an image batch,
 ``(channels, 1, bins, frames)``, so every feature network and loss works on it
 unchanged. Going back, Griffin-Lim starts from the content's own phase, which
 keeps transients sharp and avoids the broadband hiss a random start leaves.
