@@ -206,3 +206,16 @@ def test_strength_moves_the_result_from_the_content_to_the_style() -> None:
     assert all(b > a for a, b in itertools.pairwise(gains)), gains
     assert gains[-1] > 0.7, gains
     assert all(b < a for a, b in itertools.pairwise(kept)), kept
+
+
+def test_strength_and_a_weight_together_are_refused(speech_file, music_file) -> None:
+    from click.testing import CliRunner
+
+    from audiost.cli import main
+
+    options = ["--strength", "0.3", "--style-weight", "4"]
+    result = CliRunner().invoke(
+        main, ["transfer", str(speech_file), str(music_file), *options]
+    )
+    assert result.exit_code == 2
+    assert "give --strength or --style-weight, not both" in result.stderr
