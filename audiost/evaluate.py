@@ -31,7 +31,7 @@ import numpy as np
 from .errors import AudiostError
 from .limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS
 from .media.kind import media_kind
-from .metrics import ANALYSIS_RATE, audio_measures
+from .metrics import ANALYSIS_RATE, audio_measures, relative_gain
 
 Source = str | os.PathLike
 
@@ -193,7 +193,7 @@ def evaluate_image(
         after_content = float(content_loss(features["output"][content_layer]))
         before_content = float(content_loss(style_as_content[content_layer]))
     measures: dict[str, float | None] = {
-        "style_gain": _gain(before_style, after_style),
+        "style_gain": relative_gain(before_style, after_style),
         "content_kept": 1.0 - after_content / max(before_content, 1e-12),
         "style_distance_content": before_style,
         "style_distance_output": after_style,
@@ -201,8 +201,3 @@ def evaluate_image(
         "content_distance_style": before_content,
     }
     return Evaluation("image", measures)
-
-
-def _gain(before: float, after: float) -> float:
-    """``1 - after / before``; 0 when the content already has the style's statistics."""
-    return 0.0 if before <= 1e-12 else 1.0 - after / before

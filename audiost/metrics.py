@@ -41,7 +41,7 @@ def audio_measures(
     before = logmel_distance(content, style, sr)
     after = logmel_distance(output, style, sr)
     return {
-        "style_gain": 0.0 if before <= 1e-12 else 1.0 - after / before,
+        "style_gain": relative_gain(before, after),
         "content_kept": onset_correlation(output, content, sr),
         "style_distance_content": before,
         "style_distance_output": after,
@@ -51,6 +51,11 @@ def audio_measures(
         "noise_floor_db_style": noise_floor_db(style, sr),
         "noise_floor_db_output": noise_floor_db(output, sr),
     }
+
+
+def relative_gain(before: float, after: float) -> float:
+    """``1 - after / before``: the share of a distance closed; 0 when there was none to close."""
+    return 0.0 if before <= 1e-12 else 1.0 - after / before
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:
