@@ -26,6 +26,7 @@ from .engine import (
     STYLE_LOSSES,
     ContentLoss,
     EnvelopeLoss,
+    LevelDistributionLoss,
     Objective,
     Term,
     optimise_with,
@@ -34,7 +35,7 @@ from .engine.optimise import OptimisationResult, StepCallback
 from .errors import AudiostError
 from .features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
 from .limits import check_audio_memory, format_bytes, out_of_memory_reported
-from .media.audio import AudioCanvas, finish_loudness
+from .media.audio import AudioCanvas, finish_loudness, left_right, mid_side
 from .media.audio_io import (
     OUTPUT_SUBTYPES,
     check_audio,
@@ -214,16 +215,19 @@ class AudioStylist:
             sr, lambda: build_network(cfg, adapter.stft.n_bins, sr).to(device)
         )
         key = file_key(style)
+        channels = content_wave.shape[0]
         targets = self._styles.get(
-            key and (key, sr),
-            lambda: self._prepare_style(network, adapter, style, style_sr),
+            key and (key, sr, channels),
+            lambda: self._prepare_style(network, adapter, style, style_sr, channels),
         )
+        # The content in the style's layout; the written result is left/right.
+        styled_wave = mid_side(content_wave) if targets.mid_side else content_wave
         timings["style"] = seconds_since(clock, device)
 
         generator = torch.Generator(device).manual_seed(cfg.seed)
         spans = section_spans(cfg, adapter, content_wave.shape[1])
         # Said once every input has been read, just before the long part.
-        channels, samples = content_wave.shape
+        samples = content_wave.shape[1]
         LOG.info(
             "%s: %.1f s, %d channel%s at %d Hz%s, peak memory about %s on %s",
             _name(content, "content"),
@@ -238,7 +242,7 @@ class AudioStylist:
         result = _optimise_sections(
             cfg,
             adapter,
-            content_wave,
+            styled_wave,
             targets,
             spans,
             generator,
@@ -247,10 +251,19 @@ class AudioStylist:
         )
         clock = time.perf_counter()
         wave = _decode_sections(
-            cfg, adapter, result.canvas, content_wave, spans, generator
+            cfg, adapter, result.canvas, styled_wave, spans, generator
         )
         return finish_audio(
-            cfg, device, adapter, result, wave, content_wave, timings, clock, output
+            cfg,
+            device,
+            adapter,
+            result,
+            wave,
+            content_wave,
+            timings,
+            clock,
+            output,
+            mid_side=targets.mid_side,
         )
 
     def _prepare_style(
@@ -259,13 +272,16 @@ class AudioStylist:
         adapter: AudioCanvas,
         style: AudioInput,
         style_sr: int | None,
+        channels: int,
     ) -> StyleTargets:
         wave, sr = _read(style, style_sr, "style", self.config)
         wave = check_audio(
             wave, sr, min_samples=adapter.min_samples_at(sr), name=_name(style, "style")
         )
-        wave = resample(wave, sr, adapter.sr)
-        return prepare_style(self.config, network, adapter.encode(wave)[0])
+        wave, is_mid_side = style_layout(resample(wave, sr, adapter.sr), channels)
+        targets = prepare_style(self.config, network, adapter.encode(wave)[0])
+        targets.mid_side = is_mid_side
+        return targets
 
 
 @dataclass
@@ -281,21 +297,26 @@ class StyleTargets:
     network: FeatureNetwork
     base: FeatureNetwork
     losses: dict[str, nn.Module]
-    #: The style's loudest log-magnitude in each bin, ``(1, 1, bins, 1)``.
+    #: The style's loudest log-magnitude in each bin, ``(N, 1, bins, 1)``.
     ceiling: torch.Tensor
+    #: The style (and so the content) is styled as mid and side, not left and right.
+    mid_side: bool = False
 
 
 def prepare_style(
     cfg: AudioConfig, network: FeatureNetwork, canvas: torch.Tensor
 ) -> StyleTargets:
-    """The style canvas's ``style_loss`` targets per style layer and its spectral envelope.
+    """The style canvas's ``style_loss`` targets per style layer, its spectral envelope and level distribution.
 
-    A network that is ``centre_on_style`` sees every canvas minus this
-    style's mean log-magnitude per bin.
+    Every target is per channel of ``canvas`` (shape ``(N, 1, bins,
+    frames)``): a canvas of as many channels is matched channel by channel,
+    a one-channel style drives every channel. A network that is
+    ``centre_on_style`` sees every canvas minus this style's mean
+    log-magnitude per bin.
     """
     base = network
     if network.centre_on_style:
-        network = AffineInput(network, shift=canvas.mean(dim=(0, 1, 3), keepdim=True))
+        network = AffineInput(network, shift=canvas.mean(dim=(1, 3), keepdim=True))
     with torch.no_grad():
         features = network(canvas, network.style_layers)
     style_loss = STYLE_LOSSES[cfg.style_loss]
@@ -304,7 +325,8 @@ def prepare_style(
         for name in network.style_layers
     }
     losses["spectral_envelope"] = EnvelopeLoss(canvas, "frequency")
-    return StyleTargets(network, base, losses, canvas.amax(dim=(0, 3), keepdim=True))
+    losses["level_distribution"] = LevelDistributionLoss(canvas)
+    return StyleTargets(network, base, losses, canvas.amax(dim=3, keepdim=True))
 
 
 def finish_audio(
@@ -317,16 +339,20 @@ def finish_audio(
     timings: dict[str, float],
     clock: float,
     output: Path | None,
+    *,
+    mid_side: bool = False,
 ) -> AudioResult:
     """The end every audio pipeline shares: loudness, consistency, the result and its atomic write.
 
     ``reference`` is the audio whose loudness is matched (the content, or the
-    style for a texture); ``clock`` is when reconstruction began.
+    style for a texture); ``clock`` is when reconstruction began; ``wave``
+    is in the canvas's layout (``mid_side``: mid and side channels).
     """
-    audio = finish_loudness(
-        wave.cpu().numpy(), reference if cfg.match_loudness else None
-    )
     consistency = adapter.consistency(result.canvas, wave)
+    audio = finish_loudness(
+        (left_right(wave) if mid_side else wave).cpu().numpy(),
+        reference if cfg.match_loudness else None,
+    )
     timings["reconstruct"] = seconds_since(clock, device)
     out = AudioResult(
         audio=audio,
@@ -409,11 +435,6 @@ def _optimise_sections(
             # output down by 16 dB.
             max_value=torch.maximum(
                 style.ceiling, content_canvas.amax(dim=-1, keepdim=True)
-            ),
-            row_directions=(
-                cfg.band_gains * adapter.gain_directions(init)
-                if cfg.band_gains
-                else None
             ),
             on_step=_overall_progress(on_step, index, len(spans), cfg.iters),
         )
@@ -569,6 +590,14 @@ def build_objective(
             cfg.style_weight * cfg.spectral_envelope_weight,
         ),
     ]
+    if cfg.level_distribution_weight:
+        terms.append(
+            Term(
+                "level_distribution",
+                style_losses["level_distribution"],
+                cfg.style_weight * cfg.level_distribution_weight,
+            )
+        )
     return Objective(network, terms)
 
 
@@ -601,6 +630,21 @@ def _noise_like(canvas: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     """Uniform noise at half the canvas's mean level: the classic texture-synthesis start."""
     noise = torch.rand(canvas.shape, generator=generator, device=canvas.device)
     return noise * canvas.mean()
+
+
+def style_layout(wave: np.ndarray, channels: int) -> tuple[np.ndarray, bool]:
+    """The style's channels as a result of ``channels`` channels takes them, and whether they are mid/side.
+
+    Two stereo inputs are styled as mid and side (:func:`~.media.audio.mid_side`),
+    channel by channel. Otherwise a style whose channels do not match the
+    result's is mixed to mono and drives every channel: a mono result
+    takes the style as a mono listener hears it.
+    """
+    if wave.shape[0] == channels == 2:
+        return mid_side(wave), True
+    if wave.shape[0] not in (1, channels):
+        wave = wave.mean(axis=0, keepdims=True)
+    return wave, False
 
 
 def _rate(source: AudioInput, sr: int | None, cfg: AudioConfig) -> int:

@@ -31,7 +31,9 @@ class AudioConfig:
     ``content_weight`` scales everything taken from the content (its
     features and, times ``temporal_envelope_weight``, its loudness over
     time), ``style_weight`` everything taken from the style (its statistics
-    and, times ``spectral_envelope_weight``, its average spectrum), so
+    and, times ``spectral_envelope_weight``, its average spectrum, times
+    ``level_distribution_weight``, how each frequency's level is
+    distributed over time: its dynamics and its quiet moments), so
     ``style_weight=0`` gives the content back and raising it moves the
     result toward the style (:func:`strength_weights` sets both from one
     number). ``net`` is the random multi-width ``"spectral-conv"`` network
@@ -44,20 +46,16 @@ class AudioConfig:
     and standard deviation (Li et al. 2017).
     """
 
-    iters: int = 50
+    iters: int = 80
     content_weight: float = 1.0
-    style_weight: float = 7.0
+    style_weight: float = 6.0
     style_loss: str = "gram"
     temporal_envelope_weight: float = 0.1
     spectral_envelope_weight: float = 0.01
+    level_distribution_weight: float = 3.0
     optimizer: str = "lbfgs"
     lr: float | None = None
     init: str = "content"
-    # Each band's gain is also a variable, at this scale (0 = off). It sped
-    # up the spectral envelope of the former network; with band filters it
-    # made the corpus table no better (style gain 0.838 against 0.857) and
-    # a third slower, so it is off (scripts/bench_quality.py).
-    band_gains: float = 0.0
     net: str = "spectral-conv"
     weights: str | None = None
     kernel_widths: tuple[int, ...] = (3, 7, 15)
@@ -91,13 +89,10 @@ class AudioConfig:
             self.style_weight,
             self.temporal_envelope_weight,
             self.spectral_envelope_weight,
+            self.level_distribution_weight,
         )
         _check_lr(self.lr)
         _check_seed(self.seed)
-        if not 0 <= self.band_gains <= 10:
-            raise ValueError(
-                f"band_gains must be between 0 and 10, got {self.band_gains}"
-            )
         if self.sample_rate is not None and not (
             MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE
         ):
@@ -144,12 +139,12 @@ def strength_weights(strength: float) -> dict[str, float]:
     """``content_weight`` and ``style_weight`` for a style strength from 0 to 1.
 
     0 keeps the content as it is, 0.5 gives the default audio balance
-    (content 1, style 7) and 1 drops the content's terms, leaving only the
+    (content 1, style 6) and 1 drops the content's terms, leaving only the
     style's. In between, the style's weight relative to the content's grows
-    tenfold every sixth of the range (0.07 at 0.17, 0.7 at 0.33, 70 at
+    tenfold every sixth of the range (0.06 at 0.17, 0.6 at 0.33, 60 at
     0.67): a transfer responds to the ratio on a log scale, and most of
     the change toward the style happens at small ratios
-    (scripts/bench_quality.py --dial). The two weights always sum to 8.
+    (scripts/bench_quality.py --dial). The two weights always sum to 7.
     """
     if not 0 <= strength <= 1:
         raise ValueError(f"strength must be between 0 and 1, got {strength}")

@@ -177,9 +177,10 @@ _CANVAS_COPIES = {"lbfgs": 62, "adam": 4}
 # (scripts/bench_memory.py: fast, balanced, best; mono and stereo; within
 # 2 to 14 % above): feature maps kept for the backward pass, per filter and
 # branch, and canvas-sized tensors of the objective (the log-frequency and
-# band views, the content's variation, the clamp).
+# band views, the content's variation, the clamp, the level distribution's
+# sorted copy and its int64 order: 5 more, refitted on 20 s of stereo).
 _FEATURE_COPIES = 6
-_OBJECTIVE_CANVASES = 25
+_OBJECTIVE_CANVASES = 30
 
 
 def estimate_audio_memory(cfg: Any, channels: int, samples: int, sr: int) -> int:

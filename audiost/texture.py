@@ -26,6 +26,7 @@ from .audio_transfer import (
     build_network,
     finish_audio,
     prepare_style,
+    style_layout,
 )
 from .config import AudioConfig, ImageConfig, audio_preset, image_preset
 from .device import resolve_device, seconds_since
@@ -153,7 +154,8 @@ def _synthesize_audio(
     timings["load"] = seconds_since(clock)
 
     clock = time.perf_counter()
-    style_canvas, _ = adapter.encode(wave)
+    styled_wave, is_mid_side = style_layout(wave, wave.shape[0])
+    style_canvas, _ = adapter.encode(styled_wave)
     targets = prepare_style(
         cfg, build_network(cfg, adapter.stft.n_bins, sr).to(device), style_canvas
     )
@@ -170,13 +172,18 @@ def _synthesize_audio(
         for name in targets.losses
         if name.startswith("style:")
     ]
-    terms.append(
+    terms += [
         Term(
-            "spectral_envelope",
-            targets.losses["spectral_envelope"],
-            cfg.style_weight * cfg.spectral_envelope_weight,
+            name,
+            targets.losses[name],
+            cfg.style_weight * weight,
         )
-    )
+        for name, weight in (
+            ("spectral_envelope", cfg.spectral_envelope_weight),
+            ("level_distribution", cfg.level_distribution_weight),
+        )
+        if weight
+    ]
     frames = 1 + length // adapter.stft.hop  # centred frames, as the STFT makes them
     max_lag = min(
         style_canvas.shape[-1] // 2,
@@ -197,7 +204,7 @@ def _synthesize_audio(
     generator = torch.Generator(device).manual_seed(cfg.seed)
     # Noise shaped by the style's average spectrum: the optimiser starts with
     # the right timbre and spends its iterations on the texture's structure.
-    level = style_canvas.mean(dim=(0, -1), keepdim=True)
+    level = style_canvas.mean(dim=-1, keepdim=True)
     init = (
         torch.rand(
             (wave.shape[0], 1, adapter.stft.n_bins, frames),
@@ -235,7 +242,16 @@ def _synthesize_audio(
         result.canvas, length, n_iter=cfg.gl_iters, phase=phase, generator=generator
     )
     return finish_audio(
-        cfg, device, adapter, result, synthesised, wave, timings, clock, output
+        cfg,
+        device,
+        adapter,
+        result,
+        synthesised,
+        wave,
+        timings,
+        clock,
+        output,
+        mid_side=is_mid_side,
     )
 
 

@@ -16,7 +16,7 @@ choosing settings, so they show whether a gain carries over.
 
 Usage::
 
-    PYTHONPATH=. python3 scripts/bench_time_to_quality.py [--seconds 4] [--iters 25,50,75,100] [--configs before,band-gains] [--pairs tuning|held-out]
+    PYTHONPATH=. python3 scripts/bench_time_to_quality.py [--seconds 4] [--iters 25,50,75,100] [--configs balanced,gl32] [--pairs tuning|held-out]
 """
 
 from __future__ import annotations
@@ -34,11 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 #: Settings changed from ``balanced`` (its iterations are the table's), by
-#: the name the table uses. ``before``: the settings before band gains.
+#: the name the table uses.
 CONFIGS: dict[str, dict[str, Any]] = {
-    "before": {"band_gains": 0.0},
-    "band-gains": {},
-    "band-gains-0.3": {"band_gains": 0.3},
+    "balanced": {},
     "filters256": {"n_filters": 256},
     "gl32": {"gl_iters": 32},
 }
@@ -192,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--iters", default="25,50,75,100")
-    parser.add_argument("--configs", default="before,band-gains")
+    parser.add_argument("--configs", default="balanced,gl32")
     parser.add_argument("--tolerance", type=float, default=0.02)
     parser.add_argument("--pairs", choices=("tuning", "held-out"), default="tuning")
     args = parser.parse_args(argv)

@@ -341,7 +341,7 @@ def test_rerun_skips_done_work_and_guards_settings(tmp_path: Path) -> None:
     changed = runner.invoke(main, [*args, "--style-weight", "30"])
     assert (
         changed.exit_code == 2
-        and "other settings (audio.style_weight: 7.0 -> 30.0" in changed.output
+        and "other settings (audio.style_weight: 6.0 -> 30.0" in changed.output
     )
 
     from_recipe = runner.invoke(

@@ -113,6 +113,7 @@ AUDIO = {
     "--gl-iters": small_or_bad_int("0", "1", "2"),
     "--temporal-envelope-weight": FLOAT_TEXT | JUNK,
     "--spectral-envelope-weight": FLOAT_TEXT | JUNK,
+    "--level-distribution-weight": FLOAT_TEXT | JUNK,
     "--init": choice_or_junk("content", "noise", "style"),
     "--phase-init": choice_or_junk("content", "random", "pghi"),
     "--sample-rate": st.one_of(

@@ -95,24 +95,6 @@ def test_adam_reads_the_host_once_per_iteration() -> None:
     assert extra == Counter({"tolist": 6}), extra
 
 
-def test_band_gains_add_no_host_reads_per_iteration() -> None:
-    def run(iters: int, directions: torch.Tensor | None) -> Counter[str]:
-        objective, content = small_objective()
-        return _reads(
-            lambda: optimise(
-                objective,
-                content,
-                iters=iters,
-                optimizer="adam",
-                row_directions=directions,
-            )
-        )
-
-    _, content = small_objective()
-    directions = torch.ones_like(content)
-    assert run(9, directions) - run(3, directions) == run(9, None) - run(3, None)
-
-
 @needs_cuda
 def test_audio_transfer_on_cuda_matches_the_cpu() -> None:
     content, sr = clip("speech_pocketsphinx_forever_16k_mono.flac", 2.0, 0.5)

@@ -115,25 +115,3 @@ def test_gram_gradient_matches_autograd() -> None:
     flat = reference.flatten(2)
     ((flat @ flat.transpose(1, 2) / flat.shape[-1]) * weights).sum().backward()
     torch.testing.assert_close(x.grad, reference.grad)
-
-
-def test_zero_row_directions_change_nothing() -> None:
-    # The extra variables only add search directions: along zero directions
-    # L-BFGS takes exactly the steps it takes without them.
-    objective, content = small_objective()
-    plain = optimise(objective, content, iters=8, min_value=0.0)
-    zero = optimise(
-        objective,
-        content,
-        iters=8,
-        min_value=0.0,
-        row_directions=torch.zeros_like(content),
-    )
-    torch.testing.assert_close(zero.canvas, plain.canvas)
-    assert zero.losses == pytest.approx(plain.losses, rel=1e-5)
-
-
-def test_row_directions_must_match_the_canvas() -> None:
-    objective, content = small_objective()
-    with pytest.raises(ValueError, match="row_directions must be shaped"):
-        optimise(objective, content, iters=1, row_directions=torch.ones(3))

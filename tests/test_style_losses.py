@@ -12,7 +12,12 @@ import torch
 from click.testing import CliRunner
 
 from audiost import audio_preset, transfer_image
-from audiost.audio_transfer import AudioStylist, build_network, prepare_style
+from audiost.audio_transfer import (
+    AudioStylist,
+    build_network,
+    prepare_style,
+    style_layout,
+)
 from audiost.batch.recipe import resolve_recipe
 from audiost.cli import main
 from audiost.config import STYLE_LOSS_NAMES, AudioConfig, ImageConfig
@@ -40,10 +45,13 @@ def test_meanstd_loss_is_relative_with_finite_gradients() -> None:
     assert float(loss(torch.cat([target, target], dim=-1))) == pytest.approx(
         0, abs=1e-10
     )
-    # A stereo style's two identical channels give the mono target.
-    torch.testing.assert_close(
-        MeanStdLoss(torch.cat([target, target])).target, loss.target
-    )
+    # A two-channel style has a target per channel; each channel of a
+    # two-channel canvas is held to its own, a one-channel target to both.
+    louder = target * 2
+    per_channel = MeanStdLoss(torch.cat([target, louder]))
+    assert float(per_channel(torch.cat([target, louder]))) == 0
+    assert float(per_channel(torch.cat([louder, target]))) > 0.1
+    assert float(loss(torch.cat([target, target]))) == 0
     # Zeros are constant channels, where a plain std has a 0/0 gradient.
     for start in (torch.zeros(2, 8, 20), target + 0.1):
         canvas = start.clone().requires_grad_(True)
@@ -87,20 +95,23 @@ def test_meanstd_audio_transfer_moves_toward_style(speech, music, music_file) ->
     style = prepare_style(
         cfg,
         build_network(cfg, adapter.stft.n_bins, result.sr),
-        adapter.encode(resample(music[0], music[1], result.sr))[0],
+        # The stereo style as the mono result takes it.
+        adapter.encode(style_layout(resample(music[0], music[1], result.sr), 1)[0])[0],
     )
     assert all(
         isinstance(loss, MeanStdLoss)
-        for loss in style.losses.values()
-        if loss is not style.losses["spectral_envelope"]
+        for name, loss in style.losses.items()
+        if name.startswith("style:")
     )
     before = _feature_distance(
         style, adapter.encode(resample(content, sr, result.sr))[0]
     )
     after = _feature_distance(style, adapter.encode(result.audio)[0])
-    assert after < 0.4 * before, (before, after)  # measured: 1.12 -> 0.35
+    # Measured 1.11 -> 0.64; 0.35 before the level distribution term, which
+    # now does part of the statistics' work.
+    assert after < 0.7 * before, (before, after)
     measures = audio_measures(content, sr, *music, result.audio, result.sr)
-    assert measures["style_gain"] > 0.75, measures  # measured 0.85
+    assert measures["style_gain"] > 0.7, measures  # measured 0.80
     assert measures["content_kept"] >= 0.8, measures
     assert {f"style:{name}" for name in style.network.style_layers} <= set(
         result.final_losses

@@ -12,11 +12,8 @@ import numpy as np
 import pytest
 
 from audiost import audio_preset, transfer_audio
-from audiost.media.audio_io import resample
 from audiost.metrics import (
     audio_measures,
-    logmel_distance,
-    onset_correlation,
 )
 
 from .conftest import clip
@@ -167,31 +164,3 @@ def test_vgg_on_the_spectrogram(speech, music) -> None:
     )
     assert out.losses[-1] < out.losses[0]
     assert any(name.startswith("style:conv") for name in out.final_losses)
-
-
-def test_band_gains_reach_the_style_spectrum_in_fewer_iterations() -> None:
-    # The pair where band gains matter most: an engine's spectrum is far from
-    # a didgeridoo's, and without them the spectral envelope closes slowly.
-    # They are off by default since band filters (no better on the corpus
-    # table), but the mechanism still does what it is for: measured, the
-    # envelope term 0.122 against 0.157 after 15 iterations.
-    engine, sr = clip("sfx_car_engine_start_stop_44k_mono_s16.wav", 2.0, 0.5)
-    drone, drone_sr = clip("music_didgeridoo_australia_44k_mono.ogg", 2.0, 0.5)
-    config = audio_preset("fast", iters=15, gl_iters=8, sample_rate=22050)
-    plain, gained = (
-        transfer_audio(
-            engine, drone, content_sr=sr, style_sr=drone_sr, config=config, band_gains=b
-        )
-        for b in (0.0, 0.1)
-    )
-    assert (
-        gained.final_losses["spectral_envelope"]
-        < 0.85 * plain.final_losses["spectral_envelope"]
-    )
-    assert gained.final_losses["total"] < 0.95 * plain.final_losses["total"]
-    style = resample(drone, drone_sr, 22050)
-    content = resample(engine, sr, 22050)
-    assert logmel_distance(gained.audio, style, 22050) < logmel_distance(
-        plain.audio, style, 22050
-    )
-    assert onset_correlation(gained.audio, content, 22050) >= 0.5

@@ -232,7 +232,8 @@ _SETTINGS = dict(
         _named(
             "--style-weight",
             type=click.FloatRange(min=0),
-            help="How strongly the style is imposed: 0 gives the content back, higher values move it steadily toward the style's texture.  [default: 10]",
+            help="How strongly the style is imposed: 0 gives the content back, higher values move it steadily toward the style's texture."
+            f"  [default: audio {AudioConfig.style_weight:g}, images {ImageConfig.style_weight:g}]",
         ),
         _named(
             "--strength",
@@ -282,6 +283,12 @@ _SETTINGS = dict(
             "--spectral-envelope-weight",
             type=click.FloatRange(min=0),
             help="Audio: impose the style's average spectrum, relative to --style-weight.  [default: 0.01]",
+        ),
+        _named(
+            "--level-distribution-weight",
+            type=click.FloatRange(min=0),
+            help="Audio: impose how the style's level is spread over time in each band (its dynamics, how dark its quiet moments are), relative to --style-weight."
+            f"  [default: {AudioConfig.level_distribution_weight:g}]",
         ),
         _named(
             "--phase-init",

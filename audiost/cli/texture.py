@@ -53,7 +53,12 @@ from .common import (
     "iters", "style_weight", "style_loss", "net", "weights", "device", "seed"
 )
 @some_settings(
-    "spectral_envelope_weight", "phase_init", "gl_iters", "sample_rate", "mono"
+    "spectral_envelope_weight",
+    "level_distribution_weight",
+    "phase_init",
+    "gl_iters",
+    "sample_rate",
+    "mono",
 )
 @some_settings("tv_weight", "scales", "style_scale", "pooling", "style_layers")
 @some_settings("max_duration", "max_channels", "max_megapixels", "max_memory")

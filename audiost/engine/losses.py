@@ -97,8 +97,8 @@ class ContentLoss(nn.Module):
 class GramLoss(nn.Module):
     """Relative squared error between Gram matrices: matches texture statistics.
 
-    The target is averaged over the style batch (e.g. a stereo style's two
-    channels), and each canvas in the batch is compared with it. With
+    The style batch holds one target per canvas in the batch (a stereo
+    style's mid and side, each for its own channel) or one for all. With
     ``groups`` > 1 each group's Gram is compared on its own scale and the
     errors are averaged, so a quiet band's texture counts as much as a loud
     one's.
@@ -111,8 +111,8 @@ class GramLoss(nn.Module):
             self.set_target(gram_matrix(target_features.detach(), groups))
 
     def set_target(self, statistic: torch.Tensor) -> GramLoss:
-        """Match this Gram (``(N, C, C)``, averaged over N): for targets gathered in tiles."""
-        target = statistic.detach().mean(0, keepdim=True)
+        """Match this Gram, ``(N, C, C)``: for targets gathered in tiles."""
+        target = statistic.detach()
         self.register_buffer("target", target)
         self.register_buffer("scale", target.pow(2).sum(dim=(-2, -1)).clamp_min(_EPS))
         return self
@@ -152,9 +152,8 @@ class MeanStdLoss(nn.Module):
     Li et al. (2017) showed that matching Gram matrices is aligning feature
     distributions, and that matching only these batch-norm statistics (what
     AdaIN matches) also transfers style: ``C`` numbers per layer to match
-    instead of the Gram's ``C²`` channel correlations. The target is averaged
-    over the style batch, as for :class:`GramLoss`, and ``groups`` weighs
-    channel groups equally, as there.
+    instead of the Gram's ``C²`` channel correlations. Targets per canvas
+    in the batch and ``groups`` are as for :class:`GramLoss`.
     """
 
     def __init__(self, target_features: torch.Tensor | None = None, groups: int = 1):
@@ -164,8 +163,8 @@ class MeanStdLoss(nn.Module):
             self.set_target(mean_std(target_features.detach()))
 
     def set_target(self, statistic: torch.Tensor) -> MeanStdLoss:
-        """Match these means and deviations (``(N, 2C)``, averaged over N): for targets gathered in tiles."""
-        target = statistic.detach().mean(0, keepdim=True)
+        """Match these means and deviations, ``(N, 2C)``: for targets gathered in tiles."""
+        target = statistic.detach()
         self.register_buffer("target", target)
         self.register_buffer(
             "scale", self._by_group(target).pow(2).sum(dim=-1).clamp_min(_EPS)
@@ -245,9 +244,7 @@ class AutocorrelationLoss(nn.Module):
     def __init__(self, target_features: torch.Tensor, max_lag: int):
         super().__init__()
         self.max_lag = max_lag
-        target = autocorrelation(target_features.detach(), max_lag).mean(
-            0, keepdim=True
-        )
+        target = autocorrelation(target_features.detach(), max_lag)
         self.register_buffer("target", target)
         self.register_buffer("scale", target.pow(2).mean().clamp_min(_EPS))
 
@@ -271,10 +268,7 @@ class EnvelopeLoss(nn.Module):
         if axis not in ("time", "frequency"):
             raise ValueError(f"axis must be 'time' or 'frequency', got {axis!r}")
         self.axis = axis
-        target = self.envelope(target_canvas.detach())
-        if axis == "frequency":
-            target = target.mean(0, keepdim=True)
-        self.register_buffer("target", target)
+        self.register_buffer("target", self.envelope(target_canvas.detach()))
 
     def envelope(self, canvas: torch.Tensor) -> torch.Tensor:
         """``log(mean(expm1(canvas)²) + 1e-8)`` over bins (time) or frames (frequency).
@@ -293,9 +287,54 @@ class EnvelopeLoss(nn.Module):
         return torch.logaddexp(log_mean, torch.full_like(log_mean, _LOG_FLOOR))
 
     def forward(self, canvas: torch.Tensor) -> torch.Tensor:
-        return (self.envelope(canvas) - self.target).pow(
-            2
-        ).mean() / self.target.var().clamp_min(_EPS)
+        return (self.envelope(canvas) - self.target).pow(2).mean() / self.target.var(
+            dim=-1
+        ).mean().clamp_min(_EPS)
+
+
+class LevelDistributionLoss(nn.Module):
+    """Each bin's distribution of log-magnitudes over time, matched to the style's.
+
+    The sorted values of every bin (its quantiles) are compared with the
+    style's quantiles at the same ranks: a one-dimensional optimal transport
+    per bin (the histogram loss of Risser et al. 2017, on the spectrogram).
+    Sorting forgets *when*, so the style's timeline is not copied, but the
+    style's dynamics are: how often each bin is loud and how dark its quiet
+    moments are. A mean-per-bin envelope cannot tell a steady drone from
+    croaks between silences; this can, and it keeps the output's quiet
+    moments as dark as the style's (no hiss where the style has none).
+    """
+
+    def __init__(self, target_canvas: torch.Tensor):
+        super().__init__()
+        # (N, 1, bins, frames): one distribution per bin of each channel.
+        target = target_canvas.detach()
+        self.register_buffer("sorted_target", target.sort(dim=-1).values)
+        self.register_buffer(
+            "scale", target.var(dim=-1, correction=0).mean().clamp_min(_EPS)
+        )
+        self._quantiles: dict[int, torch.Tensor] = {}
+
+    def quantiles(self, frames: int) -> torch.Tensor:
+        """The style's per-bin values at ``frames`` evenly spaced ranks, ``(N, 1, bins, frames)``."""
+        if frames not in self._quantiles:
+            known = self.sorted_target.shape[-1]
+            position = (
+                torch.arange(frames, device=self.sorted_target.device) + 0.5
+            ) * (known / frames) - 0.5
+            position = position.clamp(0, known - 1)
+            below = position.floor().long()
+            above = (below + 1).clamp_max(known - 1)
+            share = (position - below).to(self.sorted_target.dtype)
+            self._quantiles[frames] = torch.lerp(
+                self.sorted_target[..., below], self.sorted_target[..., above], share
+            )
+        return self._quantiles[frames]
+
+    def forward(self, canvas: torch.Tensor) -> torch.Tensor:
+        ranked = canvas.sort(dim=-1).values
+        target = self.quantiles(canvas.shape[-1]).to(canvas.dtype)
+        return (ranked - target).pow(2).mean() / self.scale
 
 
 class TotalVariationLoss(nn.Module):

@@ -57,7 +57,6 @@ def optimise(
     lr: float | None = None,
     min_value: float | None = None,
     max_value: float | torch.Tensor | None = None,
-    row_directions: torch.Tensor | None = None,
     on_step: StepCallback | None = None,
 ) -> OptimisationResult:
     """Run ``iters`` optimiser iterations from ``init``.
@@ -82,14 +81,6 @@ def optimise(
         Canvas values are clamped to at most this after each step (an image
         stays within [0, 1]); a tensor broadcast against the canvas bounds
         each position on its own (a spectrogram's bins).
-    row_directions : torch.Tensor, optional
-        Shaped like ``init``: adds one variable per row (all axes but the
-        last), which moves its whole row along this direction. The canvas
-        is ``x + a * row_directions`` with ``a`` broadcast over the last
-        axis; every canvas is still reachable, so the optimum is the same,
-        but a step along the rows grows by their squared norm. That
-        preconditions a slow mode: a spectrogram's per-band gains, which
-        the spectral-envelope term moves one frame's share at a time.
     on_step : callable, optional
         Progress callback ``(iteration, loss)``.
 
@@ -100,10 +91,12 @@ def optimise(
         finite canvas is returned and ``stopped_early`` says why (the
         pipelines pass it on as a result warning, which the CLI prints).
     """
-    point = _Point(init, row_directions)
+    point = (
+        init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
+    )
     if optimizer == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
-            point.variables,
+            [point],
             lr=lr or 1.0,
             max_iter=1,
             # Stepped one iteration at a time (for progress), so the line search needs its own evaluation budget: torch derives it
@@ -117,7 +110,7 @@ def optimise(
             tolerance_change=0.0,
         )
     elif optimizer == "adam":
-        opt = torch.optim.Adam(point.variables, lr=lr or 0.1)
+        opt = torch.optim.Adam([point], lr=lr or 0.1)
     else:
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
 
@@ -140,7 +133,7 @@ def optimise(
 
     def closure() -> torch.Tensor:
         nonlocal last, accepted, step_started
-        canvas = point.canvas()
+        canvas = point
         # L-BFGS re-evaluates the point its line search just accepted at the
         # start of every step; answering from memory saves a full
         # forward/backward pass per iteration. Adam never asks twice, so it
@@ -164,7 +157,7 @@ def optimise(
             accepted, step_started = last, True
         return last.loss
 
-    result = OptimisationResult(canvas=bounded(point.canvas()).detach().clone())
+    result = OptimisationResult(canvas=bounded(point).detach().clone())
     finite: _Evaluation | None = None  # the latest iterate known to be finite
     for iteration in range(1, iters + 1):
         step_started = False
@@ -184,7 +177,7 @@ def optimise(
             accepted = finite
             break
         finite = accepted
-        result.canvas = bounded(point.canvas()).detach().clone()
+        result.canvas = bounded(point).detach().clone()
         result.losses.append(loss)
         result.history.append(dict(zip(last.parts, values, strict=True)))
         if on_step is not None:
@@ -206,34 +199,6 @@ def optimise(
         "total": float(total)
     }
     return result
-
-
-class _Point:
-    """The optimiser's variables and the canvas they make: the canvas itself, plus a coefficient per row with ``row_directions``."""
-
-    def __init__(self, init: torch.Tensor, row_directions: torch.Tensor | None):
-        self.residual = (
-            init.detach()
-            .clone(memory_format=torch.contiguous_format)
-            .requires_grad_(True)
-        )
-        self.variables = [self.residual]
-        self.directions = None
-        if row_directions is not None:
-            if row_directions.shape != init.shape:
-                raise ValueError(
-                    f"row_directions must be shaped like the canvas {tuple(init.shape)}, got {tuple(row_directions.shape)}"
-                )
-            self.directions = row_directions.detach().to(init.device)
-            self.coefficients = torch.zeros(
-                (*init.shape[:-1], 1), device=init.device, requires_grad=True
-            )
-            self.variables.append(self.coefficients)
-
-    def canvas(self) -> torch.Tensor:
-        if self.directions is None:
-            return self.residual
-        return self.residual + self.coefficients * self.directions
 
 
 def optimise_with(
