@@ -279,9 +279,9 @@ class AudioStylist:
             wave, sr, min_samples=adapter.min_samples_at(sr), name=_name(style, "style")
         )
         wave, is_mid_side = style_layout(resample(wave, sr, adapter.sr), channels)
-        targets = prepare_style(self.config, network, adapter.encode(wave)[0])
-        targets.mid_side = is_mid_side
-        return targets
+        return prepare_style(
+            self.config, network, adapter.encode(wave)[0], mid_side=is_mid_side
+        )
 
 
 @dataclass
@@ -304,7 +304,11 @@ class StyleTargets:
 
 
 def prepare_style(
-    cfg: AudioConfig, network: FeatureNetwork, canvas: torch.Tensor
+    cfg: AudioConfig,
+    network: FeatureNetwork,
+    canvas: torch.Tensor,
+    *,
+    mid_side: bool = False,
 ) -> StyleTargets:
     """The style canvas's ``style_loss`` targets per style layer, its spectral envelope and level distribution.
 
@@ -312,7 +316,8 @@ def prepare_style(
     frames)``): a canvas of as many channels is matched channel by channel,
     a one-channel style drives every channel. A network that is
     ``centre_on_style`` sees every canvas minus this style's mean
-    log-magnitude per bin.
+    log-magnitude per bin. ``mid_side``: the canvas's channels are mid and
+    side (:func:`style_layout`).
     """
     base = network
     if network.centre_on_style:
@@ -326,7 +331,9 @@ def prepare_style(
     }
     losses["spectral_envelope"] = EnvelopeLoss(canvas, "frequency")
     losses["level_distribution"] = LevelDistributionLoss(canvas)
-    return StyleTargets(network, base, losses, canvas.amax(dim=3, keepdim=True))
+    return StyleTargets(
+        network, base, losses, canvas.amax(dim=3, keepdim=True), mid_side
+    )
 
 
 def finish_audio(
@@ -555,9 +562,8 @@ def build_objective(
     the result is the content, and raising it moves the result steadily
     toward the style's texture.
     """
-    network, style_losses = style.network, style.losses
+    network = style.network
     content_weight = cfg.content_weight / len(network.content_layers)
-    style_weight = cfg.style_weight / len(network.style_layers)
     if style.base.centre_on_style:
         terms = [
             Term(
@@ -574,31 +580,39 @@ def build_objective(
             Term(f"content:{name}", ContentLoss(targets[name]), content_weight, name)
             for name in network.content_layers
         ]
-    terms += [
-        Term(f"style:{name}", style_losses[f"style:{name}"], style_weight, name)
-        for name in network.style_layers
-    ]
-    terms += [
+    terms.append(
         Term(
             "temporal_envelope",
             EnvelopeLoss(content, "time"),
             cfg.content_weight * cfg.temporal_envelope_weight,
-        ),
-        Term(
-            "spectral_envelope",
-            style_losses["spectral_envelope"],
-            cfg.style_weight * cfg.spectral_envelope_weight,
-        ),
-    ]
-    if cfg.level_distribution_weight:
-        terms.append(
-            Term(
-                "level_distribution",
-                style_losses["level_distribution"],
-                cfg.style_weight * cfg.level_distribution_weight,
-            )
         )
-    return Objective(network, terms)
+    )
+    return Objective(network, terms + style_terms(cfg, style))
+
+
+def style_terms(cfg: AudioConfig, style: StyleTargets) -> list[Term]:
+    """Every term taken from the style, scaled by ``style_weight``: its statistics per layer, average spectrum and level distribution.
+
+    Shared by transfers and textures, so both weigh the style the same way.
+    """
+    layers = style.network.style_layers
+    terms = [
+        Term(
+            f"style:{name}",
+            style.losses[f"style:{name}"],
+            cfg.style_weight / len(layers),
+            name,
+        )
+        for name in layers
+    ]
+    return terms + [
+        Term(name, style.losses[name], cfg.style_weight * weight)
+        for name, weight in (
+            ("spectral_envelope", cfg.spectral_envelope_weight),
+            ("level_distribution", cfg.level_distribution_weight),
+        )
+        if weight
+    ]
 
 
 class VariationContentLoss(nn.Module):

@@ -27,6 +27,7 @@ from .audio_transfer import (
     finish_audio,
     prepare_style,
     style_layout,
+    style_terms,
 )
 from .config import AudioConfig, ImageConfig, audio_preset, image_preset
 from .device import resolve_device, seconds_since
@@ -162,28 +163,7 @@ def _synthesize_audio(
     network = targets.network
     with torch.no_grad():
         features = network(style_canvas, network.style_layers)
-    terms = [
-        Term(
-            name,
-            targets.losses[name],
-            cfg.style_weight / len(network.style_layers),
-            name.removeprefix("style:"),
-        )
-        for name in targets.losses
-        if name.startswith("style:")
-    ]
-    terms += [
-        Term(
-            name,
-            targets.losses[name],
-            cfg.style_weight * weight,
-        )
-        for name, weight in (
-            ("spectral_envelope", cfg.spectral_envelope_weight),
-            ("level_distribution", cfg.level_distribution_weight),
-        )
-        if weight
-    ]
+    terms = style_terms(cfg, targets)
     frames = 1 + length // adapter.stft.hop  # centred frames, as the STFT makes them
     max_lag = min(
         style_canvas.shape[-1] // 2,

@@ -133,14 +133,13 @@ def optimise(
 
     def closure() -> torch.Tensor:
         nonlocal last, accepted, step_started
-        canvas = point
         # L-BFGS re-evaluates the point its line search just accepted at the
         # start of every step; answering from memory saves a full
         # forward/backward pass per iteration. Adam never asks twice, so it
         # skips the comparison (a wait for the device).
-        if last is None or not (lbfgs and torch.equal(last.canvas, canvas)):
+        if last is None or not (lbfgs and torch.equal(last.canvas, point)):
             opt.zero_grad(set_to_none=True)
-            total, parts = objective(bounded(canvas))
+            total, parts = objective(bounded(point))
             # L-BFGS: checked at every evaluation, not once per step: a line
             # search that meets a NaN can accept a wild point whose loss the
             # step never reports. Adam's loss is checked once per iteration,
@@ -149,7 +148,7 @@ def optimise(
                 raise _NonFinite
             total.backward()
             last = _Evaluation(
-                canvas.detach().clone(),
+                point.detach().clone(),
                 total.detach(),
                 {name: value.detach() for name, value in parts.items()},
             )
