@@ -30,7 +30,9 @@ class AudioConfig:
     ``style_weight=1`` and ``content_weight=1`` pull about equally hard.
     ``content_weight`` scales everything taken from the content (its
     features and, times ``temporal_envelope_weight``, its loudness over
-    time), ``style_weight`` everything taken from the style (its statistics
+    time: off by default, as the features already carry the content's
+    timing and the envelope kept the style's dark moments out),
+    ``style_weight`` everything taken from the style (its statistics
     and, times ``spectral_envelope_weight``, its average spectrum, times
     ``level_distribution_weight``, how each frequency's level is
     distributed over time: its dynamics and its quiet moments), so
@@ -50,7 +52,7 @@ class AudioConfig:
     content_weight: float = 1.0
     style_weight: float = 6.0
     style_loss: str = "gram"
-    temporal_envelope_weight: float = 0.1
+    temporal_envelope_weight: float = 0.0
     spectral_envelope_weight: float = 0.01
     level_distribution_weight: float = 3.0
     optimizer: str = "lbfgs"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -41,15 +43,22 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def seconds_since(start: float, device: torch.device | None = None) -> float:
-    """Wall time since ``start`` (a ``time.perf_counter()`` value), after the device's queued work is done.
+@contextlib.contextmanager
+def stage(
+    timings: dict[str, float], name: str, device: torch.device | None = None
+) -> Iterator[None]:
+    """Add the wall time of the ``with`` block to ``timings[name]``, after the device's queued work is done.
 
-    CUDA runs asynchronously: without the synchronisation a stage's time
-    would land in whichever later stage first waits for a result.
+    Stages add up, so one named twice (each section's optimisation, a
+    decode and the loudness pass after it) reports its total. CUDA runs
+    asynchronously: without the synchronisation a stage's time would land
+    in whichever later stage first waits for a result.
     """
+    start = time.perf_counter()
+    yield
     if device is not None and device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+    timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
 
 def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:

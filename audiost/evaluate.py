@@ -146,7 +146,7 @@ def evaluate_image(
     from .device import resolve_device
     from .engine import ContentLoss, GramLoss
     from .features.vgg import VGG
-    from .image_transfer import _style_size
+    from .image_transfer import style_size
     from .media.image import fit_size, resize, to_canvas
     from .media.image_io import load_image
 
@@ -164,7 +164,7 @@ def evaluate_image(
     canvases = {}
     for role, rgb in pictures.items():
         # Styles are compared at the content's pixel count, as the transfer sees them.
-        shape = _style_size(rgb, size, 1.0) if role == "style" else size
+        shape = style_size(rgb, size, 1.0) if role == "style" else size
         canvases[role] = to_canvas(resize(rgb, shape), target)
     layers = list(network.style_layers)
     content_layer = network.content_layers[0]

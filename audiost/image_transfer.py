@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from torch import nn
 
 from .caching import BoundedCache, file_key
 from .config import ImageConfig, image_preset
-from .device import resolve_device, seconds_since
+from .device import resolve_device, stage
 from .engine import (
     STYLE_LOSSES,
     ContentLoss,
@@ -174,7 +173,7 @@ class ImageStylist:
         on_step: StepCallback | None = None,
     ) -> ImageResult:
         """Repaint ``content`` in the style of ``styles``: see :func:`transfer_image`."""
-        with out_of_memory_reported(self.device, _name(content, "content")):
+        with out_of_memory_reported(self.device, image_input_name(content, "content")):
             return self._transfer(content, styles, output, overwrite, on_step)
 
     def _transfer(
@@ -194,51 +193,53 @@ class ImageStylist:
                 f"{len(cfg.style_weights)} style weights given for {len(style_list)} style images"
             )
         timings: dict[str, float] = {}
-        clock = time.perf_counter()
-        if output is not None:
-            paths = [
-                p for p in (content, *style_list) if isinstance(p, (str, os.PathLike))
+        with stage(timings, "load"):
+            if output is not None:
+                paths = [
+                    p
+                    for p in (content, *style_list)
+                    if isinstance(p, (str, os.PathLike))
+                ]
+                output = check_output_path(
+                    output, inputs=paths, overwrite=overwrite, suffixes=OUTPUT_FORMATS
+                )
+            content_picture = self._load(content)
+            style_pictures = [
+                self._pictures.get(
+                    file_key(style), lambda style=style: self._load(style)
+                )
+                for style in style_list
             ]
-            output = check_output_path(
-                output, inputs=paths, overwrite=overwrite, suffixes=OUTPUT_FORMATS
+            size = fit_size(content_picture.size, cfg.max_size)
+            tile_side, peak = plan_image_memory(
+                cfg,
+                size,
+                [
+                    math.prod(style_size(p.rgb, size, cfg.style_scale))
+                    for p in style_pictures
+                ],
+                device,
+                image_input_name(content, "content"),
             )
-        content_picture = self._load(content)
-        style_pictures = [
-            self._pictures.get(file_key(style), lambda style=style: self._load(style))
-            for style in style_list
-        ]
-        size = fit_size(content_picture.size, cfg.max_size)
-        tile_side, peak = plan_image_memory(
-            cfg,
-            size,
-            [
-                math.prod(_style_size(p.rgb, size, cfg.style_scale))
-                for p in style_pictures
-            ],
-            device,
-            _name(content, "content"),
-        )
-        network = self.network
-        # Said once every input has been read, just before the long part.
-        log_plan(_name(content, "content"), size, tile_side, peak, device)
-        timings["load"] = seconds_since(clock)
+            network = self.network
+            # Said once every input has been read, just before the long part.
+            log_plan(
+                image_input_name(content, "content"), size, tile_side, peak, device
+            )
 
-        clock = time.perf_counter()
-        content_image, colour = _prepare_content(cfg, content_picture, size)
-        timings["prepare"] = seconds_since(clock)
+        with stage(timings, "prepare"):
+            content_image, colour = _prepare_content(cfg, content_picture, size)
 
-        timings["style"] = 0.0
         generator = torch.Generator(device).manual_seed(cfg.seed)
 
         def objective_at(scale_size: tuple[int, int]) -> Objective:
-            clock = time.perf_counter()
-            style_losses = [
-                self._style_losses(
-                    source, picture, content_image, size, scale_size, tile_side
-                )
-                for source, picture in zip(style_list, style_pictures, strict=True)
-            ]
-            timings["style"] += seconds_since(clock, device)
+            with stage(timings, "style", device):
+                style_losses = [
+                    self._style_losses(
+                        source, picture, content_image, size, scale_size, tile_side
+                    )
+                    for source, picture in zip(style_list, style_pictures, strict=True)
+                ]
             content_canvas = to_canvas(resize(content_image, scale_size), device)
             return _build_objective(
                 cfg, network, content_canvas, style_losses, tile_side
@@ -249,24 +250,25 @@ class ImageStylist:
             first_style = _prepare_style(cfg, style_pictures[0], size, content_image)
             return _initial(cfg.init, content_canvas, first_style, generator)
 
-        clock = time.perf_counter()
-        result = coarse_to_fine(
-            cfg, _scale_sizes(size, cfg.scales), objective_at, first_init, on_step
-        )
-        timings["optimise"] = seconds_since(clock, device) - timings["style"]
+        # The style targets of each scale are made inside: its stage is
+        # counted apart and taken out of the optimisation's.
+        with stage(timings, "optimise", device):
+            result = coarse_to_fine(
+                cfg, scale_sizes(size, cfg.scales), objective_at, first_init, on_step
+            )
+        timings["optimise"] -= timings.get("style", 0.0)
         canvas = result.canvas
 
-        clock = time.perf_counter()
-        image = from_canvas(canvas)
-        if colour is not None:
-            image = yiq_to_rgb(np.concatenate([image[..., None], colour], axis=2))
-        pixels = to_uint8(image)
-        if content_picture.alpha is not None:
-            pixels = np.concatenate(
-                [pixels, to_uint8(resize(content_picture.alpha, size))[..., None]],
-                axis=2,
-            )
-        timings["decode"] = seconds_since(clock)
+        with stage(timings, "decode"):
+            image = from_canvas(canvas)
+            if colour is not None:
+                image = yiq_to_rgb(np.concatenate([image[..., None], colour], axis=2))
+            pixels = to_uint8(image)
+            if content_picture.alpha is not None:
+                pixels = np.concatenate(
+                    [pixels, to_uint8(resize(content_picture.alpha, size))[..., None]],
+                    axis=2,
+                )
 
         return finish_image(cfg, device, pixels, result, timings, output)
 
@@ -288,7 +290,7 @@ class ImageStylist:
         def make() -> dict[str, nn.Module]:
             image = _prepare_style(self.config, picture, size, content_image)
             canvas = to_canvas(
-                resize(image, _style_size(image, scale_size, self.config.style_scale)),
+                resize(image, style_size(image, scale_size, self.config.style_scale)),
                 self.device,
             )
             return style_targets(self.config, self.network, canvas, tile_side)
@@ -365,9 +367,8 @@ def finish_image(
             out.warnings.append(
                 "JPEG has no alpha channel: the content's transparency was dropped; write .png to keep it"
             )
-        clock = time.perf_counter()
-        out.output = write_image(output, pixels)
-        timings["write"] = seconds_since(clock)
+        with stage(timings, "write"):
+            out.output = write_image(output, pixels)
     return out
 
 
@@ -424,7 +425,7 @@ def default_image_output(
     return default_output_path(content, Path(f"{stems}.png"), ".png")
 
 
-def _name(source: ImageInput, role: str) -> str:
+def image_input_name(source: ImageInput, role: str) -> str:
     """What messages call an input: its path, or ``<role image>`` for an array or picture."""
     return (
         os.fspath(source)
@@ -455,7 +456,7 @@ def _prepare_style(
     cfg: ImageConfig, style: Picture, size: tuple[int, int], content_image: np.ndarray
 ) -> np.ndarray:
     """A style at working size in the canvas's colour space, recoloured to the content if asked."""
-    style_rgb = resize(style.rgb, _style_size(style.rgb, size, cfg.style_scale))
+    style_rgb = resize(style.rgb, style_size(style.rgb, size, cfg.style_scale))
     if cfg.preserve_color == "histogram":
         return match_colour(style_rgb, content_image)
     if cfg.preserve_color == "luminance":
@@ -463,12 +464,12 @@ def _prepare_style(
     return style_rgb
 
 
-def _scale_sizes(size: tuple[int, int], scales: int) -> list[tuple[int, int]]:
+def scale_sizes(size: tuple[int, int], scales: int) -> list[tuple[int, int]]:
     """Coarse-to-fine sizes, halving per scale: a coarse pass fixes large structures cheaply."""
     return [fit_size(size, max(size) / 2 ** (scales - 1 - k)) for k in range(scales)]
 
 
-def _style_size(
+def style_size(
     style: np.ndarray, content_size: tuple[int, int], style_scale: float
 ) -> tuple[int, int]:
     """Scale the style to the content's pixel count times ``style_scale`` squared.

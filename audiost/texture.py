@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from typing import Any
 
 import numpy as np
@@ -21,16 +20,16 @@ import torch
 from .audio_transfer import (
     AudioInput,
     AudioResult,
-    _name,
-    _read,
+    audio_input_name,
     build_network,
     finish_audio,
     prepare_style,
+    read_audio_input,
     style_layout,
     style_terms,
 )
 from .config import AudioConfig, ImageConfig, audio_preset, image_preset
-from .device import resolve_device, seconds_since
+from .device import resolve_device, stage
 from .engine import (
     AutocorrelationLoss,
     Objective,
@@ -44,17 +43,15 @@ from .features.vgg import VGG
 from .image_transfer import (
     ImageInput,
     ImageResult,
-    _scale_sizes,
-    _style_size,
     coarse_to_fine,
     feature_objective,
     finish_image,
+    image_input_name,
     log_plan,
+    scale_sizes,
+    style_size,
     style_targets,
     tiles_for,
-)
-from .image_transfer import (
-    _name as _image_name,
 )
 from .limits import check_audio_memory, out_of_memory_reported, plan_image_memory
 from .media.audio import AudioCanvas
@@ -102,7 +99,9 @@ def synthesize_audio(
         frame, or an unwritable output.
     """
     cfg = (config or audio_preset()).replace(**settings)
-    with out_of_memory_reported(resolve_device(cfg.device), _name(style, "style")):
+    with out_of_memory_reported(
+        resolve_device(cfg.device), audio_input_name(style, "style")
+    ):
         return _synthesize_audio(
             cfg, style, seconds, output, style_sr, rhythm_weight, overwrite, on_step
         )
@@ -123,104 +122,107 @@ def _synthesize_audio(
             f"texture duration {seconds:g} s is over the {cfg.max_duration:g} s limit; raise it with --max-duration"
         )
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
-    if output is not None:
-        inputs = [] if isinstance(style, np.ndarray) else [style]
-        output = check_output_path(
-            output, inputs=inputs, overwrite=overwrite, suffixes=OUTPUT_SUBTYPES
-        )
-    device = resolve_device(cfg.device)
-    wave, sr = _read(style, style_sr, "style", cfg)
-    if cfg.sample_rate:
-        wave, sr = resample(wave, sr, cfg.sample_rate), cfg.sample_rate
-    if cfg.mono:
-        wave = wave.mean(axis=0, keepdims=True)
-    adapter = AudioCanvas(sr, device)
-    wave = check_audio(
-        wave, sr, min_samples=adapter.min_samples, name=_name(style, "style")
-    )
-    length = round(seconds * sr)
-    if length < adapter.min_samples:
-        raise AudiostError(
-            f"texture duration {seconds:g} s is shorter than one analysis frame ({adapter.min_samples / sr:.3f} s)"
-        )
-    check_audio_memory(
-        cfg,
-        wave.shape[0],
-        max(length, wave.shape[1]),
-        sr,
-        device,
-        _name(style, "style"),
-    )
-    timings["load"] = seconds_since(clock)
-
-    clock = time.perf_counter()
-    styled_wave, is_mid_side = style_layout(wave, wave.shape[0])
-    style_canvas, _ = adapter.encode(styled_wave)
-    targets = prepare_style(
-        cfg, build_network(cfg, adapter.stft.n_bins, sr).to(device), style_canvas
-    )
-    network = targets.network
-    with torch.no_grad():
-        features = network(style_canvas, network.style_layers)
-    terms = style_terms(cfg, targets)
-    frames = 1 + length // adapter.stft.hop  # centred frames, as the STFT makes them
-    max_lag = min(
-        style_canvas.shape[-1] // 2,
-        frames // 2,
-        round(MAX_RHYTHM_S * sr / adapter.stft.hop),
-    )
-    if max_lag >= 1:
-        terms += [
-            Term(
-                f"rhythm:{name}",
-                AutocorrelationLoss(features[name], max_lag),
-                rhythm_weight / len(network.style_layers),
-                name,
+    with stage(timings, "load"):
+        if output is not None:
+            inputs = [] if isinstance(style, np.ndarray) else [style]
+            output = check_output_path(
+                output, inputs=inputs, overwrite=overwrite, suffixes=OUTPUT_SUBTYPES
             )
-            for name in network.style_layers
-        ]
-    objective = Objective(network, terms)
-    generator = torch.Generator(device).manual_seed(cfg.seed)
-    # Noise shaped by the style's average spectrum: the optimiser starts with
-    # the right timbre and spends its iterations on the texture's structure.
-    level = style_canvas.mean(dim=-1, keepdim=True)
-    init = (
-        torch.rand(
-            (wave.shape[0], 1, adapter.stft.n_bins, frames),
+        device = resolve_device(cfg.device)
+        wave, sr = read_audio_input(style, style_sr, "style", cfg)
+        if cfg.sample_rate:
+            wave, sr = resample(wave, sr, cfg.sample_rate), cfg.sample_rate
+        if cfg.mono:
+            wave = wave.mean(axis=0, keepdims=True)
+        adapter = AudioCanvas(sr, device)
+        wave = check_audio(
+            wave,
+            sr,
+            min_samples=adapter.min_samples,
+            name=audio_input_name(style, "style"),
+        )
+        length = round(seconds * sr)
+        if length < adapter.min_samples:
+            raise AudiostError(
+                f"texture duration {seconds:g} s is shorter than one analysis frame ({adapter.min_samples / sr:.3f} s)"
+            )
+        check_audio_memory(
+            cfg,
+            wave.shape[0],
+            max(length, wave.shape[1]),
+            sr,
+            device,
+            audio_input_name(style, "style"),
+        )
+
+    with stage(timings, "style", device):
+        styled_wave, is_mid_side = style_layout(wave, wave.shape[0])
+        style_canvas, _ = adapter.encode(styled_wave)
+        targets = prepare_style(
+            cfg, build_network(cfg, adapter.stft.n_bins, sr).to(device), style_canvas
+        )
+        network = targets.network
+        with torch.no_grad():
+            features = network(style_canvas, network.style_layers)
+        terms = style_terms(cfg, targets)
+        frames = (
+            1 + length // adapter.stft.hop
+        )  # centred frames, as the STFT makes them
+        max_lag = min(
+            style_canvas.shape[-1] // 2,
+            frames // 2,
+            round(MAX_RHYTHM_S * sr / adapter.stft.hop),
+        )
+        if max_lag >= 1:
+            terms += [
+                Term(
+                    f"rhythm:{name}",
+                    AutocorrelationLoss(features[name], max_lag),
+                    rhythm_weight / len(network.style_layers),
+                    name,
+                )
+                for name in network.style_layers
+            ]
+        objective = Objective(network, terms)
+        generator = torch.Generator(device).manual_seed(cfg.seed)
+        # Noise shaped by the style's average spectrum: the optimiser starts with
+        # the right timbre and spends its iterations on the texture's structure.
+        level = style_canvas.mean(dim=-1, keepdim=True)
+        init = (
+            torch.rand(
+                (wave.shape[0], 1, adapter.stft.n_bins, frames),
+                generator=generator,
+                device=device,
+            )
+            * 2
+            * level
+        )
+
+    with stage(timings, "optimise", device):
+        result = optimise_with(
+            cfg,
+            objective,
+            init,
+            min_value=0.0,
+            on_step=on_step,
+        )
+
+    with stage(timings, "reconstruct", device):
+        # There is no content phase to start from: PGHI's estimate from the
+        # magnitude beats a random start (docs/phase_reconstruction.md),
+        # unless a random start is asked for.
+        phase = None
+        if cfg.phase_init != "random":
+            phase = pghi_phase(
+                adapter.magnitude(result.canvas), adapter.stft, generator=generator
+            )
+        synthesised = adapter.decode(
+            result.canvas,
+            length,
+            n_iter=cfg.gl_iters,
+            phase=phase,
             generator=generator,
-            device=device,
         )
-        * 2
-        * level
-    )
-    timings["style"] = seconds_since(clock, device)
-
-    clock = time.perf_counter()
-    result = optimise_with(
-        cfg,
-        objective,
-        init,
-        min_value=0.0,
-        # No bin louder than the style ever is there: a burst would buy
-        # Gram energy cheaply (see audio_transfer).
-        max_value=targets.ceiling,
-        on_step=on_step,
-    )
-    timings["optimise"] = seconds_since(clock, device)
-
-    clock = time.perf_counter()
-    # There is no content phase to start from: PGHI's estimate from the
-    # magnitude beats a random start (docs/phase_reconstruction.md), unless
-    # a random start is asked for.
-    phase = None
-    if cfg.phase_init != "random":
-        phase = pghi_phase(
-            adapter.magnitude(result.canvas), adapter.stft, generator=generator
-        )
-    synthesised = adapter.decode(
-        result.canvas, length, n_iter=cfg.gl_iters, phase=phase, generator=generator
-    )
     return finish_audio(
         cfg,
         device,
@@ -229,7 +231,6 @@ def _synthesize_audio(
         synthesised,
         wave,
         timings,
-        clock,
         output,
         mid_side=is_mid_side,
     )
@@ -258,7 +259,7 @@ def synthesize_image(
     """
     cfg = (config or image_preset()).replace(**settings)
     with out_of_memory_reported(
-        resolve_device(cfg.device), _image_name(style, "style")
+        resolve_device(cfg.device), image_input_name(style, "style")
     ):
         return _synthesize_image(cfg, style, size, output, overwrite, on_step)
 
@@ -277,31 +278,32 @@ def _synthesize_image(
             f"texture size {width}x{height} px: each side must be at least {MIN_SIDE} px and the total at most {cfg.max_megapixels:g} megapixels (--max-megapixels)"
         )
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
-    if output is not None:
-        inputs = [style] if isinstance(style, (str, os.PathLike)) else []
-        output = check_output_path(
-            output, inputs=inputs, overwrite=overwrite, suffixes=OUTPUT_FORMATS
+    with stage(timings, "load"):
+        if output is not None:
+            inputs = [style] if isinstance(style, (str, os.PathLike)) else []
+            output = check_output_path(
+                output, inputs=inputs, overwrite=overwrite, suffixes=OUTPUT_FORMATS
+            )
+        device = resolve_device(cfg.device)
+        picture = load_image(style, max_pixels=int(cfg.max_megapixels * 1e6))
+        tile_side, peak = plan_image_memory(
+            cfg,
+            size,
+            [math.prod(style_size(picture.rgb, size, cfg.style_scale))],
+            device,
+            what=image_input_name(style, "style"),
         )
-    device = resolve_device(cfg.device)
-    picture = load_image(style, max_pixels=int(cfg.max_megapixels * 1e6))
-    tile_side, peak = plan_image_memory(
-        cfg,
-        size,
-        [math.prod(_style_size(picture.rgb, size, cfg.style_scale))],
-        device,
-        what=_image_name(style, "style"),
-    )
-    network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(device)
-    log_plan(_image_name(style, "style"), size, tile_side, peak, device)
-    timings["load"] = seconds_since(clock)
+        network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(
+            device
+        )
+        log_plan(image_input_name(style, "style"), size, tile_side, peak, device)
 
     generator = torch.Generator(device).manual_seed(cfg.seed)
     weights = cfg.style_layer_weights or (1.0,) * len(cfg.style_layers)
 
     def objective_at(scale_size: tuple[int, int]) -> Objective:
         style_canvas = to_canvas(
-            resize(picture.rgb, _style_size(picture.rgb, scale_size, cfg.style_scale)),
+            resize(picture.rgb, style_size(picture.rgb, scale_size, cfg.style_scale)),
             device,
         )
         targets = style_targets(cfg, network, style_canvas, tile_side)
@@ -328,15 +330,14 @@ def _synthesize_image(
         )
         return (mean + 0.5 * (noise - 0.5)).clamp(0, 1)
 
-    clock = time.perf_counter()
-    result = coarse_to_fine(
-        cfg,
-        _scale_sizes((width, height), cfg.scales),
-        objective_at,
-        first_init,
-        on_step,
-    )
-    timings["optimise"] = seconds_since(clock, device)
+    with stage(timings, "optimise", device):
+        result = coarse_to_fine(
+            cfg,
+            scale_sizes((width, height), cfg.scales),
+            objective_at,
+            first_init,
+            on_step,
+        )
     canvas = result.canvas
 
     pixels = to_uint8(from_canvas(canvas))

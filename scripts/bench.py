@@ -585,21 +585,22 @@ def run_optimise(
     counter: EvaluationCounter,
 ) -> tuple[float, int, int]:
     """One L-BFGS ``optimise`` call as ``transfer_image`` makes it: (seconds, iterations done, evaluations)."""
-    from audiost.device import seconds_since
+    from audiost.device import stage
     from audiost.engine import optimise
 
     before = counter.count
-    clock = time.perf_counter()
-    result = optimise(
-        objective,
-        init,
-        iters=iters,
-        optimizer="lbfgs",
-        lr=cfg.lr,
-        min_value=0.0,
-        max_value=1.0,
-    )
-    return seconds_since(clock, init.device), len(result.losses), counter.count - before
+    timings: dict[str, float] = {}
+    with stage(timings, "optimise", init.device):
+        result = optimise(
+            objective,
+            init,
+            iters=iters,
+            optimizer="lbfgs",
+            lr=cfg.lr,
+            min_value=0.0,
+            max_value=1.0,
+        )
+    return timings["optimise"], len(result.losses), counter.count - before
 
 
 def bare_pass(network: VGG, canvas: torch.Tensor, layers: Sequence[str]) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ import soundfile as sf
 from hypothesis import settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import torch
 
     from audiost.engine import Objective
@@ -58,6 +61,27 @@ def bad_manifest() -> list[dict[str, str]]:
         return []
     with manifest.open(newline="") as f:
         return list(csv.DictReader(f, delimiter="\t"))
+
+
+@contextlib.contextmanager
+def sigint_as_in_a_terminal() -> Iterator[None]:
+    """Children started inside get SIGINT as in a terminal: delivered, at its default.
+
+    A suite started where SIGINT is blocked or ignored (a background job,
+    some CI runners) passes that on to every child, and a Python child then
+    never sees the interrupt: the test would test the caller, not audiost.
+    The signal mask is inherited from the thread that starts the child, and a
+    handler (unlike "ignore") is reset to the default at exec. Measured: with
+    SIGINT blocked, the interrupt test waited 30 s for an exit that never
+    came.
+    """
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, handler)
 
 
 def clip(name: str, seconds: float, offset: float = 0.0) -> tuple[np.ndarray, int]:

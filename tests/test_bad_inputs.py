@@ -30,6 +30,7 @@ from .conftest import (
     bad_manifest,
     clip,
     run_cli,
+    sigint_as_in_a_terminal,
 )
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -182,21 +183,22 @@ def test_content_and_style_of_different_kinds(tmp_path: Path) -> None:
 def test_interrupt_stops_cleanly_and_writes_nothing(
     signum: int, tmp_path: Path
 ) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "audiost",
-            "transfer",
-            str(REPO / "examples" / "speech.wav"),
-            str(REPO / "examples" / "music.wav"),
-            "--iters",
-            "1000",
-        ],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with sigint_as_in_a_terminal():
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "audiost",
+                "transfer",
+                str(REPO / "examples" / "speech.wav"),
+                str(REPO / "examples" / "music.wav"),
+                "--iters",
+                "1000",
+            ],
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     # Wait until the optimisation is under way (the progress bar shows a loss).
     seen = ""
     while "loss=" not in seen:

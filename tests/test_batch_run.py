@@ -42,6 +42,7 @@ from .conftest import (
     needs_corpus,
     needs_hed,
     read_only,
+    sigint_as_in_a_terminal,
     small_tmpfs,
 )
 
@@ -82,6 +83,13 @@ TINY = {"iters": 2, "gl_iters": 2}
 
 def batch_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "audiost", "batch", *args]
+
+
+def fast_batch(inputs: Path, style: Path, out: Path, *args: str) -> list[str]:
+    """A quiet ``fast`` batch of ``inputs`` with one style into ``out``."""
+    return batch_command(
+        str(inputs), "-s", str(style), "-o", str(out), "-q", "--preset", "fast", *args
+    )
 
 
 def manifest_lines(outdir: Path) -> list[dict]:
@@ -211,18 +219,7 @@ def test_kill_9_halfway_then_resume(tmp_path: Path) -> None:
     """SIGKILL the batch mid-way; the re-run finishes the rest, writes each output once and completes the manifest."""
     clips = make_clips(tmp_path / "in", 6)
     style, out = make_style(tmp_path), tmp_path / "out"
-    command = batch_command(
-        str(tmp_path / "in"),
-        "-s",
-        str(style),
-        "-o",
-        str(out),
-        "-q",
-        "--preset",
-        "fast",
-        "--iters",
-        "25",
-    )
+    command = fast_batch(tmp_path / "in", style, out, "--iters", "25")
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -271,25 +268,13 @@ def test_interrupt_keeps_finished_outputs(tmp_path: Path, how: str) -> None:
     make_clips(tmp_path / "in", 4)
     style, out = make_style(tmp_path), tmp_path / "out"
     jobs = "1" if how == "sigterm-to-batch" else "2"
-    process = subprocess.Popen(
-        batch_command(
-            str(tmp_path / "in"),
-            "-s",
-            str(style),
-            "-o",
-            str(out),
-            "-q",
-            "-j",
-            jobs,
-            "--preset",
-            "fast",
-            "--iters",
-            "40",
-        ),
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as in a terminal
-    )
+    with sigint_as_in_a_terminal():
+        process = subprocess.Popen(
+            fast_batch(tmp_path / "in", style, out, "-j", jobs, "--iters", "40"),
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, as in a terminal
+        )
     while not any(line["status"] == "done" for line in manifest_lines(out)):
         assert process.poll() is None
         time.sleep(0.05)

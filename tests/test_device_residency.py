@@ -11,6 +11,7 @@ against the CPU; they are skipped where there is no GPU.
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 
 import numpy as np
@@ -19,6 +20,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from audiost import audio_preset, transfer_audio, transfer_image
+from audiost.device import stage
 from audiost.engine import optimise
 from audiost.media.griffin_lim import griffin_lim
 from audiost.media.stft import Stft
@@ -93,6 +95,17 @@ def test_adam_reads_the_host_once_per_iteration() -> None:
 
     extra = run(9) - run(3)
     assert extra == Counter({"tolist": 6}), extra
+
+
+def test_stages_add_up_and_a_failed_one_counts_nothing() -> None:
+    timings: dict[str, float] = {}
+    for _ in range(2):
+        with stage(timings, "optimise", torch.device("cpu")):
+            time.sleep(0.01)
+    assert 0.02 <= timings["optimise"] < 1
+    with pytest.raises(ValueError), stage(timings, "write"):
+        raise ValueError
+    assert "write" not in timings
 
 
 @needs_cuda

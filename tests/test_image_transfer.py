@@ -24,7 +24,7 @@ from audiost import (
 )
 from audiost.engine import ContentLoss, GramLoss
 from audiost.features import VGG
-from audiost.image_transfer import _style_size, default_image_output
+from audiost.image_transfer import default_image_output, style_size
 from audiost.media.image import resize, rgb_to_yiq, to_canvas
 from audiost.media.image_io import load_image
 
@@ -66,7 +66,7 @@ def test_photo_is_measurably_stylised():
     output = to_canvas(out.astype(np.float32) / 255)
     photo = to_canvas(resize(load_image(CAT).rgb, size))
     painting_rgb = load_image(PAINTING).rgb
-    painting = to_canvas(resize(painting_rgb, _style_size(painting_rgb, size, 1.0)))
+    painting = to_canvas(resize(painting_rgb, style_size(painting_rgb, size, 1.0)))
     painting_as_content = to_canvas(resize(painting_rgb, size))
     layers = net.style_layers
     with torch.no_grad():

@@ -24,7 +24,7 @@ from audiost.config import STYLE_LOSS_NAMES, AudioConfig, ImageConfig
 from audiost.engine import STYLE_LOSSES, ContentLoss, MeanStdLoss, mean_std
 from audiost.errors import AudiostError
 from audiost.features import VGG
-from audiost.image_transfer import _style_size
+from audiost.image_transfer import style_size
 from audiost.media.audio import AudioCanvas
 from audiost.media.audio_io import resample
 from audiost.media.image import resize, to_canvas
@@ -107,9 +107,10 @@ def test_meanstd_audio_transfer_moves_toward_style(speech, music, music_file) ->
         style, adapter.encode(resample(content, sr, result.sr))[0]
     )
     after = _feature_distance(style, adapter.encode(result.audio)[0])
-    # Measured 1.11 -> 0.64; 0.35 before the level distribution term, which
-    # now does part of the statistics' work.
-    assert after < 0.7 * before, (before, after)
+    # Measured 1.11 -> 0.80: the level distribution does part of the
+    # statistics' work (0.35 before it, 0.64 before its per-bin weights
+    # and without the content's temporal envelope).
+    assert after < 0.8 * before, (before, after)
     measures = audio_measures(content, sr, *music, result.audio, result.sr)
     assert measures["style_gain"] > 0.7, measures  # measured 0.80
     assert measures["content_kept"] >= 0.8, measures
@@ -138,7 +139,7 @@ def test_meanstd_image_transfer_moves_toward_style() -> None:
     size = (out.shape[1], out.shape[0])
     net = VGG("vgg16", HED)
     painting_rgb = load_image(painting).rgb
-    style = to_canvas(resize(painting_rgb, _style_size(painting_rgb, size, 1.0)))
+    style = to_canvas(resize(painting_rgb, style_size(painting_rgb, size, 1.0)))
     photo = to_canvas(resize(load_image(cat).rgb, size))
     output = to_canvas(out.astype(np.float32) / 255)
     layers = net.style_layers

@@ -18,7 +18,7 @@ from audiost import AudioResult, audio_preset, transfer_audio
 from audiost.audio_transfer import build_network, prepare_style, style_layout
 from audiost.config import strength_weights
 from audiost.engine import GramLoss, LevelDistributionLoss, MeanStdLoss, gram_matrix
-from audiost.features import BandedSpectralConv
+from audiost.features import AffineInput, BandedSpectralConv, FeatureNetwork
 from audiost.features.spectral_conv import (
     BAND_BINS,
     F_MIN,
@@ -74,6 +74,34 @@ def test_each_band_reads_its_own_frequencies() -> None:
     before, after = (net(c, ["conv3"])["conv3"] for c in (canvas, louder))
     changed = (after - before).abs().reshape(1, net.groups, 8, 20).amax(dim=(0, 2, 3))
     assert changed[-1] > 0 and (changed[: net.groups // 2] == 0).all()
+
+
+def test_row_weights_count_how_often_the_network_reads_each_bin() -> None:
+    network = BandedSpectralConv(1025, 44100)
+    weights = network.row_weights()
+    assert weights.shape == (1025,) and float(weights.min()) == 1.0
+    # Below about 900 Hz one linear bin makes up several log bins: 65 Hz
+    # (bin 3) about 14 of them, 1 kHz and above at most one.
+    assert float(weights[3]) > 10 and float(weights[2:40].min()) > 1
+    assert torch.all(weights[50:] == 1)
+    assert torch.equal(
+        AffineInput(network, shift=torch.zeros(1)).row_weights(), weights
+    )
+    assert FeatureNetwork().row_weights() is None
+
+
+def test_level_distribution_weighs_each_bin_by_its_row_weight() -> None:
+    style = torch.rand(1, 1, 3, 10)
+    off = style.clone()
+    off[:, :, 0] += 1.0  # only bin 0 is off
+    plain = float(LevelDistributionLoss(style)(off))
+    heavy = float(LevelDistributionLoss(style, torch.tensor([5.0, 1.0, 1.0]))(off))
+    light = float(LevelDistributionLoss(style, torch.tensor([1.0, 5.0, 5.0]))(off))
+    assert (
+        plain > 0
+        and heavy == pytest.approx(5 * plain)
+        and light == pytest.approx(plain)
+    )
 
 
 def test_grouped_gram_is_each_groups_own_and_weighs_groups_equally() -> None:
@@ -149,9 +177,9 @@ PAIRS = {
 # the floors are 0.1 below. The former descriptor reached 0.23 median style
 # gain with `fast` on the preset table.
 MEASURED = {
-    "speech x mariachi": (0.96, 0.92),
-    "speech x applause": (0.98, 0.80),
-    "engine x didgeridoo": (0.93, 0.86),
+    "speech x mariachi": (0.96, 0.95),
+    "speech x applause": (0.99, 0.80),
+    "engine x didgeridoo": (0.96, 0.79),
 }
 
 
@@ -173,6 +201,35 @@ def _fast_transfer(
     return result, measures
 
 
+def _at_strengths(
+    content: tuple[np.ndarray, int],
+    style: tuple[np.ndarray, int],
+    strengths: tuple[float, ...],
+) -> list[dict[str, float]]:
+    """The measures of a ``fast`` transfer of two ``(audio, sr)`` clips at each strength."""
+    (content_audio, content_sr), (style_audio, style_sr) = content, style
+    measured = []
+    for strength in strengths:
+        result = transfer_audio(
+            content_audio,
+            style_audio,
+            content_sr=content_sr,
+            style_sr=style_sr,
+            config=audio_preset("fast", **strength_weights(strength)),
+        )
+        measured.append(
+            audio_measures(
+                content_audio,
+                content_sr,
+                style_audio,
+                style_sr,
+                result.audio,
+                result.sr,
+            )
+        )
+    return measured
+
+
 @pytest.mark.parametrize("pair", list(PAIRS))
 def test_fast_takes_on_the_style_and_keeps_the_content(pair: str) -> None:
     content, style = (clip(name, 2.5, 0.5) for name in PAIRS[pair])
@@ -192,29 +249,36 @@ def test_fast_takes_on_the_style_and_keeps_the_content(pair: str) -> None:
 
 
 def test_strength_moves_the_result_from_the_content_to_the_style() -> None:
-    (content, content_sr), (style, style_sr) = (
-        clip(name, 2.0, 0.5) for name in PAIRS["speech x mariachi"]
-    )
-    gains, kept = [], []
-    for strength in (0.0, 0.25, 0.5, 1.0):
-        result = transfer_audio(
-            content,
-            style,
-            content_sr=content_sr,
-            style_sr=style_sr,
-            config=audio_preset("fast", **strength_weights(strength)),
-        )
-        measures = audio_measures(
-            content, content_sr, style, style_sr, result.audio, result.sr
-        )
-        gains.append(measures["style_gain"])
-        kept.append(measures["content_kept"])
-    # Measured: style gain 0, 0.91, 0.95, 0.95; content kept 1, 0.96, 0.92, 0.85.
+    content, style = (clip(name, 2.0, 0.5) for name in PAIRS["speech x mariachi"])
+    dial = _at_strengths(content, style, (0, 0.25, 0.5, 1))
+    gains = [measures["style_gain"] for measures in dial]
+    kept = [measures["content_kept"] for measures in dial]
+    # Measured: style gain 0, 0.90, 0.96, 0.96; content kept 1, 0.98, 0.93, 0.86.
     # Past the default the statistics are matched and only the content gives.
     assert gains[0] == pytest.approx(0, abs=0.02) and kept[0] > 0.98
     assert gains[0] < gains[1] < gains[2] <= gains[3] + 0.02, gains
     assert gains[-1] > 0.85, gains
     assert all(b < a for a, b in itertools.pairwise(kept)), kept
+
+
+def test_the_dial_keeps_rising_past_the_default_on_a_bass_heavy_style() -> None:
+    """Past the default the style must not fade: folk song x a bass-heavy game theme.
+
+    With a per-bin ceiling as an upper bound, the optimiser pushed sub-bass
+    cells past it, where the clamp gave them no gradient to come back: at
+    strength 1 the 65 Hz bin sat at the ceiling in 81 % of the frames and
+    the style gain fell from 0.85 at 0.5 to 0.57 (this excerpt, `fast`).
+    Measured now: 0.79 at 0.5, 0.88 at 1.
+    """
+    content, style = (
+        clip(name, 3.0, 0.5)
+        for name in (
+            "music_turkish_song_safiye_ayla_44k_mono_s24.wav",
+            "music_frozen_bubble_intro_theme_44k_stereo.ogg",
+        )
+    )
+    gains = [m["style_gain"] for m in _at_strengths(content, style, (0.5, 1))]
+    assert gains[1] >= gains[0] - 0.02 and gains[1] >= 0.78, gains
 
 
 def test_strength_and_a_weight_together_are_refused(speech_file, music_file) -> None:
@@ -285,7 +349,7 @@ VINYL = "sfx_vinyl_record_hiss_44k_stereo.flac"
 # correlation, its style gain, the texture's low-band correlation (the
 # style's own: -0.94). Styled as left and right the same three were +0.84,
 # 0.43 and -0.04.
-STEREO_MEASURED = (-0.76, 0.97, -0.94)
+STEREO_MEASURED = (-0.93, 0.99, -0.92)
 
 
 def test_a_stereo_style_keeps_its_stereo_image() -> None:

@@ -58,7 +58,7 @@ _SHOWN_FAILURES = 10
 @click.option(
     "--recipe",
     type=click.Path(path_type=Path),
-    help="TOML file of settings (see README); options given here override it.",
+    help="TOML file of settings (see docs/batch.md); options given here override it.",
 )
 @click.option(
     "--preset",

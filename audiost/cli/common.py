@@ -277,12 +277,14 @@ _SETTINGS = dict(
         _named(
             "--temporal-envelope-weight",
             type=click.FloatRange(min=0),
-            help="Audio: keep the content's loudness over time, relative to --content-weight.  [default: 0.1]",
+            help="Audio: also hold the output to the content's loudness over time, relative to --content-weight."
+            f"  [default: {AudioConfig.temporal_envelope_weight:g}]",
         ),
         _named(
             "--spectral-envelope-weight",
             type=click.FloatRange(min=0),
-            help="Audio: impose the style's average spectrum, relative to --style-weight.  [default: 0.01]",
+            help="Audio: impose the style's average spectrum, relative to --style-weight."
+            f"  [default: {AudioConfig.spectral_envelope_weight:g}]",
         ),
         _named(
             "--level-distribution-weight",

@@ -42,7 +42,7 @@ def evaluate(
     """Measure how far OUTPUT moved from CONTENT toward STYLE, and what it kept.
 
     style_gain: 0 = the content's statistics, 1 = the style's. content_kept:
-    1 = the content's structure intact. See the README for every measure.
+    1 = the content's structure intact. Every measure is described in docs/quality.md.
     """
     from ..evaluate import DESCRIPTIONS
     from ..evaluate import evaluate as measure

@@ -303,12 +303,21 @@ class LevelDistributionLoss(nn.Module):
     moments are. A mean-per-bin envelope cannot tell a steady drone from
     croaks between silences; this can, and it keeps the output's quiet
     moments as dark as the style's (no hiss where the style has none).
+
+    ``row_weights`` (one per bin) weigh each bin's error: a network that
+    reads some bins many times over pulls on them as hard, and each bin
+    must be held at least as firmly (:meth:`FeatureNetwork.row_weights`).
     """
 
-    def __init__(self, target_canvas: torch.Tensor):
+    def __init__(
+        self, target_canvas: torch.Tensor, row_weights: torch.Tensor | None = None
+    ):
         super().__init__()
         # (N, 1, bins, frames): one distribution per bin of each channel.
         target = target_canvas.detach()
+        self.register_buffer(
+            "row_weights", None if row_weights is None else row_weights[:, None]
+        )
         self.register_buffer("sorted_target", target.sort(dim=-1).values)
         self.register_buffer(
             "scale", target.var(dim=-1, correction=0).mean().clamp_min(_EPS)
@@ -334,7 +343,10 @@ class LevelDistributionLoss(nn.Module):
     def forward(self, canvas: torch.Tensor) -> torch.Tensor:
         ranked = canvas.sort(dim=-1).values
         target = self.quantiles(canvas.shape[-1]).to(canvas.dtype)
-        return (ranked - target).pow(2).mean() / self.scale
+        error = (ranked - target).pow(2)
+        if self.row_weights is not None:
+            error = error * self.row_weights
+        return error.mean() / self.scale
 
 
 class TotalVariationLoss(nn.Module):

@@ -39,6 +39,16 @@ class FeatureNetwork(nn.Module):
         """Return ``{name: activations}`` for each requested layer."""
         raise NotImplementedError
 
+    def row_weights(self) -> torch.Tensor | None:
+        """How many times over the network reads each canvas row (frequency bin), at least 1; None if it reads every row alike.
+
+        Terms that compare the canvas bin by bin weigh each bin by this, so
+        no bin is pulled on by the network's features far harder than by
+        them: a log-frequency network reads one 65 Hz bin of a 44.1 kHz
+        spectrogram as 14 inputs.
+        """
+        return None
+
     def check_layers(self, layers: Collection[str]) -> None:
         """Raise ``ValueError`` naming any layer this network does not have."""
         unknown = [name for name in layers if name not in self.layer_names]
@@ -89,3 +99,6 @@ class AffineInput(FeatureNetwork):
         if self.shift is not None:
             canvas = canvas - self.shift
         return self.network(canvas * self.scale if self.scale != 1 else canvas, layers)
+
+    def row_weights(self) -> torch.Tensor | None:
+        return self.network.row_weights()
