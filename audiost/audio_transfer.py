@@ -585,13 +585,15 @@ def build_objective(
             Term(f"content:{name}", ContentLoss(targets[name]), content_weight, name)
             for name in network.content_layers
         ]
-    terms.append(
-        Term(
-            "temporal_envelope",
-            EnvelopeLoss(content, "time"),
-            cfg.content_weight * cfg.temporal_envelope_weight,
+    # Off by default: built only when asked for, not once per section for nothing.
+    if cfg.temporal_envelope_weight:
+        terms.append(
+            Term(
+                "temporal_envelope",
+                EnvelopeLoss(content, "time"),
+                cfg.content_weight * cfg.temporal_envelope_weight,
+            )
         )
-    )
     return Objective(network, terms + style_terms(cfg, style))
 
 

@@ -42,9 +42,8 @@ class FeatureNetwork(nn.Module):
     def row_weights(self) -> torch.Tensor | None:
         """How many times over the network reads each canvas row (frequency bin), at least 1; None if it reads every row alike.
 
-        Terms that compare the canvas bin by bin weigh each bin by this, so
-        no bin is pulled on by the network's features far harder than by
-        them: a log-frequency network reads one 65 Hz bin of a 44.1 kHz
+        The level distribution weighs each bin's error by this, so no bin
+        is pulled on by the network's features far harder than it is held: a log-frequency network reads one 65 Hz bin of a 44.1 kHz
         spectrogram as 14 inputs.
         """
         return None
