@@ -9,8 +9,8 @@
 from .audio_transfer import AudioResult, AudioStylist, transfer_audio
 from .batch import BatchSummary, Recipe, resolve_recipe, run_batch
 from .config import (
+    AUDIO_PRESETS,
     IMAGE_PRESETS,
-    PRESETS,
     AudioConfig,
     ImageConfig,
     audio_preset,
@@ -20,8 +20,8 @@ from .errors import AudiostError
 from .image_transfer import ImageResult, ImageStylist, transfer_image
 
 __all__ = [
+    "AUDIO_PRESETS",
     "IMAGE_PRESETS",
-    "PRESETS",
     "AudioConfig",
     "AudioResult",
     "AudioStylist",

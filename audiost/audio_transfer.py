@@ -33,7 +33,7 @@ from .engine import (
 from .engine.optimise import OptimisationResult, StepCallback
 from .errors import AudiostError
 from .features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
-from .limits import check_audio_memory, format_bytes, out_of_memory_reported
+from .limits import format_bytes
 from .media.audio import AudioCanvas, finish_loudness, left_right, mid_side
 from .media.audio_io import (
     OUTPUT_SUBTYPES,
@@ -46,6 +46,7 @@ from .media.audio_io import (
 from .media.griffin_lim import griffin_lim
 from .media.pghi import pghi_phase
 from .media.sections import crossfade_weights, plan_sections
+from .memory import check_audio_memory, out_of_memory_reported
 from .outputs import check_output_path
 
 AudioInput = str | os.PathLike | np.ndarray

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .limits import (
     MAX_CHANNELS,
@@ -15,6 +15,9 @@ from .limits import (
     check_memory_setting,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing's own from Python 3.11
+
 #: The ``style_loss`` choices: the keys of ``audiost.engine.STYLE_LOSSES``,
 #: spelled out here so that reading settings does not import torch.
 STYLE_LOSS_NAMES = ("gram", "meanstd")
@@ -22,8 +25,16 @@ STYLE_LOSS_NAMES = ("gram", "meanstd")
 MAX_SEED = 2**63 - 1
 
 
+class _Settings:
+    """What both configurations share: copies with some settings changed."""
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
 @dataclass(frozen=True)
-class AudioConfig:
+class AudioConfig(_Settings):
     """Everything that shapes an audio transfer.
 
     Weights are relative: each loss is normalised by its target's size, so
@@ -109,10 +120,6 @@ class AudioConfig:
             raise ValueError("max_duration and max_channels must be positive")
         check_memory_setting(self.max_memory)
 
-    def replace(self, **changes: Any) -> AudioConfig:
-        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
 
 #: ``style_weight / content_weight`` of the audio defaults: strength 0.5.
 _DEFAULT_STYLE_RATIO = AudioConfig.style_weight / AudioConfig.content_weight
@@ -123,7 +130,7 @@ _DEFAULT_STYLE_RATIO = AudioConfig.style_weight / AudioConfig.content_weight
 #: patterns. More iterations did not help: at 100, style gain and content
 #: kept both fell on the table (the optimiser finds louder sub-bass and
 #: sharper clicks that the statistics allow).
-PRESETS: dict[str, dict[str, Any]] = {
+AUDIO_PRESETS: dict[str, dict[str, Any]] = {
     "fast": {"iters": 40, "kernel_widths": (3, 9), "n_filters": 64, "gl_iters": 32},
     "balanced": {},
     "best": {"kernel_widths": (3, 7, 15, 31)},
@@ -132,9 +139,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def audio_preset(name: str = "balanced", **overrides: Any) -> AudioConfig:
     """The named preset with explicit settings layered on top."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
-    return AudioConfig().replace(**PRESETS[name]).replace(**overrides)
+    if name not in AUDIO_PRESETS:
+        raise ValueError(
+            f"unknown preset {name!r}; use one of {', '.join(AUDIO_PRESETS)}"
+        )
+    return AudioConfig().replace(**AUDIO_PRESETS[name]).replace(**overrides)
 
 
 def strength_weights(strength: float) -> dict[str, float]:
@@ -185,7 +194,7 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class ImageConfig:
+class ImageConfig(_Settings):
     """Everything that shapes an image transfer.
 
     Weights are relative, as for audio: ``style_weight=10`` pulls ten times as
@@ -199,11 +208,17 @@ class ImageConfig:
     ``weights``: a local VGG state dict, ``"random"`` (seeded by ``seed``),
     or None for ``$AUDIOST_WEIGHTS`` or the ImageNet download.
     ``max_size``: the output's long side (images are never enlarged).
-    ``scales``: coarse-to-fine passes, each at twice the size of the last,
-    ``iters`` iterations each. ``style_scale``: styles are resized to the
-    content's pixel count times its square (bigger strokes above 1).
-    ``preserve_color``: ``"luminance"`` transfers brightness only and keeps
-    the content's colours (YIQ); ``"histogram"`` recolours the styles to the
+    ``start_size``: a larger picture is painted coarse to fine, first at
+    this long side, then at steps of about ``scale_step`` up to its size
+    (0: one pass at full size); ``iters`` is the first pass's iterations,
+    ``refine_iters`` each refinement's. ``style_scale``: styles are resized to
+    the pass's pixel count times its square (bigger strokes above 1).
+    ``init``: the first pass starts from the content (``"content"``), the
+    content recoloured to the styles' colour distribution (``"palette"``:
+    the painting's palette from the first iteration), noise, or the style.
+    ``preserve_color``: ``"none"`` takes the painting's palette (Gatys et
+    al. 2015); ``"luminance"`` transfers brightness only and keeps the
+    content's colours (YIQ); ``"histogram"`` recolours the styles to the
     content's colour mean and covariance first (Gatys et al. 2016).
     ``style_loss``: the statistic matched at each style layer, as for audio.
     ``tile_size``: feature passes over canvases with a longer side go in
@@ -211,14 +226,15 @@ class ImageConfig:
     tile, for about 1.6 times the time; 0 tiles only what would not fit.
     """
 
-    iters: int = 100
+    iters: int = 300
+    refine_iters: int = 40
     content_weight: float = 1.0
-    style_weight: float = 10.0
+    style_weight: float = 30.0
     style_loss: str = "gram"
     tv_weight: float = 0.01
     optimizer: str = "lbfgs"
     lr: float | None = None
-    init: str = "content"
+    init: str = "palette"
     net: str = "vgg19"
     weights: str | None = None
     pooling: str = "max"
@@ -233,7 +249,8 @@ class ImageConfig:
     )
     style_layer_weights: tuple[float, ...] = ()
     max_size: int = 512
-    scales: int = 1
+    start_size: int = 256
+    scale_step: float = 1.4
     style_weights: tuple[float, ...] = ()
     style_scale: float = 1.0
     preserve_color: str = "none"
@@ -246,7 +263,7 @@ class ImageConfig:
 
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
-        _check_choice("init", self.init, ("content", "noise", "style"))
+        _check_choice("init", self.init, ("content", "palette", "noise", "style"))
         _check_choice("net", self.net, ("vgg19", "vgg16"))
         _check_choice("pooling", self.pooling, ("max", "avg"))
         _check_choice("style_loss", self.style_loss, STYLE_LOSS_NAMES)
@@ -264,8 +281,8 @@ class ImageConfig:
         object.__setattr__(
             self, "style_weights", tuple(float(w) for w in self.style_weights)
         )
-        if self.iters < 0:
-            raise ValueError("iters must be >= 0")
+        if self.iters < 0 or self.refine_iters < 0:
+            raise ValueError("iters and refine_iters must be >= 0")
         _check_weights(
             self.content_weight, self.style_weight, self.tv_weight, *self.style_weights
         )
@@ -275,8 +292,14 @@ class ImageConfig:
             raise ValueError("style_weights must not all be 0")
         if self.max_size < 16:
             raise ValueError("max_size must be at least 16 px")
-        if not 1 <= self.scales <= 5:
-            raise ValueError("scales must be between 1 and 5")
+        if self.start_size != 0 and self.start_size < 64:
+            raise ValueError(
+                f"start_size must be 0 (one pass at full size) or at least 64 px, got {self.start_size}"
+            )
+        if not 1.1 <= self.scale_step <= 4:
+            raise ValueError(
+                f"scale_step must be between 1.1 and 4, got {self.scale_step}"
+            )
         if not 0.1 <= self.style_scale <= 4:
             raise ValueError("style_scale must be between 0.1 and 4")
         if not self.max_megapixels > 0:
@@ -286,10 +309,6 @@ class ImageConfig:
                 f"tile_size must be 0 (tile only what does not fit) or at least 64 px, got {self.tile_size}"
             )
         check_memory_setting(self.max_memory)
-
-    def replace(self, **changes: Any) -> ImageConfig:
-        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 def _parse_layers(
@@ -326,13 +345,14 @@ def _parse_layers(
     return layers, weights
 
 
-#: Image presets. On an idle 2-core CPU with VGG19 an L-BFGS iteration takes
-#: about 1 s at 256 px and 4 s at 512 px: fast ~1 min, balanced ~7 min,
-#: best ~20 min (its coarse half-size pass adds a quarter).
+#: Image presets, chosen on the corpus table of scripts/bench_images.py
+#: (docs/images.md). On the 2-core CPU with VGG16, one thread, balanced
+#: takes about 3 min at 512 px (1.2x the one full-size pass it replaced),
+#: fast under a minute at 256 px; best about twice balanced.
 IMAGE_PRESETS: dict[str, dict[str, Any]] = {
-    "fast": {"iters": 50, "max_size": 256},
+    "fast": {"iters": 100, "max_size": 256},
     "balanced": {},
-    "best": {"iters": 250, "scales": 2},
+    "best": {"iters": 500, "refine_iters": 100},
 }
 
 

@@ -12,8 +12,10 @@ unchanged" and 1 for "the style itself":
   content) / d(style, content)`` on deep features (1 = same layout, 0 = no
   more like the content than the style is).
 
-Audio measures are taken at one fixed rate (22.05 kHz), so a content and a
-style have one baseline whatever the output's rate. Audio distances are on
+Images also get two network-free measures, ``palette_gain`` and
+``texture_gain`` (:mod:`audiost.image_metrics`), taken at one analysis size
+relative to the picture. Audio measures are taken at one fixed rate (22.05
+kHz), so a content and a style have one baseline whatever the output's rate. Audio distances are on
 log-mel statistics (network-free, so they judge any
 network fairly); image distances are VGG Gram and feature distances, as
 Gatys et al. measure them.
@@ -60,6 +62,13 @@ DESCRIPTIONS = {
     "noise_floor_db_content": "level of the content's quietest moments, dB re its mean power",
     "noise_floor_db_style": "level of the style's quietest moments, dB re its mean power",
     "noise_floor_db_output": "level of the output's quietest moments (a hiss floor raises it)",
+    "palette_gain": "images, network-free: share of the content's colour-distribution distance to the style closed (0 = content, 1 = style)",
+    "palette_distance_content": "sliced Wasserstein distance of the content's colours to the style's (RGB, 0..1)",
+    "palette_distance_output": "the same for the output",
+    "structure_kept": "images, network-free: correlation of the output's edge map with the content's at 64 px (1 = same layout of light and dark, about 0 = unrelated)",
+    "texture_gain": "images, network-free: share of the content's distance to the style's gradient statistics closed, seen at 256 px (strokes that scale with the picture count, a fine grain does not)",
+    "texture_distance_content": "distance of the content's gradient statistics to the style's",
+    "texture_distance_output": "the same for the output",
     "spectral_convergence": "reconstruction: | |STFT(audio written)| - optimised spectrogram | / |spectrogram| (0 = consistent)",
 }
 
@@ -146,6 +155,7 @@ def evaluate_image(
     from .device import resolve_device
     from .engine import ContentLoss, GramLoss
     from .features.vgg import VGG
+    from .image_metrics import image_measures
     from .image_transfer import style_size
     from .media.image import fit_size, resize, to_canvas
     from .media.image_io import load_image
@@ -200,4 +210,7 @@ def evaluate_image(
         "content_distance_output": after_content,
         "content_distance_style": before_content,
     }
+    measures |= image_measures(
+        pictures["content"], pictures["style"], pictures["output"]
+    )
     return Evaluation("image", measures)

@@ -43,7 +43,7 @@ from .engine.tiles import (
 )
 from .errors import AudiostError
 from .features.vgg import VGG, layer_stride, vgg_layer_names
-from .limits import format_bytes, out_of_memory_reported, plan_image_memory
+from .limits import format_bytes
 from .media.image import (
     fit_size,
     from_canvas,
@@ -53,9 +53,11 @@ from .media.image import (
     rgb_to_yiq,
     to_canvas,
     to_uint8,
+    transfer_palette,
     yiq_to_rgb,
 )
 from .media.image_io import OUTPUT_FORMATS, Picture, load_image, write_image
+from .memory import out_of_memory_reported, plan_image_memory
 from .outputs import check_output_path, default_output_path
 
 ImageInput = str | os.PathLike | np.ndarray | Image.Image
@@ -71,7 +73,7 @@ class ImageResult:
     device: str
     losses: list[float] = field(default_factory=list)
     final_losses: dict[str, float] = field(default_factory=dict)
-    #: Each iteration's loss terms (all scales in order), for loss curves.
+    #: Each iteration's loss terms (all passes in order), for loss curves.
     history: list[dict[str, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     output: Path | None = None
@@ -108,7 +110,7 @@ def transfer_image(
         Replace an existing ``output``.
     on_step : callable, optional
         Progress callback ``(iteration, loss)``; iterations count on across
-        scales, up to ``iters * scales``.
+        coarse-to-fine passes, up to :func:`planned_iterations`.
 
     Returns
     -------
@@ -221,7 +223,8 @@ class ImageStylist:
                 device,
                 image_input_name(content, "content"),
             )
-            network = self.network
+            # Built here, so reading the weights is part of the load stage.
+            _ = self.network
             # Said once every input has been read, just before the long part.
             log_plan(
                 image_input_name(content, "content"), size, tile_side, peak, device
@@ -230,32 +233,20 @@ class ImageStylist:
         with stage(timings, "prepare"):
             content_image, colour = _prepare_content(cfg, content_picture, size)
 
-        generator = torch.Generator(device).manual_seed(cfg.seed)
-
-        def objective_at(scale_size: tuple[int, int]) -> Objective:
-            with stage(timings, "style", device):
-                style_losses = [
-                    self._style_losses(
-                        source, picture, content_image, size, scale_size, tile_side
-                    )
-                    for source, picture in zip(style_list, style_pictures, strict=True)
-                ]
-            content_canvas = to_canvas(resize(content_image, scale_size), device)
-            return _build_objective(
-                cfg, network, content_canvas, style_losses, tile_side
-            )
-
-        def first_init(scale_size: tuple[int, int]) -> torch.Tensor:
-            content_canvas = to_canvas(resize(content_image, scale_size), device)
-            first_style = _prepare_style(cfg, style_pictures[0], size, content_image)
-            return _initial(cfg.init, content_canvas, first_style, generator)
-
-        # The style targets of each scale are made inside: its stage is
+        passes = _Passes(
+            self,
+            content_image,
+            style_list,
+            style_pictures,
+            size,
+            tile_side,
+            timings,
+            torch.Generator(device).manual_seed(cfg.seed),
+        )
+        # The style targets of each pass are made inside: their stage is
         # counted apart and taken out of the optimisation's.
         with stage(timings, "optimise", device):
-            result = coarse_to_fine(
-                cfg, scale_sizes(size, cfg.scales), objective_at, first_init, on_step
-            )
+            result = coarse_to_fine(cfg, size, passes.objective, passes.start, on_step)
         timings["optimise"] -= timings.get("style", 0.0)
         canvas = result.canvas
 
@@ -271,6 +262,32 @@ class ImageStylist:
                 )
 
         return finish_image(cfg, device, pixels, result, timings, output)
+
+    def problem(
+        self,
+        content: ImageInput,
+        styles: ImageInput | Sequence[ImageInput],
+        size: tuple[int, int] | None = None,
+    ) -> tuple[Objective, torch.Tensor]:
+        """One pass's objective and starting canvas, built as :meth:`transfer` builds its first pass (whole, not tiled).
+
+        ``size`` is ``(width, height)``, by default the output's. For
+        benchmarks and custom optimisation loops.
+        """
+        picture = self._load(content)
+        size = size or fit_size(picture.size, self.config.max_size)
+        style_list = _as_list(styles)
+        passes = _Passes(
+            self,
+            _prepare_content(self.config, picture, size)[0],
+            style_list,
+            [self._load(style) for style in style_list],
+            size,
+            None,
+            {},
+            torch.Generator(self.device).manual_seed(self.config.seed),
+        )
+        return passes.objective(size), passes.start(size)
 
     def _load(self, source: ImageInput) -> Picture:
         return load_image(source, max_pixels=int(self.config.max_megapixels * 1e6))
@@ -296,6 +313,58 @@ class ImageStylist:
             return style_targets(self.config, self.network, canvas, tile_side)
 
         return self._targets.get(key and (key, size, scale_size, tile_side), make)
+
+
+@dataclass
+class _Passes:
+    """What every coarse-to-fine pass of one transfer is built from."""
+
+    stylist: ImageStylist
+    content_image: np.ndarray
+    styles: list[ImageInput]
+    pictures: list[Picture]
+    size: tuple[int, int]
+    tile_side: int | None
+    timings: dict[str, float]
+    generator: torch.Generator
+
+    def objective(self, scale_size: tuple[int, int]) -> Objective:
+        """The objective at one pass's size; making its style targets is timed as the ``style`` stage."""
+        stylist = self.stylist
+        with stage(self.timings, "style", stylist.device):
+            style_losses = [
+                stylist._style_losses(
+                    source,
+                    picture,
+                    self.content_image,
+                    self.size,
+                    scale_size,
+                    self.tile_side,
+                )
+                for source, picture in zip(self.styles, self.pictures, strict=True)
+            ]
+        content_canvas = to_canvas(
+            resize(self.content_image, scale_size), stylist.device
+        )
+        return _build_objective(
+            stylist.config,
+            stylist.network,
+            content_canvas,
+            style_losses,
+            self.tile_side,
+        )
+
+    def start(self, scale_size: tuple[int, int]) -> torch.Tensor:
+        """The first pass's canvas (``init``)."""
+        cfg = self.stylist.config
+        content_canvas = to_canvas(
+            resize(self.content_image, scale_size), self.stylist.device
+        )
+        prepared = [
+            _prepare_style(cfg, picture, self.size, self.content_image)
+            for picture in self.pictures
+        ]
+        return _initial(cfg.init, content_canvas, prepared, self.generator)
 
 
 def style_targets(
@@ -374,34 +443,37 @@ def finish_image(
 
 def coarse_to_fine(
     cfg: ImageConfig,
-    sizes: list[tuple[int, int]],
+    size: tuple[int, int],
     objective_at: Callable[[tuple[int, int]], Objective],
     first_init: Callable[[tuple[int, int]], torch.Tensor],
     on_step: StepCallback | None = None,
 ) -> OptimisationResult:
-    """Optimise at each size in turn, each scale starting from the last one's canvas upsampled.
+    """Optimise at each size of :func:`scale_sizes` in turn, each pass starting from the last one's canvas upsampled.
 
-    Returns one result for all scales: the final canvas and final losses,
-    losses and history run on across scales (as does ``on_step``'s
-    iteration count), and every scale's early stop. A scale that stopped
+    Returns one result for all passes: the final canvas and final losses,
+    losses and history run on across passes (as does ``on_step``'s
+    iteration count), and every pass's early stop. A pass that stopped
     early still hands on its last finite canvas.
     """
     losses: list[float] = []
     history: list[dict[str, float]] = []
     problems: list[str] = []
     canvas: torch.Tensor | None = None
-    for index, scale_size in enumerate(sizes):
+    sizes = scale_sizes(size, cfg.start_size, cfg.scale_step)
+    offset = 0
+    for scale_size, iters in zip(
+        sizes, pass_iterations(cfg.iters, cfg.refine_iters, len(sizes)), strict=True
+    ):
         init = (
             first_init(scale_size) if canvas is None else _upsample(canvas, scale_size)
         )
-        offset = index * cfg.iters
         step = (
             None
             if on_step is None
             else (lambda i, loss, offset=offset: on_step(offset + i, loss))
         )
         result = optimise_with(
-            cfg,
+            cfg.replace(iters=iters),
             objective_at(scale_size),
             init,
             min_value=0.0,
@@ -409,6 +481,7 @@ def coarse_to_fine(
             on_step=step,
         )
         canvas = result.canvas
+        offset += iters
         losses += result.losses
         history += result.history
         problems += [result.stopped_early] if result.stopped_early else []
@@ -464,9 +537,46 @@ def _prepare_style(
     return style_rgb
 
 
-def scale_sizes(size: tuple[int, int], scales: int) -> list[tuple[int, int]]:
-    """Coarse-to-fine sizes, halving per scale: a coarse pass fixes large structures cheaply."""
-    return [fit_size(size, max(size) / 2 ** (scales - 1 - k)) for k in range(scales)]
+def scale_sizes(
+    size: tuple[int, int], start_size: int, step: float
+) -> list[tuple[int, int]]:
+    """Coarse-to-fine sizes: from ``start_size`` px on the long side up to ``size``, in equal ratios of about ``step``.
+
+    The network's receptive fields are fixed in pixels, so a large picture
+    styled at full size only gets a fine grain; painted small first, its
+    strokes are set relative to the whole picture, and each larger pass adds
+    detail. ``start_size`` 0, or a picture no larger, is one pass.
+    """
+    long_side = max(size)
+    if start_size <= 0 or long_side <= start_size:
+        return [size]
+    passes = round(math.log(long_side / start_size) / math.log(step))
+    return [
+        fit_size(size, start_size * (long_side / start_size) ** (k / passes))
+        for k in range(passes)
+    ] + [size]
+
+
+def pass_iterations(iters: int, refine_iters: int, passes: int) -> list[int]:
+    """Iterations of each coarse-to-fine pass: ``iters`` for the first, ``refine_iters`` for each refinement.
+
+    The first pass paints; a refinement only adds detail to an upsampled
+    result, so it needs far fewer. A pass costs in proportion to its pixels,
+    which grow by ``step`` squared (about 2) per pass, so the refinements
+    together cost about twice the last one, whatever their number.
+    """
+    return [iters] + [refine_iters] * (passes - 1)
+
+
+def planned_iterations(cfg: ImageConfig, size: tuple[int, int]) -> int:
+    """All the iterations a picture made at ``size`` (``(width, height)``, the output's) takes: a progress bar's total."""
+    return sum(
+        pass_iterations(
+            cfg.iters,
+            cfg.refine_iters,
+            len(scale_sizes(size, cfg.start_size, cfg.scale_step)),
+        )
+    )
 
 
 def style_size(
@@ -558,13 +668,23 @@ def _normalised(weights: tuple[float, ...], count: int) -> list[float]:
 
 
 def _initial(
-    init: str, content: torch.Tensor, style: np.ndarray, generator: torch.Generator
+    init: str,
+    content: torch.Tensor,
+    styles: list[np.ndarray],
+    generator: torch.Generator,
 ) -> torch.Tensor:
-    if init == "content":
+    """The first pass's canvas; ``palette`` recolours the content to all styles' colours pooled."""
+    if init == "content" or (init == "palette" and content.shape[1] == 1):
         return content
+    if init == "palette":
+        # The photo in the painting's colours: the optimisation then only has
+        # to paint, not also to recolour (which it does slowly and partly).
+        colours = np.concatenate([style.reshape(-1, 3) for style in styles])
+        recoloured = transfer_palette(from_canvas(content), colours)
+        return to_canvas(recoloured, content.device)
     if init == "style":
         return to_canvas(
-            resize(style, (content.shape[-1], content.shape[-2])), content.device
+            resize(styles[0], (content.shape[-1], content.shape[-2])), content.device
         )
     return torch.rand(content.shape, generator=generator, device=content.device)
 

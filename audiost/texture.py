@@ -48,12 +48,10 @@ from .image_transfer import (
     finish_image,
     image_input_name,
     log_plan,
-    scale_sizes,
     style_size,
     style_targets,
     tiles_for,
 )
-from .limits import check_audio_memory, out_of_memory_reported, plan_image_memory
 from .media.audio import AudioCanvas
 from .media.audio_io import OUTPUT_SUBTYPES, check_audio, resample
 from .media.image import from_canvas, resize, to_canvas, to_uint8
@@ -63,6 +61,7 @@ from .media.image_io import (
     load_image,
 )
 from .media.pghi import pghi_phase
+from .memory import check_audio_memory, out_of_memory_reported, plan_image_memory
 from .outputs import check_output_path
 
 #: Weight of the rhythm (feature autocorrelation) term in audio textures.
@@ -250,7 +249,7 @@ def synthesize_image(
 
     The style is scaled to the output's pixel count times ``style_scale``
     squared, as in a transfer, so its motifs keep their size relative to the
-    picture; ``scales`` > 1 synthesises coarse to fine.
+    picture; larger than ``start_size``, it is synthesised coarse to fine.
 
     Raises
     ------
@@ -331,13 +330,7 @@ def _synthesize_image(
         return (mean + 0.5 * (noise - 0.5)).clamp(0, 1)
 
     with stage(timings, "optimise", device):
-        result = coarse_to_fine(
-            cfg,
-            scale_sizes((width, height), cfg.scales),
-            objective_at,
-            first_init,
-            on_step,
-        )
+        result = coarse_to_fine(cfg, (width, height), objective_at, first_init, on_step)
     canvas = result.canvas
 
     pixels = to_uint8(from_canvas(canvas))

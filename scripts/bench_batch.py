@@ -134,7 +134,7 @@ def reuse_run(
 
 
 def bench_batch(corpus: Path, clips: int, preset: str, repeats: int) -> None:
-    from bench import markdown_table, seconds
+    from benchlib import markdown_table, seconds
 
     try:
         import ray
@@ -224,7 +224,7 @@ def bench_batch(corpus: Path, clips: int, preset: str, repeats: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from bench import shared_corpus
+    from benchlib import shared_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=20)

@@ -79,12 +79,11 @@ def audio_objective(
 def image_objective_for(
     corpus: Path, size: int, device: torch.device
 ) -> tuple[Objective, torch.Tensor]:
-    """``bench.py``'s image objective and starting canvas at ``size`` px with the shared VGG16."""
-    from bench import (
+    """The image objective and starting canvas at ``size`` px with the shared VGG16, as ``bench.py`` times them."""
+    from bench_image_engine import (
         IMAGE_CONTENT,
         IMAGE_STYLE,
         VGG16_WEIGHTS,
-        image_objective,
         sized_content,
     )
 
@@ -100,8 +99,8 @@ def image_objective_for(
             device=str(device),
         )
     )
-    return image_objective(
-        stylist, sized_content(corpus / IMAGE_CONTENT, size), corpus / IMAGE_STYLE
+    return stylist.problem(
+        sized_content(corpus / IMAGE_CONTENT, size), corpus / IMAGE_STYLE
     )
 
 
@@ -129,7 +128,7 @@ def measure(
     repeats: int,
 ) -> list[list[str]]:
     import torch
-    from bench import timed
+    from benchlib import timed
 
     device = canvas.device
     compiled = None
@@ -188,7 +187,7 @@ def run(
     device_name: str, cases: Sequence[str], modes: Sequence[str], repeats: int
 ) -> None:
     import torch
-    from bench import machine_lines, markdown_table, shared_corpus
+    from benchlib import machine_lines, markdown_table, shared_corpus
 
     from audiost.device import resolve_device, use_cpu_cores
 

@@ -59,7 +59,7 @@ _PROBE = r"""
 import json, resource, sys
 import numpy as np, torch
 from audiost.config import audio_preset, image_preset
-from audiost.limits import estimate_audio_memory, estimate_image_memory
+from audiost.memory import estimate_audio_memory, estimate_image_memory
 
 kind, size, channels, settings, corpus, iters = json.loads(sys.argv[1])
 torch.set_num_threads(2)
@@ -91,7 +91,7 @@ else:
     before = rss()
     transfer_image(content, style, config=cfg)
 sys.path.insert(0, "scripts")
-from bench import peak_rss_mb
+from benchlib import peak_rss_mb
 peak = peak_rss_mb() * 2**20
 print(json.dumps({"estimate": estimate, "measured": peak - before}))
 """
@@ -123,7 +123,7 @@ def main() -> None:
         help="the shared corpus folder  [default: $AUDIOST_SHARED or ../shared]",
     )
     args = parser.parse_args()
-    from bench import shared_corpus
+    from benchlib import shared_corpus
 
     corpus = args.corpus or shared_corpus()
     if corpus is None:

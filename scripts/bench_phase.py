@@ -51,8 +51,8 @@ REPO = Path(__file__).resolve().parents[1]
 # Benchmark this checkout, not whatever audiost happens to be installed.
 sys.path.insert(0, str(REPO))
 
-# The machine description and table helpers of scripts/bench.py (this script's folder is on sys.path).
-from bench import machine_lines, markdown_table, set_threads, shared_corpus
+# The machine description and table helpers of scripts/benchlib.py (this script's folder is on sys.path).
+from benchlib import machine_lines, markdown_table, set_threads, shared_corpus
 
 if TYPE_CHECKING:
     import torch
@@ -204,7 +204,7 @@ def matched_iters(case: Case, n_iter: int, repeats: int) -> int:
 
 def preset_table(cases: Sequence[Case], repeats: int) -> str:
     """At each preset's gl_iters: SC and time per method, and their means over ``cases``."""
-    from audiost import PRESETS, audio_preset
+    from audiost import AUDIO_PRESETS, audio_preset
 
     header = [
         "preset (GL iters)",
@@ -220,7 +220,7 @@ def preset_table(cases: Sequence[Case], repeats: int) -> str:
         "s",
     ]
     rows = []
-    for preset in PRESETS:
+    for preset in AUDIO_PRESETS:
         n_iter = audio_preset(preset).gl_iters
         per_case = []
         for case in cases:

@@ -86,9 +86,9 @@ def warmed_up_pairs(
 
 def run(presets: Sequence[str], seconds: float, threads: int | None) -> None:
     import torch
-    from bench import machine_lines, markdown_table, shared_corpus
+    from benchlib import machine_lines, markdown_table, shared_corpus
 
-    from audiost import PRESETS, audio_preset, transfer_audio
+    from audiost import AUDIO_PRESETS, audio_preset, transfer_audio
     from audiost.evaluate import evaluate_audio
 
     if threads:
@@ -131,7 +131,8 @@ def run(presets: Sequence[str], seconds: float, threads: int | None) -> None:
     summary = []
     for preset, results in rows.items():
         settings = (
-            ", ".join(f"{k}={v}" for k, v in PRESETS[preset].items()) or "defaults"
+            ", ".join(f"{k}={v}" for k, v in AUDIO_PRESETS[preset].items())
+            or "defaults"
         )
         medians = {
             key: statistics.median(r[key] for r in results)

@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     import torch
-    from bench import machine_lines, markdown_table, shared_corpus
+    from benchlib import machine_lines, markdown_table, shared_corpus
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -56,7 +56,7 @@ else:
     result = transfer_image(content, style, output, config=image_preset("balanced", **settings), overwrite=True)
 wall = time.perf_counter() - start
 sys.path.insert(0, "scripts")
-from bench import peak_rss_mb
+from benchlib import peak_rss_mb
 peak = peak_rss_mb() * 2**20
 print(json.dumps({"wall": wall, "peak": peak}))
 """
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="the shared corpus folder  [default: $AUDIOST_SHARED or ../shared]",
     )
     args = parser.parse_args(argv)
-    from bench import shared_corpus
+    from benchlib import shared_corpus
 
     corpus = args.corpus or shared_corpus()
     if corpus is None:

@@ -72,8 +72,8 @@ def run(
     pair_set: str,
 ) -> None:
     import torch
-    from bench import machine_lines, markdown_table, shared_corpus
     from bench_presets import PAIRS, warmed_up_pairs
+    from benchlib import machine_lines, markdown_table, shared_corpus
 
     from audiost import audio_preset, transfer_audio
     from audiost.evaluate import evaluate_audio

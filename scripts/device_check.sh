@@ -2,7 +2,9 @@
 # One prepared GPU check, sized for a short lease (a few minutes on an H200):
 #   1. the CUDA and torchaudio-oracle tests and the style-strength tests;
 #   2. cold and warm transfer_audio times for a 10 s clip (balanced);
-#   3. the audio quality table (scripts/bench_quality.py) on the GPU.
+#   3. the audio quality table (scripts/bench_quality.py) on the GPU;
+#   4. the image quality table at 1024 px (scripts/bench_images.py), the size
+#      the 2-core CPU cannot run on every pair.
 # Everything it prints also lands in $OUT (or ./device-check) as log files.
 #
 # Where the machine lacks packages, carry wheels in .whl/ and the shared
@@ -53,3 +55,10 @@ EOF
 echo "## quality table on cuda"
 timeout 300 python3 scripts/bench_quality.py --device cuda --presets fast,balanced,best \
     --dial --json "$out/quality.json" 2>&1 | grep -v Warning | tee "$out/quality.md"
+
+echo "## image quality table at 1024 px on cuda"
+timeout 420 python3 scripts/bench_images.py --device cuda --sizes 1024 \
+    --methods before,balanced,gatys --out "$out/images" --sheet "$out/images" \
+    --weights "${AUDIOST_SHARED:-../shared}/models/vgg16-hed/vgg16_hed_features_fp16.pth" \
+    --corpus "${AUDIOST_SHARED:-../shared}/corpus" --json "$out/images.json" \
+    2>&1 | grep -v Warning | tee "$out/images.md"

@@ -597,7 +597,7 @@ def report(
     seed: int,
     total: float,
 ) -> None:
-    from bench import markdown_table, seconds
+    from benchlib import markdown_table, seconds
 
     def failed(run: Run, cause: str) -> str:
         return str(
@@ -762,7 +762,7 @@ def stress(args: argparse.Namespace, corpus: Path, work: Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from bench import shared_corpus
+    from benchlib import shared_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

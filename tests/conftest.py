@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
+import json
+import math
 import os
 import shutil
 import signal
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 import soundfile as sf
+from click.testing import CliRunner, Result
 from hypothesis import settings
 
 if TYPE_CHECKING:
@@ -162,15 +166,79 @@ def _quiet(command: list[str]) -> bool:
     return subprocess.run(command, capture_output=True, check=False).returncode == 0
 
 
+def invoke(*args: object) -> Result:
+    """``audiost ARGS`` in this process (click's runner): no torch import per call; an uncaught exception is in ``result.exception``."""
+    from audiost.cli import main
+
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
 def assert_one_line_error(
-    result: subprocess.CompletedProcess[str], name: str, workdir: Path
+    result: Result | subprocess.CompletedProcess[str],
+    *needles: str,
+    workdir: Path | None = None,
 ) -> None:
-    """A failed run as users must see it: exit 2, one ``audiost: error:`` line naming ``name``, nothing written."""
-    assert result.returncode == 2, result.stderr
+    """A failed run as users must see it: exit 2, one ``audiost: error:`` line holding every needle, no traceback, and nothing written in ``workdir``.
+
+    ``result`` is from :func:`invoke` or from :func:`run_cli`.
+    """
+    if isinstance(result, Result):
+        assert isinstance(result.exception, SystemExit), result.exception
+        code = result.exit_code
+    else:
+        code = result.returncode
+    assert code == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("audiost: error: "), result.stderr
-    assert name in lines[0], lines[0]
-    assert list(workdir.iterdir()) == []  # nothing written, no temporary file left
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    if workdir is not None:
+        assert list(workdir.iterdir()) == []  # no output, no temporary file
+
+
+def assert_good_audio(path: Path, channels: int | None = None) -> None:
+    """A written audio file: finite, not silent, with ``channels`` if given."""
+    audio, _ = sf.read(path, always_2d=True)
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0, path
+    assert channels is None or audio.shape[1] == channels
+
+
+def assert_good_image(
+    path: Path, size: tuple[int, int] | None = None, *, flat: bool = False
+) -> None:
+    """A written picture: RGB(A), at least 16 px a side, ``size`` if given, not one flat colour unless ``flat``."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.mode in ("RGB", "RGBA") and min(image.size) >= 16
+        assert size is None or image.size == size
+        pixels = np.asarray(image)
+    assert flat or pixels.std() > 0
+
+
+def assert_finite_measures(result: Result) -> None:
+    """``audiost evaluate --json`` printed only finite measures (or None)."""
+    measures = json.loads(result.stdout)["measures"]
+    assert all(v is None or math.isfinite(v) for v in measures.values()), measures
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def partners(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small valid file of each kind to pair a bad one with."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("partners")
+    rate = 16000
+    t = np.arange(rate // 2) / rate
+    wave = 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + np.sin(2 * np.pi * 4 * t))
+    sf.write(folder / "partner.wav", wave.astype(np.float32), rate)
+    pixels = np.random.default_rng(0).integers(0, 255, (32, 48, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(folder / "partner.png")
+    return {"audio": folder / "partner.wav", "image": folder / "partner.png"}
 
 
 def run_cli(

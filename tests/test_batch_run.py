@@ -105,7 +105,7 @@ def partial_files(outdir: Path) -> list[Path]:
     return [p for p in outdir.rglob(".*") if ".part" in p.name]
 
 
-def assert_good_audio(path: Path, content: Path, style: Path) -> None:
+def assert_styled_from(path: Path, content: Path, style: Path) -> None:
     """The content's duration and channels at the higher of the two inputs' rates, finite and not silent."""
     audio, sr = sf.read(path, always_2d=True)
     reference = sf.info(content)
@@ -162,7 +162,7 @@ def test_folder_with_every_bad_file(tmp_path: Path) -> None:
     for path in good:
         line = lines[path.name]
         assert line["status"] == "done", line
-        assert_good_audio(Path(line["output"]), path, Path(line["style"]))
+        assert_styled_from(Path(line["output"]), path, Path(line["style"]))
         assert Path(line["output"]).parent == out / "good"  # the tree is mirrored
     for row in bad_manifest():
         line = lines[row["file"]]
@@ -251,7 +251,7 @@ def test_kill_9_halfway_then_resume(tmp_path: Path) -> None:
         mine = [line for line in lines if line["content"] == str(content)]
         assert sum(line["status"] == "done" for line in mine) <= 1
         assert mine and mine[-1]["status"] in ("done", "skipped"), mine
-        assert_good_audio(
+        assert_styled_from(
             outputs[f"{content.stem}_x_tabla.wav"], content, Path(lines[-1]["style"])
         )
     assert not partial_files(out)
@@ -454,7 +454,7 @@ def test_ray_executor_on_a_local_instance(tmp_path: Path) -> None:
     for content in clips:
         line = lines[content.name]
         assert line["status"] == "done" and line["worker"].endswith("@ray")
-        assert_good_audio(Path(line["output"]), content, Path(line["style"]))
+        assert_styled_from(Path(line["output"]), content, Path(line["style"]))
 
 
 @needs_corpus

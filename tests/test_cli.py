@@ -235,3 +235,50 @@ def test_images_go_through_the_same_command(runner, tmp_path, monkeypatch) -> No
         and "--gl-iters" in result.stderr
         and "image" in result.stderr
     )
+
+
+def test_image_progress_counts_every_coarse_to_fine_pass_and_colour_flag(
+    runner, tmp_path
+) -> None:
+    from audiost.media.image import resize, rgb_to_yiq
+    from audiost.media.image_io import load_image
+
+    photo, painting = (
+        corpus_file("photo_chelsea_cat_451x300.png"),
+        corpus_file("painting_hokusai_poppies_655x449.png"),
+    )
+    tiny = ["--net", "vgg16", "--weights", "random", "--iters", "4", "-o"]
+    passes = ["--max-size", "128", "--start-size", "64", "--refine-iters", "2"]
+    result = runner.invoke(
+        main,
+        [
+            "transfer",
+            str(photo),
+            str(painting),
+            *passes,
+            *tiny,
+            str(tmp_path / "a.png"),
+        ],
+    )
+    # 64, 90 and 128 px: 4 iterations, then 2 for each refinement.
+    assert result.exit_code == 0 and "8/8" in result.stderr, result.stderr
+    out = tmp_path / "kept.png"
+    result = runner.invoke(
+        main,
+        [
+            "transfer",
+            str(photo),
+            str(painting),
+            "--max-size",
+            "64",
+            "--preserve-color",
+            *tiny,
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    colours = rgb_to_yiq(load_image(out).rgb)[..., 1:]
+    expected = rgb_to_yiq(resize(load_image(photo).rgb, (64, 43)))[..., 1:]
+    assert np.abs(colours - expected).mean() < 0.02, (
+        "the bare flag did not keep the photo's colours"
+    )

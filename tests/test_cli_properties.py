@@ -18,17 +18,16 @@ import click
 import numpy as np
 import pytest
 import soundfile as sf
-from click.testing import CliRunner, Result
+from click.testing import Result
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from audiost.cli import main
 from audiost.cli.common import _floats, parse_duration, parse_size
 from audiost.config import ImageConfig, _parse_layers
 from audiost.errors import AudiostError
 from audiost.features.vgg import vgg_layer_names
 
-from .conftest import clip, run_cli
+from .conftest import clip, invoke, run_cli
 
 CLI = settings(
     max_examples=20,
@@ -127,7 +126,7 @@ IMAGE = {
     **COMMON,
     "--iters": small_or_bad_int("0", "1"),
     "--max-size": small_or_bad_int("16", "24", "32") | st.sampled_from(["15", "0"]),
-    "--scales": small_or_bad_int("1", "2") | st.sampled_from(["0", "6"]),
+    "--start-size": small_or_bad_int("0", "64") | st.sampled_from(["16", "63"]),
     "--style-scale": FLOAT_TEXT | JUNK,
     "--tv-weight": FLOAT_TEXT | JUNK,
     "--style-weights": st.lists(FLOAT_TEXT | JUNK, max_size=3).map(",".join),
@@ -180,10 +179,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             files[role] = folder / f"{role}.png"
             image.convert("RGB").resize((24, 24)).save(files[role])
     return files
-
-
-def run(args: list[str]) -> Result:
-    return CliRunner().invoke(main, args)
 
 
 def assert_allowed_outcome(result: Result, workdir: Path, out: Path | None) -> None:
@@ -341,7 +336,7 @@ RECIPE_KEYS = st.sampled_from(
         "n_filters",
         "device",
         "sample_rate",
-        "scales",
+        "start_size",
         "unknown_key",
     ]
 )
@@ -413,7 +408,7 @@ def test_transfer_audio_with_random_options(
     flags = ["--mono"] * mono + ["--no-match-loudness"] * loud
     defaults = ["--iters=1", "--gl-iters=1", "--preset=fast"]
     args = ["transfer", str(tiny["content"]), str(tiny["style"]), "-o", str(out)]
-    result = run([*args, *defaults, *opts, *flags, "-q"])
+    result = invoke(*args, *defaults, *opts, *flags, "-q")
     assert_allowed_outcome(result, work, out)
 
 
@@ -426,7 +421,7 @@ def test_transfer_image_with_random_options(
     out = work / "out.png"
     defaults = ["--iters=1", "--max-size=24", "--net=vgg16", "--weights=random"]
     args = ["transfer", str(tiny["photo"]), str(tiny["painting"]), "-o", str(out)]
-    result = run([*args, *defaults, *opts, "-q"])
+    result = invoke(*args, *defaults, *opts, "-q")
     assert_allowed_outcome(result, work, out)
 
 
@@ -469,7 +464,7 @@ def test_texture_with_random_duration_and_size(
         out = work / "out.png"
         args = ["texture", str(tiny["painting"]), "--size", size]
         args += ["--iters=1", "--net=vgg16", "--weights=random"]
-    result = run([*args, "-o", str(out), "-q"])
+    result = invoke(*args, "-o", str(out), "-q")
     assert_allowed_outcome(result, work, out)
 
 
@@ -524,7 +519,7 @@ def test_random_argument_lists(
         ]
     if argv and argv[0] == "batch":
         argv = argv[:1]  # batch with random folders is exercised elsewhere
-    result = run(argv)
+    result = invoke(*argv)
     assert isinstance(result.exception, (SystemExit, type(None))), repr(
         result.exception
     )
@@ -557,7 +552,7 @@ def test_batch_with_random_recipe_and_template(
     args = ["batch", str(inputs), "-o", str(outdir), "--recipe", str(path), "-q"]
     if template is not None:
         args += ["--template", template]
-    result = run(args)
+    result = invoke(*args)
     assert isinstance(result.exception, (SystemExit, type(None))), repr(
         result.exception
     )
@@ -583,7 +578,7 @@ def test_non_finite_weights_are_refused(
     work = fresh_dir(tmp_path)
     out = work / "out.png"
     args = ["transfer", str(tiny["photo"]), str(tiny["painting"]), "-o", str(out)]
-    result = run([*args, "--iters=1", "--net=vgg16", "--weights=random", option])
+    result = invoke(*args, "--iters=1", "--net=vgg16", "--weights=random", option)
     assert result.exit_code == 2, result.stderr
     assert_allowed_outcome(result, work, out)
 
@@ -601,7 +596,7 @@ def test_absurd_texture_duration_is_refused(
     work = fresh_dir(tmp_path)
     out = work / "out.wav"
     args = ["texture", str(tiny["style"]), "--duration", duration, "-o", str(out)]
-    result = run([*args, "--iters=0", "--gl-iters=0", "-q"])
+    result = invoke(*args, "--iters=0", "--gl-iters=0", "-q")
     assert result.exit_code == 2, (result.stderr, result.exception)
     assert_allowed_outcome(result, work, out)
 

@@ -6,7 +6,6 @@ random-weight networks, so the suite runs offline in well under a minute.
 
 from __future__ import annotations
 
-import csv
 import urllib.error
 from pathlib import Path
 
@@ -24,11 +23,16 @@ from audiost import (
 )
 from audiost.engine import ContentLoss, GramLoss
 from audiost.features import VGG
-from audiost.image_transfer import default_image_output, style_size
+from audiost.image_metrics import image_measures
+from audiost.image_transfer import (
+    default_image_output,
+    planned_iterations,
+    style_size,
+)
 from audiost.media.image import resize, rgb_to_yiq, to_canvas
 from audiost.media.image_io import load_image
 
-from .conftest import BAD, CORPUS, HED, needs_corpus, needs_hed
+from .conftest import CORPUS, HED, needs_hed
 
 CAT = CORPUS / "photo_chelsea_cat_451x300.png"
 PAINTING = CORPUS / "painting_hokusai_poppies_655x449.png"
@@ -36,7 +40,6 @@ TEXTURE = CORPUS / "texture_gravel_gray_512x512.png"
 
 #: A cheap, file-free configuration for behaviour (not quality) tests.
 TINY = {"net": "vgg16", "weights": "random", "max_size": 32, "iters": 2}
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".tiff", ".webp", ".bmp"}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -101,6 +104,29 @@ def test_photo_is_measurably_stylised():
     )
 
 
+@needs_hed
+def test_style_does_not_fade_as_the_picture_grows():
+    """Coarse to fine: at twice the size the palette and texture are at least as much the painting's.
+
+    Before coarse to fine, a larger picture got only a fine grain over the
+    photo: measured on a GPU, 0.90 at 512 px, 0.78 at 2048 px.
+    """
+    short = {"iters": 40, "refine_iters": 20, "start_size": 160}
+    measures = {}
+    for size in (160, 320):
+        result = transfer_image(
+            CAT, PAINTING, net="vgg16", weights=HED, max_size=size, **short
+        )
+        measures[size] = image_measures(
+            load_image(CAT).rgb,
+            load_image(PAINTING).rgb,
+            result.image.astype(np.float32) / 255,
+        )
+    for name in ("palette_gain", "texture_gain"):
+        assert measures[320][name] >= measures[160][name] - 0.05, (name, measures)
+    assert measures[160]["palette_gain"] > 0.6, "the painting's palette did not arrive"
+
+
 def test_random_vgg_runs_without_files_or_network(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
 
@@ -127,44 +153,6 @@ def test_alpha_is_reattached():
         Image.fromarray(content[..., 3]).resize((32, 19), Image.Resampling.LANCZOS)
     ).astype(int)
     assert np.abs(result.image[..., 3].astype(int) - expected).max() <= 2
-
-
-def _bad_manifest() -> list[tuple[str, str]]:
-    if not BAD.is_dir():
-        return []
-    with open(BAD / "MANIFEST.tsv", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return [
-        (row["file"], row["expected"])
-        for row in rows
-        if Path(row["file"]).suffix.lower() in IMAGE_SUFFIXES | {".pth"}
-    ]
-
-
-@needs_corpus
-@pytest.mark.parametrize(("name", "expected"), _bad_manifest())
-def test_bad_corpus_works_or_fails_cleanly(tmp_path, name, expected):
-    output = tmp_path / "out.png"
-
-    def run():
-        if name.endswith(".pth"):
-            return transfer_image(
-                _noise(), _noise(), output, **(TINY | {"weights": BAD / name})
-            )
-        return transfer_image(BAD / name, _noise(), output, **TINY)
-
-    if expected.startswith("works"):
-        result = run()
-        assert output.is_file() and np.isfinite(result.final_losses["total"])
-        with Image.open(output) as written:
-            assert min(written.size) >= 16
-            if name == "exif_rotated_90.jpg":
-                assert written.height > written.width, "EXIF rotation was not applied"
-    else:
-        with pytest.raises(AudiostError) as info:
-            run()
-        assert name in str(info.value) and "\n" not in str(info.value)
-        assert list(tmp_path.iterdir()) == [], "something was written"
 
 
 class TestOutputs:
@@ -236,15 +224,29 @@ class TestOptions:
         target = content.reshape(-1, 3).mean(0)
         assert np.abs(matched - target).sum() < np.abs(plain - target).sum()
 
-    def test_multi_scale_counts_iterations_across_scales(self):
+    def test_coarse_to_fine_counts_iterations_across_passes(self):
         steps = []
+        settings = TINY | {
+            "max_size": 128,
+            "start_size": 64,
+            "iters": 4,
+            "refine_iters": 2,
+        }
         result = transfer_image(
-            _noise(48, 64),
+            _noise(96, 128),
             _noise(),
-            **(TINY | {"max_size": 64, "scales": 2}),
+            **settings,
             on_step=lambda i, loss: steps.append(i),
         )
-        assert steps == [1, 2, 3, 4] and result.image.shape == (48, 64, 3)
+        # 64, 90 and 128 px: 4 iterations, then 2 per refinement.
+        assert (
+            steps
+            == list(range(1, 9))
+            == list(
+                range(1, planned_iterations(ImageConfig(**settings), (128, 96)) + 1)
+            )
+        )
+        assert result.image.shape == (96, 128, 3) and len(result.losses) == 8
 
     @pytest.mark.parametrize("init", ["noise", "style"])
     def test_initialisations(self, init):

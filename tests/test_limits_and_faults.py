@@ -12,39 +12,32 @@ import os
 import pickle
 import resource
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from click.testing import CliRunner, Result
 
-from audiost.cli import main
 from audiost.config import audio_preset, image_preset
-from audiost.limits import (
-    estimate_audio_memory,
-    estimate_image_memory,
-    format_bytes,
-    parse_bytes,
+from audiost.limits import format_bytes, parse_bytes
+from audiost.memory import estimate_audio_memory, estimate_image_memory
+
+from .conftest import (
+    REPO,
+    assert_one_line_error,
+    corpus_file,
+    invoke,
+    read_only,
+    run_cli,
+    sigint_as_in_a_terminal,
+    small_tmpfs,
 )
 
-from .conftest import REPO, corpus_file, read_only, run_cli, small_tmpfs
-
 FAST = ["--preset", "fast", "--iters", "3", "--gl-iters", "2", "-q"]
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def assert_one_line_error(result: Result, *needles: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("audiost: error: "), result.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
 
 
 def files_in(folder: Path) -> list[str]:
@@ -393,3 +386,37 @@ def test_recipes_are_data(tmp_path) -> None:
     )
     assert_one_line_error(result, "iters must be int")
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"]
+)
+def test_interrupt_stops_cleanly_and_writes_nothing(
+    signum: int, tmp_path: Path
+) -> None:
+    with sigint_as_in_a_terminal():
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "audiost",
+                "transfer",
+                str(REPO / "examples" / "speech.wav"),
+                str(REPO / "examples" / "music.wav"),
+                "--iters",
+                "1000",
+            ],
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    # Wait until the optimisation is under way (the progress bar shows a loss).
+    seen = ""
+    while "loss=" not in seen:
+        seen += process.stderr.read(1)
+        assert process.poll() is None, seen
+    process.send_signal(signum)
+    _, rest = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "interrupted; no output was written" in rest and "Traceback" not in rest
+    assert list(tmp_path.iterdir()) == []

@@ -29,13 +29,13 @@ from audiost.engine.tiles import (
 from audiost.errors import AudiostError
 from audiost.features import VGG
 from audiost.features.vgg import layer_stride
-from audiost.limits import (
+from audiost.media.image import resize, to_canvas
+from audiost.media.image_io import load_image
+from audiost.memory import (
     estimate_image_memory,
     estimate_tiled_image_memory,
     plan_image_memory,
 )
-from audiost.media.image import resize, to_canvas
-from audiost.media.image_io import load_image
 
 from .conftest import CORPUS, HED, needs_hed, run_cli
 

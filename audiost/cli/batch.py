@@ -13,7 +13,7 @@ from tqdm import tqdm
 from ..batch.plan import DEFAULT_TEMPLATE
 from ..batch.recipe import load_recipe, resolve_recipe
 from ..batch.runner import EXECUTORS, BatchInterrupted, BatchSummary, run_batch
-from ..config import PRESETS
+from ..config import AUDIO_PRESETS
 from .common import (
     EXIT_INTERRUPTED,
     given,
@@ -62,7 +62,7 @@ _SHOWN_FAILURES = 10
 )
 @click.option(
     "--preset",
-    type=click.Choice(list(PRESETS)),
+    type=click.Choice(list(AUDIO_PRESETS)),
     help="Speed/quality trade-off.  [default: balanced]",
 )
 @click.option(

@@ -222,7 +222,7 @@ _SETTINGS = dict(
         _named(
             "--iters",
             type=click.IntRange(min=0),
-            help="Optimiser iterations (overrides the preset).",
+            help="Optimiser iterations; images: of the first, coarsest pass (overrides the preset).",
         ),
         _named(
             "--content-weight",
@@ -252,8 +252,9 @@ _SETTINGS = dict(
         ),
         _named(
             "--init",
-            type=click.Choice(["content", "noise", "style"]),
-            help="Start from the content, noise or (images) the style.  [default: content]",
+            type=click.Choice(["content", "palette", "noise", "style"]),
+            help="Start from the content, noise or (images) the photo in the painting's colours ('palette') or the painting itself ('style')."
+            f"  [default: audio {AudioConfig.init}, images {ImageConfig.init}]",
         ),
         _named(
             "--net",
@@ -346,17 +347,25 @@ _SETTINGS = dict(
         _named(
             "--max-size",
             type=click.IntRange(min=16),
-            help="Images: long side of the output in pixels.  [default: 512]",
+            help=f"Images: long side of the output in pixels.  [default: {ImageConfig.max_size}]",
         ),
         _named(
             "--tile-size",
             type=click.IntRange(min=0),
-            help="Images: run the network over larger pictures in tiles of at most this many pixels (same result in the memory of one tile, about 1.6 times the time); 0 tiles only what would not fit.  [default: 0]",
+            help="Images: run the network over larger pictures in tiles of at most this many pixels (same result in the memory of one tile, about 1.6 times the time); 0 tiles only what would not fit."
+            f"  [default: {ImageConfig.tile_size}]",
         ),
         _named(
-            "--scales",
-            type=click.IntRange(1, 5),
-            help="Images: coarse-to-fine passes, each twice the size of the last.  [default: 1]",
+            "--refine-iters",
+            type=click.IntRange(min=0),
+            help="Images: iterations of each coarse-to-fine refinement after the first pass (--iters)."
+            f"  [default: {ImageConfig.refine_iters}]",
+        ),
+        _named(
+            "--start-size",
+            type=click.IntRange(min=0),
+            help=f"Images: paint a larger picture coarse to fine, from this long side up in steps of x{ImageConfig.scale_step:g} (strokes then scale with the picture); 0 = one pass at full size."
+            f"  [default: {ImageConfig.start_size}]",
         ),
         _named(
             "--style-weights",
@@ -366,22 +375,25 @@ _SETTINGS = dict(
         _named(
             "--style-scale",
             type=click.FloatRange(0.1, 4),
-            help="Images: style size relative to the content (bigger strokes above 1).  [default: 1]",
+            help="Images: style size relative to the content (bigger strokes above 1)."
+            f"  [default: {ImageConfig.style_scale:g}]",
         ),
         _named(
             "--tv-weight",
             type=click.FloatRange(min=0),
-            help="Images: total-variation smoothing.  [default: 0.01]",
+            help=f"Images: total-variation smoothing.  [default: {ImageConfig.tv_weight:g}]",
         ),
         _named(
             "--pooling",
             type=click.Choice(["max", "avg"]),
-            help="Images: VGG pooling.  [default: max]",
+            help=f"Images: VGG pooling.  [default: {ImageConfig.pooling}]",
         ),
         _named(
             "--preserve-color",
             type=click.Choice(["none", "luminance", "histogram"]),
-            help="Images: keep the content's colours.  [default: none]",
+            is_flag=False,
+            flag_value="luminance",
+            help="Images: keep the photo's colours: alone or 'luminance', style the brightness only; 'histogram', recolour the painting to the photo's palette first.  [default: none, the painting's palette]",
         ),
         _named(
             "--content-layers",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..config import PRESETS
+from ..config import AUDIO_PRESETS
 from ..device import use_cpu_cores
 from ..errors import AudiostError
 from ..media.kind import media_kind
@@ -43,7 +43,7 @@ from .common import (
 @click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 @click.option(
     "--preset",
-    type=click.Choice(list(PRESETS)),
+    type=click.Choice(list(AUDIO_PRESETS)),
     default="balanced",
     show_default=True,
     help="Speed/quality trade-off.",
@@ -60,7 +60,7 @@ from .common import (
     "sample_rate",
     "mono",
 )
-@some_settings("tv_weight", "scales", "style_scale", "pooling", "style_layers")
+@some_settings("tv_weight", "start_size", "style_scale", "pooling", "style_layers")
 @some_settings("max_duration", "max_channels", "max_megapixels", "max_memory")
 @report_failures
 def texture(
@@ -153,15 +153,15 @@ def _image(
     settings: dict[str, Any],
 ) -> tuple[Any, str]:
     from ..config import image_preset
+    from ..image_transfer import planned_iterations
     from ..media.image_io import load_image
     from ..texture import synthesize_image
 
     config = make_config(image_preset, preset, settings)
     dimensions = parse_size(size) if size is not None else load_image(style).size
     output = output or Path(f"{style.stem}_texture.png")
-    with progress_bar(
-        config.iters * config.scales, "synthesising", quiet=quiet
-    ) as on_step:
+    total = planned_iterations(config, dimensions)
+    with progress_bar(total, "synthesising", quiet=quiet) as on_step:
         result = synthesize_image(
             style,
             dimensions,

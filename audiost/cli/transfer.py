@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ..config import PRESETS, audio_preset, image_preset
+from ..config import AUDIO_PRESETS, audio_preset, image_preset
 from ..device import use_cpu_cores
 from ..errors import AudiostError
 from ..media.kind import media_kind
@@ -47,7 +47,7 @@ from .common import (
 @click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 @click.option(
     "--preset",
-    type=click.Choice(list(PRESETS)),
+    type=click.Choice(list(AUDIO_PRESETS)),
     default="balanced",
     show_default=True,
     help="Speed/quality trade-off.",
@@ -159,11 +159,19 @@ def _transfer_image(
     quiet: bool,
     settings: dict[str, Any],
 ) -> tuple[Any, str]:
-    from ..image_transfer import default_image_output, transfer_image
+    from ..image_transfer import (
+        default_image_output,
+        planned_iterations,
+        transfer_image,
+    )
+    from ..media.image import fit_size
+    from ..media.image_io import image_size
 
     config = make_config(image_preset, preset, settings)
     output = output or default_image_output(content, styles)
-    with progress_bar(config.iters * config.scales, "styling", quiet=quiet) as on_step:
+    size = image_size(content) or (config.max_size, config.max_size)
+    total = planned_iterations(config, fit_size(size, config.max_size))
+    with progress_bar(total, "styling", quiet=quiet) as on_step:
         result = transfer_image(
             content,
             list(styles),

@@ -89,6 +89,20 @@ def load_image(
     return picture
 
 
+def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(width, height)`` from a file's header alone, or None if it cannot be read (loading it says why).
+
+    Only a regular file is opened: opening a named pipe would block.
+    """
+    if not Path(path).is_file():
+        return None
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+
+
 def _open(path: Path, max_pixels: int) -> Image.Image:
     check_input_file(path, "an image file")
     try:
