@@ -203,13 +203,13 @@ class AudioStylist:
             sr = cfg.sample_rate or max(content_rate, _rate(style, style_sr, cfg))
             if cfg.mono:
                 content_wave = content_wave.mean(axis=0, keepdims=True)
-            adapter = AudioCanvas(sr, device)
+            audio_canvas = AudioCanvas(sr, device)
             # Checked at its own rate: resampling a constant (DC) signal rings at
             # its ends, which would hide that there is nothing to style.
             content_wave = check_audio(
                 content_wave,
                 content_rate,
-                min_samples=adapter.min_samples_at(content_rate),
+                min_samples=audio_canvas.min_samples_at(content_rate),
                 name=audio_input_name(content, "content"),
             )
             content_wave = resample(content_wave, content_rate, sr)
@@ -223,21 +223,21 @@ class AudioStylist:
 
         with stage(timings, "style", device):
             network = self._networks.get(
-                sr, lambda: build_network(cfg, adapter.stft.n_bins, sr).to(device)
+                sr, lambda: build_network(cfg, audio_canvas.stft.n_bins, sr).to(device)
             )
             key = file_key(style)
             channels = content_wave.shape[0]
             targets = self._styles.get(
                 key and (key, sr, channels),
                 lambda: self._prepare_style(
-                    network, adapter, style, style_sr, channels
+                    network, audio_canvas, style, style_sr, channels
                 ),
             )
             # The content in the style's layout; the written result is left/right.
             styled_wave = mid_side(content_wave) if targets.mid_side else content_wave
 
         generator = torch.Generator(device).manual_seed(cfg.seed)
-        spans = section_spans(cfg, adapter, content_wave.shape[1])
+        spans = section_spans(cfg, audio_canvas, content_wave.shape[1])
         # Said once every input has been read, just before the long part.
         samples = content_wave.shape[1]
         LOG.info(
@@ -253,7 +253,7 @@ class AudioStylist:
         )
         result = _optimise_sections(
             cfg,
-            adapter,
+            audio_canvas,
             styled_wave,
             targets,
             spans,
@@ -263,12 +263,12 @@ class AudioStylist:
         )
         with stage(timings, "reconstruct", device):
             wave = _decode_sections(
-                cfg, adapter, result.canvas, styled_wave, spans, generator
+                cfg, audio_canvas, result.canvas, styled_wave, spans, generator
             )
         return finish_audio(
             cfg,
             device,
-            adapter,
+            audio_canvas,
             result,
             wave,
             content_wave,
@@ -280,7 +280,7 @@ class AudioStylist:
     def _prepare_style(
         self,
         network: FeatureNetwork,
-        adapter: AudioCanvas,
+        audio_canvas: AudioCanvas,
         style: AudioInput,
         style_sr: int | None,
         channels: int,
@@ -289,12 +289,12 @@ class AudioStylist:
         wave = check_audio(
             wave,
             sr,
-            min_samples=adapter.min_samples_at(sr),
+            min_samples=audio_canvas.min_samples_at(sr),
             name=audio_input_name(style, "style"),
         )
-        wave, is_mid_side = style_layout(resample(wave, sr, adapter.sr), channels)
+        wave, is_mid_side = style_layout(resample(wave, sr, audio_canvas.sr), channels)
         return prepare_style(
-            self.config, network, adapter.encode(wave)[0], mid_side=is_mid_side
+            self.config, network, audio_canvas.encode(wave)[0], mid_side=is_mid_side
         )
 
 
@@ -353,7 +353,7 @@ def prepare_style(
 def finish_audio(
     cfg: AudioConfig,
     device: torch.device,
-    adapter: AudioCanvas,
+    audio_canvas: AudioCanvas,
     result: OptimisationResult,
     wave: torch.Tensor,
     reference: np.ndarray,
@@ -369,14 +369,14 @@ def finish_audio(
     stage the decode began; ``wave`` is in the canvas's layout (``mid_side``: mid and side channels).
     """
     with stage(timings, "reconstruct", device):
-        consistency = adapter.consistency(result.canvas, wave)
+        consistency = audio_canvas.consistency(result.canvas, wave)
         audio = finish_loudness(
             (left_right(wave) if mid_side else wave).cpu().numpy(),
             reference if cfg.match_loudness else None,
         )
     out = AudioResult(
         audio=audio,
-        sr=adapter.sr,
+        sr=audio_canvas.sr,
         config=cfg,
         device=str(device),
         losses=result.losses,
@@ -389,18 +389,18 @@ def finish_audio(
     if output is not None:
         with stage(timings, "write"):
             out.output = write_audio(
-                output, audio, adapter.sr, spectral_convergence=consistency
+                output, audio, audio_canvas.sr, spectral_convergence=consistency
             )
     return out
 
 
 def section_spans(
-    cfg: AudioConfig, adapter: AudioCanvas, samples: int
+    cfg: AudioConfig, audio_canvas: AudioCanvas, samples: int
 ) -> list[tuple[int, int]]:
     """The STFT frame spans a content of ``samples`` is styled in: one span unless it is longer than ``section_seconds``."""
-    frames_per_second = adapter.sr / adapter.stft.hop
+    frames_per_second = audio_canvas.sr / audio_canvas.stft.hop
     return plan_sections(
-        samples // adapter.stft.hop + 1,
+        samples // audio_canvas.stft.hop + 1,
         max(round(cfg.section_seconds * frames_per_second), 4 * _EDGE_FRAMES),
         round(SECTION_OVERLAP_S * frames_per_second),
     )
@@ -408,7 +408,7 @@ def section_spans(
 
 def _optimise_sections(
     cfg: AudioConfig,
-    adapter: AudioCanvas,
+    audio_canvas: AudioCanvas,
     content_wave: np.ndarray,
     style: StyleTargets,
     spans: list[tuple[int, int]],
@@ -422,7 +422,7 @@ def _optimise_sections(
     style file's for every section, so the sections share one style. A
     content that fits one section is optimised whole, exactly as before.
     """
-    device = adapter.device
+    device = audio_canvas.device
     wave = torch.as_tensor(content_wave, dtype=torch.float32, device=device)
     total = spans[-1][1]
     merged = OptimisationResult(canvas=torch.empty(0))
@@ -432,7 +432,7 @@ def _optimise_sections(
         zip(spans, crossfade_weights(spans, _EDGE_FRAMES), strict=True)
     ):
         with stage(timings, "encode", device):
-            content_canvas, _ = adapter.encode_frames(wave, start, stop)
+            content_canvas, _ = audio_canvas.encode_frames(wave, start, stop)
             objective = build_objective(cfg, style, content_canvas)
             init = (
                 _content_start(cfg, content_canvas, style)
@@ -489,7 +489,7 @@ def _overall_progress(
 
 def _decode_sections(
     cfg: AudioConfig,
-    adapter: AudioCanvas,
+    audio_canvas: AudioCanvas,
     canvas: torch.Tensor,
     content_wave: np.ndarray,
     spans: list[tuple[int, int]],
@@ -501,7 +501,7 @@ def _decode_sections(
     phase of the previous section's result: the two then agree there, so
     the crossfade neither cancels nor doubles anything.
     """
-    stft, device = adapter.stft, adapter.device
+    stft, device = audio_canvas.stft, audio_canvas.device
     length = content_wave.shape[1]
     wave = torch.as_tensor(content_wave, dtype=torch.float32, device=device)
     samples = [
@@ -513,15 +513,15 @@ def _decode_sections(
     for (start, stop), (first, last), weight in zip(
         spans, samples, crossfade_weights(samples, stft.n_fft), strict=True
     ):
-        magnitude = adapter.magnitude(canvas[..., start:stop])
-        phase = _start_phase(cfg, adapter, magnitude, wave, start, stop, generator)
+        magnitude = audio_canvas.magnitude(canvas[..., start:stop])
+        phase = _start_phase(cfg, audio_canvas, magnitude, wave, start, stop, generator)
         if previous is not None:
             earlier, earlier_start = previous
             shared = stft.forward(earlier)[..., start - earlier_start :]
             shared = shared[..., : stop - start]
             phase[..., : shared.shape[-1]] = shared / shared.abs().clamp_min(1e-12)
         section = griffin_lim(
-            magnitude, stft, last - first, n_iter=cfg.gl_iters, init_phase=phase
+            magnitude, stft, last - first, n_iter=cfg.gl_iters, start_phase=phase
         )
         out[:, first:last] += section * torch.as_tensor(weight, device=device)
         previous = (section, start)
@@ -530,7 +530,7 @@ def _decode_sections(
 
 def _start_phase(
     cfg: AudioConfig,
-    adapter: AudioCanvas,
+    audio_canvas: AudioCanvas,
     magnitude: torch.Tensor,
     wave: torch.Tensor,
     start: int,
@@ -539,9 +539,9 @@ def _start_phase(
 ) -> torch.Tensor:
     """Griffin-Lim's start for frames ``start:stop``: the content's phase, PGHI's, or random."""
     if cfg.phase_init == "content":
-        return adapter.encode_frames(wave, start, stop)[1]
+        return audio_canvas.encode_frames(wave, start, stop)[1]
     if cfg.phase_init == "pghi":
-        return pghi_phase(magnitude, adapter.stft, generator=generator)
+        return pghi_phase(magnitude, audio_canvas.stft, generator=generator)
     angles = torch.rand(
         magnitude.shape, generator=generator, device=magnitude.device
     ) * (2 * torch.pi)

@@ -133,17 +133,17 @@ def _synthesize_audio(
             wave, sr = resample(wave, sr, cfg.sample_rate), cfg.sample_rate
         if cfg.mono:
             wave = wave.mean(axis=0, keepdims=True)
-        adapter = AudioCanvas(sr, device)
+        audio_canvas = AudioCanvas(sr, device)
         wave = check_audio(
             wave,
             sr,
-            min_samples=adapter.min_samples,
+            min_samples=audio_canvas.min_samples,
             name=audio_input_name(style, "style"),
         )
         length = round(seconds * sr)
-        if length < adapter.min_samples:
+        if length < audio_canvas.min_samples:
             raise AudiostError(
-                f"texture duration {seconds:g} s is shorter than one analysis frame ({adapter.min_samples / sr:.3f} s)"
+                f"texture duration {seconds:g} s is shorter than one analysis frame ({audio_canvas.min_samples / sr:.3f} s)"
             )
         check_audio_memory(
             cfg,
@@ -156,21 +156,23 @@ def _synthesize_audio(
 
     with stage(timings, "style", device):
         styled_wave, is_mid_side = style_layout(wave, wave.shape[0])
-        style_canvas, _ = adapter.encode(styled_wave)
+        style_canvas, _ = audio_canvas.encode(styled_wave)
         targets = prepare_style(
-            cfg, build_network(cfg, adapter.stft.n_bins, sr).to(device), style_canvas
+            cfg,
+            build_network(cfg, audio_canvas.stft.n_bins, sr).to(device),
+            style_canvas,
         )
         network = targets.network
         with torch.no_grad():
             features = network(style_canvas, network.style_layers)
         terms = style_terms(cfg, targets)
         frames = (
-            1 + length // adapter.stft.hop
+            1 + length // audio_canvas.stft.hop
         )  # centred frames, as the STFT makes them
         max_lag = min(
             style_canvas.shape[-1] // 2,
             frames // 2,
-            round(MAX_RHYTHM_S * sr / adapter.stft.hop),
+            round(MAX_RHYTHM_S * sr / audio_canvas.stft.hop),
         )
         if max_lag >= 1:
             terms += [
@@ -189,7 +191,7 @@ def _synthesize_audio(
         level = style_canvas.mean(dim=-1, keepdim=True)
         init = (
             torch.rand(
-                (wave.shape[0], 1, adapter.stft.n_bins, frames),
+                (wave.shape[0], 1, audio_canvas.stft.n_bins, frames),
                 generator=generator,
                 device=device,
             )
@@ -213,9 +215,11 @@ def _synthesize_audio(
         phase = None
         if cfg.phase_init != "random":
             phase = pghi_phase(
-                adapter.magnitude(result.canvas), adapter.stft, generator=generator
+                audio_canvas.magnitude(result.canvas),
+                audio_canvas.stft,
+                generator=generator,
             )
-        synthesised = adapter.decode(
+        synthesised = audio_canvas.decode(
             result.canvas,
             length,
             n_iter=cfg.gl_iters,
@@ -225,7 +229,7 @@ def _synthesize_audio(
     return finish_audio(
         cfg,
         device,
-        adapter,
+        audio_canvas,
         result,
         synthesised,
         wave,

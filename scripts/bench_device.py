@@ -66,13 +66,13 @@ def audio_objective(
     content = np.tile(content[:1], math.ceil(seconds * sr / content.shape[1]))
     content = content[:, : round(seconds * sr)]
     config = audio_preset("balanced", device=str(device))
-    adapter = AudioCanvas(sr, device)
-    network = build_network(config, adapter.stft.n_bins, sr).to(device)
+    audio_canvas = AudioCanvas(sr, device)
+    network = build_network(config, audio_canvas.stft.n_bins, sr).to(device)
     style, style_sr = load_audio(corpus / _AUDIO_STYLE)
     style = prepare_style(
-        config, network, adapter.encode(resample(style, style_sr, sr))[0]
+        config, network, audio_canvas.encode(resample(style, style_sr, sr))[0]
     )
-    canvas, _ = adapter.encode(content)
+    canvas, _ = audio_canvas.encode(content)
     return build_objective(config, style, canvas), canvas
 
 

@@ -77,7 +77,7 @@ def gl_row(clip: Clip, n_iter: int, repeats: int) -> list[str]:
             clip.length,
             n_iter=n_iter,
             momentum=GL_MOMENTUM,
-            init_phase=start_phase,
+            start_phase=start_phase,
         )
 
     def theirs() -> np.ndarray:

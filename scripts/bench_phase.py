@@ -109,17 +109,19 @@ def transfer_case(
 
     def capture(self, canvas, length, *, n_iter, phase=None, generator=None):
         captured.update(
-            adapter=self, canvas=canvas.detach(), length=length, phase=phase
+            audio_canvas=self, canvas=canvas.detach(), length=length, phase=phase
         )
         return decode(self, canvas, length, n_iter=0, phase=phase, generator=generator)
 
     config = audio_preset("fast", phase_init="content", device="cpu", seed=SEED)
     with mock.patch.object(AudioCanvas, "decode", capture):
         AudioStylist(config).transfer(c_wave, s_wave, content_sr=c_sr, style_sr=s_sr)
-    adapter = captured["adapter"]
-    magnitude = adapter.magnitude(captured["canvas"])
+    audio_canvas = captured["audio_canvas"]
+    magnitude = audio_canvas.magnitude(captured["canvas"])
     name = f"{_short(content)} × {_short(style)} ({c_sr // 1000} kHz, {c_wave.shape[0]} ch)"
-    return Case(name, magnitude, adapter.stft, captured["length"], captured["phase"])
+    return Case(
+        name, magnitude, audio_canvas.stft, captured["length"], captured["phase"]
+    )
 
 
 def clip_case(corpus: Path, clip: str, seconds: float) -> Case:
@@ -159,7 +161,7 @@ def reconstruct(case: Case, method: str, n_iter: int) -> tuple[float, float]:
         case.stft,
         case.length,
         n_iter=n_iter,
-        init_phase=phase,
+        start_phase=phase,
         generator=generator,
     )
     elapsed = time.perf_counter() - start

@@ -138,7 +138,7 @@ def test_griffin_lim_on_cuda_matches_the_cpu() -> None:
         magnitude = stft.forward(wave.to(device)).abs()
         phase = torch.ones_like(magnitude, dtype=torch.complex64)
         results.append(
-            griffin_lim(magnitude, stft, len(wave), n_iter=16, init_phase=phase).cpu()
+            griffin_lim(magnitude, stft, len(wave), n_iter=16, start_phase=phase).cpu()
         )
     torch.testing.assert_close(results[1], results[0], atol=1e-3, rtol=1e-3)
 

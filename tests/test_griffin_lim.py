@@ -57,7 +57,7 @@ def test_true_phase_start_is_already_consistent(signal) -> None:
         stft,
         len(wave),
         n_iter=4,
-        init_phase=spec / spec.abs().clamp_min(1e-12),
+        start_phase=spec / spec.abs().clamp_min(1e-12),
     )
     assert spectral_convergence(spec.abs(), rebuilt, stft) < 0.01
 
@@ -73,7 +73,7 @@ def test_same_result_as_librosa_from_the_same_start(signal) -> None:
         2 * np.pi * np.random.RandomState(0).random_sample(size=tuple(magnitude.shape))
     )
     start = torch.from_numpy(np.exp(1j * angles).astype(np.complex64))
-    ours = griffin_lim(magnitude, stft, len(wave), n_iter=32, init_phase=start)
+    ours = griffin_lim(magnitude, stft, len(wave), n_iter=32, start_phase=start)
     theirs = librosa.griffinlim(
         magnitude.numpy(),
         n_iter=32,
@@ -89,7 +89,7 @@ def test_same_result_as_librosa_from_the_same_start(signal) -> None:
     np.testing.assert_allclose(ours.numpy(), theirs, atol=1e-3 * np.abs(theirs).max())
     # Momentum matters: the classic algorithm is clearly worse after as many iterations.
     classic = griffin_lim(
-        magnitude, stft, len(wave), n_iter=32, momentum=0.0, init_phase=start
+        magnitude, stft, len(wave), n_iter=32, momentum=0.0, start_phase=start
     )
     assert spectral_convergence(magnitude, classic, stft) > 1.2 * sc_ours
 
@@ -100,8 +100,8 @@ def test_batched_channels_are_independent(signal) -> None:
     batch = torch.stack([wave, 0.5 * wave.flip(0)])
     spec = stft.forward(batch)
     phase = spec / spec.abs().clamp_min(1e-12)
-    together = griffin_lim(spec.abs(), stft, len(wave), n_iter=3, init_phase=phase)
-    alone = griffin_lim(spec[1].abs(), stft, len(wave), n_iter=3, init_phase=phase[1])
+    together = griffin_lim(spec.abs(), stft, len(wave), n_iter=3, start_phase=phase)
+    alone = griffin_lim(spec[1].abs(), stft, len(wave), n_iter=3, start_phase=phase[1])
     torch.testing.assert_close(together[1], alone, atol=1e-5, rtol=0)
 
 

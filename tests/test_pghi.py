@@ -37,7 +37,7 @@ def _convergence(recording, n_iter: int, phase: torch.Tensor | None) -> float:
         stft,
         length,
         n_iter=n_iter,
-        init_phase=phase,
+        start_phase=phase,
         generator=torch.Generator().manual_seed(0),
     )
     return spectral_convergence(magnitude, wave, stft)

@@ -94,8 +94,10 @@ def test_long_content_in_sections_has_no_seams(one_thread) -> None:
     style, style_sr = clip("music_sonicpi_tabla_loop_44k_stereo.flac", 4.0)
     # At the content's rate, so the sections fall where `spans` says.
     cfg = audio_preset("fast", iters=8, gl_iters=16, device="cpu", sample_rate=sr)
-    adapter = AudioCanvas(sr)
-    spans = section_spans(cfg.replace(section_seconds=6), adapter, content.shape[1])
+    audio_canvas = AudioCanvas(sr)
+    spans = section_spans(
+        cfg.replace(section_seconds=6), audio_canvas, content.shape[1]
+    )
     assert len(spans) >= 4
     results = {
         name: transfer_audio(
@@ -111,7 +113,7 @@ def test_long_content_in_sections_has_no_seams(one_thread) -> None:
         assert result.audio.shape == content.shape and np.isfinite(result.audio).all()
         assert np.abs(result.audio).max() > 0.05
     steps = {name: np.abs(np.diff(envelope_db(r.audio))) for name, r in results.items()}
-    hop = adapter.stft.hop
+    hop = audio_canvas.stft.hop
     crossfades = np.zeros(len(steps["whole"]), dtype=bool)
     windows = []
     for (_, stop), (start, _) in itertools.pairwise(spans):

@@ -91,12 +91,14 @@ def test_meanstd_audio_transfer_moves_toward_style(speech, music, music_file) ->
     stylist = AudioStylist(audio_preset("fast", iters=30), style_loss="meanstd")
     result = stylist.transfer(content, music_file, content_sr=sr)
     cfg = stylist.config
-    adapter = AudioCanvas(result.sr, torch.device("cpu"))
+    audio_canvas = AudioCanvas(result.sr, torch.device("cpu"))
     style = prepare_style(
         cfg,
-        build_network(cfg, adapter.stft.n_bins, result.sr),
+        build_network(cfg, audio_canvas.stft.n_bins, result.sr),
         # The stereo style as the mono result takes it.
-        adapter.encode(style_layout(resample(music[0], music[1], result.sr), 1)[0])[0],
+        audio_canvas.encode(
+            style_layout(resample(music[0], music[1], result.sr), 1)[0]
+        )[0],
     )
     assert all(
         isinstance(loss, MeanStdLoss)
@@ -104,9 +106,9 @@ def test_meanstd_audio_transfer_moves_toward_style(speech, music, music_file) ->
         if name.startswith("style:")
     )
     before = _feature_distance(
-        style, adapter.encode(resample(content, sr, result.sr))[0]
+        style, audio_canvas.encode(resample(content, sr, result.sr))[0]
     )
-    after = _feature_distance(style, adapter.encode(result.audio)[0])
+    after = _feature_distance(style, audio_canvas.encode(result.audio)[0])
     # Measured 1.11 -> 0.80: the level distribution does part of the
     # statistics' work (0.35 before it, 0.64 before its per-bin weights
     # and without the content's temporal envelope).

@@ -130,11 +130,13 @@ def test_the_style_statistics_tell_a_voice_from_an_orchestra() -> None:
     )
     band, sr = clip("music_mariachi_mexico_44k_mono.mp3", 3.0)
     cfg = audio_preset()
-    adapter = AudioCanvas(sr)
+    audio_canvas = AudioCanvas(sr)
     style = prepare_style(
-        cfg, build_network(cfg, adapter.stft.n_bins, sr), adapter.encode(band)[0]
+        cfg,
+        build_network(cfg, audio_canvas.stft.n_bins, sr),
+        audio_canvas.encode(band)[0],
     )
-    canvas = adapter.encode(resample(voice, voice_sr, sr))[0]
+    canvas = audio_canvas.encode(resample(voice, voice_sr, sr))[0]
     with torch.no_grad():
         features = style.network(canvas, style.network.style_layers)
         errors = [

@@ -99,7 +99,7 @@ class AudioCanvas:
             self.stft,
             length,
             n_iter=n_iter,
-            init_phase=phase,
+            start_phase=phase,
             generator=generator,
         )
 

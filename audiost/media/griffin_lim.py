@@ -20,7 +20,7 @@ def griffin_lim(
     *,
     n_iter: int = 64,
     momentum: float = 0.99,
-    init_phase: torch.Tensor | None = None,
+    start_phase: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Estimate a signal whose STFT magnitude is ``magnitude``.
@@ -38,7 +38,7 @@ def griffin_lim(
     momentum : float
         Fast Griffin-Lim acceleration; 0 gives the classic algorithm.
         Values above 1 can diverge.
-    init_phase : torch.Tensor, optional
+    start_phase : torch.Tensor, optional
         Complex unit phasors to start from (e.g. the content's STFT phase,
         which avoids the smeared, hissy results of a random start). Random if
         omitted.
@@ -51,13 +51,13 @@ def griffin_lim(
     """
     if not 0 <= momentum < 2:
         raise ValueError(f"momentum must be in [0, 2), got {momentum}")
-    if init_phase is None:
+    if start_phase is None:
         angles = torch.rand(
             magnitude.shape, generator=generator, device=magnitude.device
         ) * (2 * torch.pi)
         phase = torch.polar(torch.ones_like(angles), angles)
     else:
-        phase = init_phase.to(magnitude.device)
+        phase = start_phase.to(magnitude.device)
     decay = momentum / (1 + momentum)
     previous = None
     for _ in range(n_iter):

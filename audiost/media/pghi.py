@@ -59,7 +59,7 @@ def pghi_phase(
     -------
     torch.Tensor, complex, shape of ``magnitude``
         Unit phasors on ``magnitude``'s device, ready for
-        ``griffin_lim(init_phase=...)``.
+        ``griffin_lim(start_phase=...)``.
     """
     if magnitude.shape[-2] != stft.n_bins:
         raise ValueError(
