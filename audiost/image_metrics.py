@@ -76,9 +76,20 @@ def texture_statistics(image: np.ndarray) -> np.ndarray:
 
 def texture_distance(a: np.ndarray, b: np.ndarray) -> float:
     """RMS difference of two pictures' :func:`texture_statistics` (natural-log units; 0 = same texture)."""
-    stats_a, stats_b = texture_statistics(a), texture_statistics(b)
-    count = min(len(stats_a), len(stats_b))
+    return _texture_gap(texture_statistics(a), texture_statistics(b))
+
+
+def _texture_gap(stats_a: np.ndarray, stats_b: np.ndarray) -> float:
+    count = min(len(stats_a), len(stats_b))  # a tiny picture has fewer octaves
     return float(np.sqrt(np.mean((stats_a[:count] - stats_b[:count]) ** 2)))
+
+
+def palette_statistics(image: np.ndarray) -> np.ndarray:
+    """Percentiles of the picture's colours projected on fixed random directions: its palette as sorted 1-D slices."""
+    directions = np.random.default_rng(0).normal(size=(3, _DIRECTIONS))
+    directions /= np.linalg.norm(directions, axis=0)
+    colours = analysis_view(image).reshape(-1, 3) @ directions
+    return np.quantile(colours, np.linspace(0, 1, 101), axis=0)
 
 
 def palette_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -88,14 +99,11 @@ def palette_distance(a: np.ndarray, b: np.ndarray) -> float:
     projections: it sees a palette of a few flat colours as different from
     one smooth spread with the same mean and covariance.
     """
-    directions = np.random.default_rng(0).normal(size=(3, _DIRECTIONS))
-    directions /= np.linalg.norm(directions, axis=0)
-    quantiles = np.linspace(0, 1, 101)
-    projected = [
-        np.quantile(analysis_view(image).reshape(-1, 3) @ directions, quantiles, axis=0)
-        for image in (a, b)
-    ]
-    return float(np.mean(np.abs(projected[0] - projected[1])))
+    return _palette_gap(palette_statistics(a), palette_statistics(b))
+
+
+def _palette_gap(stats_a: np.ndarray, stats_b: np.ndarray) -> float:
+    return float(np.mean(np.abs(stats_a - stats_b)))
 
 
 def structure_correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -127,11 +135,13 @@ def image_measures(
     from .metrics import relative_gain
 
     measures = {"structure_kept": structure_correlation(content, output)}
-    for name, distance in (
-        ("palette", palette_distance),
-        ("texture", texture_distance),
+    # Each picture's statistics once: the style's serve both distances.
+    for name, statistics, gap in (
+        ("palette", palette_statistics, _palette_gap),
+        ("texture", texture_statistics, _texture_gap),
     ):
-        before, after = distance(content, style), distance(output, style)
+        of_content, of_style, of_output = map(statistics, (content, style, output))
+        before, after = gap(of_content, of_style), gap(of_output, of_style)
         measures[f"{name}_gain"] = relative_gain(before, after)
         measures[f"{name}_distance_content"] = before
         measures[f"{name}_distance_output"] = after

@@ -360,10 +360,16 @@ class _Passes:
         content_canvas = to_canvas(
             resize(self.content_image, scale_size), self.stylist.device
         )
-        prepared = [
-            _prepare_style(cfg, picture, self.size, self.content_image)
-            for picture in self.pictures
-        ]
+        # Only the palette and style starts look at the styles, and only at
+        # this pass's size.
+        prepared = (
+            [
+                _prepare_style(cfg, picture, scale_size, self.content_image)
+                for picture in self.pictures
+            ]
+            if cfg.init in ("palette", "style")
+            else []
+        )
         return _initial(cfg.init, content_canvas, prepared, self.generator)
 
 
