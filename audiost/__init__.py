@@ -6,7 +6,7 @@
 >>> summary = audiost.run_batch(["clips/"], ["music.wav"], "styled/", jobs=2)  # doctest: +SKIP
 """
 
-from .audio_transfer import AudioResult, AudioStylist, transfer_audio
+from .audio import AudioResult, AudioStylist, synthesize_audio, transfer_audio
 from .batch import BatchSummary, Recipe, resolve_recipe, run_batch
 from .config import (
     AUDIO_PRESETS,
@@ -17,7 +17,7 @@ from .config import (
     image_preset,
 )
 from .errors import AudiostError
-from .image_transfer import ImageResult, ImageStylist, transfer_image
+from .image import ImageResult, ImageStylist, synthesize_image, transfer_image
 
 __all__ = [
     "AUDIO_PRESETS",
@@ -35,6 +35,8 @@ __all__ = [
     "image_preset",
     "resolve_recipe",
     "run_batch",
+    "synthesize_audio",
+    "synthesize_image",
     "transfer_audio",
     "transfer_image",
 ]

@@ -271,7 +271,7 @@ class ImageConfig(_Settings):
             "preserve_color", self.preserve_color, ("none", "luminance", "histogram")
         )
         for kind in ("content", "style"):
-            names, weights = _parse_layers(
+            names, weights = parse_layers(
                 getattr(self, f"{kind}_layers"),
                 getattr(self, f"{kind}_layer_weights"),
                 kind,
@@ -311,7 +311,7 @@ class ImageConfig(_Settings):
         check_memory_setting(self.max_memory)
 
 
-def _parse_layers(
+def parse_layers(
     layers: tuple[str, ...] | str, weights: tuple[float, ...], kind: str
 ) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """``"a:1,b:0.5"`` or names plus weights -> (names, weights), checked."""

@@ -155,8 +155,8 @@ def evaluate_image(
     from .device import resolve_device
     from .engine import ContentLoss, GramLoss
     from .features.vgg import VGG
+    from .image.scales import style_size
     from .image_metrics import image_measures
-    from .image_transfer import style_size
     from .media.image import fit_size, resize, to_canvas
     from .media.image_io import load_image
 

@@ -57,23 +57,15 @@ def audio_objective(
     """
     import numpy as np
 
-    from audiost import audio_preset
-    from audiost.audio_transfer import build_network, build_objective, prepare_style
-    from audiost.media.audio import AudioCanvas
-    from audiost.media.audio_io import load_audio, resample
+    from audiost import AudioStylist, audio_preset
+    from audiost.media.audio_io import load_audio
 
     content, sr = load_audio(corpus / _AUDIO_CONTENT)
     content = np.tile(content[:1], math.ceil(seconds * sr / content.shape[1]))
-    content = content[:, : round(seconds * sr)]
-    config = audio_preset("balanced", device=str(device))
-    audio_canvas = AudioCanvas(sr, device)
-    network = build_network(config, audio_canvas.stft.n_bins, sr).to(device)
-    style, style_sr = load_audio(corpus / _AUDIO_STYLE)
-    style = prepare_style(
-        config, network, audio_canvas.encode(resample(style, style_sr, sr))[0]
+    stylist = AudioStylist(audio_preset("balanced", device=str(device)))
+    return stylist.problem(
+        content[:, : round(seconds * sr)], corpus / _AUDIO_STYLE, content_sr=sr
     )
-    canvas, _ = audio_canvas.encode(content)
-    return build_objective(config, style, canvas), canvas
 
 
 def image_objective_for(
@@ -87,8 +79,7 @@ def image_objective_for(
         sized_content,
     )
 
-    from audiost import image_preset
-    from audiost.image_transfer import ImageStylist
+    from audiost import ImageStylist, image_preset
 
     stylist = ImageStylist(
         image_preset(

@@ -173,7 +173,7 @@ def overhead_run(job: ImageJob, size: int, repeats: int) -> dict[str, Any]:
     the median of :data:`BARE_PASSES` bare passes, so a change in the
     machine's load hits both.
     """
-    from audiost.image_transfer import ImageStylist
+    from audiost import ImageStylist
 
     set_threads(job.threads)
     stylist = ImageStylist(image_config(job, size))

@@ -43,11 +43,11 @@ sys.path.insert(0, str(REPO / "scripts"))
 import torch
 from baseline_gatys import gatys_transfer
 
+from audiost import transfer_image
 from audiost.config import IMAGE_PRESETS, image_preset
 from audiost.device import resolve_device
 from audiost.evaluate import evaluate_image
 from audiost.features.vgg import VGG
-from audiost.image_transfer import transfer_image
 from audiost.media.image import fit_size, resize, to_uint8
 from audiost.media.image_io import load_image, write_image
 
@@ -77,7 +77,12 @@ PAIRS = (
     ("photo_sheep_pasture_1138x665.jpg", "painting_cassatt_summertime_598x441.png"),
 )
 #: The image defaults before coarse-to-fine (session 8), for before/after tables.
-BEFORE: dict[str, Any] = {"start_size": 0, "iters": 100, "style_weight": 10.0}
+BEFORE: dict[str, Any] = {
+    "start_size": 0,
+    "iters": 100,
+    "style_weight": 10.0,
+    "init": "content",
+}
 STYLE_SCALES = (0.5, 1.0, 2.0)
 MEASURES = (
     "palette_gain",

@@ -70,7 +70,7 @@ def rss():
 
 if kind == "audio":
     import librosa
-    from audiost.audio_transfer import transfer_audio
+    from audiost import transfer_audio
     sr = 44100
     preset = settings.pop("preset")
     cfg = audio_preset(preset, iters=iters, gl_iters=4, device="cpu", **settings)
@@ -83,7 +83,7 @@ if kind == "audio":
     transfer_audio(content.astype(np.float32), style, content_sr=sr, style_sr=sr, config=cfg)
 else:
     from PIL import Image
-    from audiost.image_transfer import transfer_image
+    from audiost import transfer_image
     cfg = image_preset("balanced", iters=iters, max_size=size, weights="random", device="cpu", **settings)
     content = np.asarray(Image.open(corpus + "/" + sys.argv[2]).convert("RGB").resize((size, size)))
     style = np.asarray(Image.open(corpus + "/" + sys.argv[3]).convert("RGB").resize((size, size)))

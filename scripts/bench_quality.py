@@ -116,11 +116,10 @@ def run_pair(
     """Each method's output (``audio``, ``sr``), wall time and measures on one pair."""
     from baseline_ulyanov import ulyanov_transfer
 
-    from audiost import audio_preset, transfer_audio
+    from audiost import audio_preset, synthesize_audio, transfer_audio
     from audiost.config import strength_weights
     from audiost.media.audio_io import resample
     from audiost.metrics import audio_measures
-    from audiost.texture import synthesize_audio
 
     (content_wave, content_sr), (style_wave, style_sr) = content, style
     rate = max(content_sr, style_sr)

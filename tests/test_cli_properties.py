@@ -22,8 +22,8 @@ from click.testing import Result
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from audiost.cli.common import _floats, parse_duration, parse_size
-from audiost.config import ImageConfig, _parse_layers
+from audiost.cli.common import parse_duration, parse_floats, parse_size
+from audiost.config import ImageConfig, parse_layers
 from audiost.errors import AudiostError
 from audiost.features.vgg import vgg_layer_names
 
@@ -282,7 +282,7 @@ def test_parse_size_reads_what_it_documents(width: int, height: int, sep: str) -
 )
 def test_floats_callback_gives_finite_numbers_or_a_usage_error(text: str) -> None:
     try:
-        values = _floats(None, None, text)  # type: ignore[arg-type]
+        values = parse_floats(None, None, text)  # type: ignore[arg-type]
     except click.BadParameter as exc:
         assert "\n" not in exc.format_message()
         return
@@ -294,7 +294,7 @@ def test_floats_callback_gives_finite_numbers_or_a_usage_error(text: str) -> Non
 @given(LAYER_SPEC, st.sampled_from(["content", "style"]))
 def test_layer_spec_parses_to_usable_layers_or_says_why(spec: str, kind: str) -> None:
     try:
-        names, weights = _parse_layers(spec, (), kind)
+        names, weights = parse_layers(spec, (), kind)
     except ValueError as exc:
         assert "\n" not in str(exc)
         return

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from audiost import ImageConfig
-from audiost.image_transfer import pass_iterations, planned_iterations, scale_sizes
+from audiost.image.scales import pass_iterations, planned_iterations, scale_sizes
 
 
 @pytest.mark.parametrize(

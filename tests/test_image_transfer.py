@@ -23,12 +23,9 @@ from audiost import (
 )
 from audiost.engine import ContentLoss, GramLoss
 from audiost.features import VGG
+from audiost.image.inputs import default_image_output
+from audiost.image.scales import planned_iterations, style_size
 from audiost.image_metrics import image_measures
-from audiost.image_transfer import (
-    default_image_output,
-    planned_iterations,
-    style_size,
-)
 from audiost.media.image import resize, rgb_to_yiq, to_canvas
 from audiost.media.image_io import load_image
 

@@ -10,10 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiost import transfer_audio
-from audiost.audio_transfer import section_spans
+from audiost.audio.sections import crossfade_weights, plan_sections, section_spans
 from audiost.config import audio_preset
 from audiost.media.audio import AudioCanvas
-from audiost.media.sections import crossfade_weights, plan_sections
 from audiost.media.stft import Stft
 from audiost.metrics import logmel_distance
 

@@ -12,19 +12,16 @@ import torch
 from click.testing import CliRunner
 
 from audiost import audio_preset, transfer_image
-from audiost.audio_transfer import (
-    AudioStylist,
-    build_network,
-    prepare_style,
-    style_layout,
-)
+from audiost.audio import AudioStylist
+from audiost.audio.inputs import style_layout
+from audiost.audio.objective import build_network, prepare_style
 from audiost.batch.recipe import resolve_recipe
 from audiost.cli import main
 from audiost.config import STYLE_LOSS_NAMES, AudioConfig, ImageConfig
 from audiost.engine import STYLE_LOSSES, ContentLoss, MeanStdLoss, mean_std
 from audiost.errors import AudiostError
 from audiost.features import VGG
-from audiost.image_transfer import style_size
+from audiost.image.scales import style_size
 from audiost.media.audio import AudioCanvas
 from audiost.media.audio_io import resample
 from audiost.media.image import resize, to_canvas

@@ -15,7 +15,9 @@ import pytest
 import torch
 
 from audiost import AudioResult, audio_preset, transfer_audio
-from audiost.audio_transfer import build_network, prepare_style, style_layout
+from audiost.audio import synthesize_audio
+from audiost.audio.inputs import style_layout
+from audiost.audio.objective import build_network, prepare_style
 from audiost.config import strength_weights
 from audiost.engine import GramLoss, LevelDistributionLoss, MeanStdLoss, gram_matrix
 from audiost.features import AffineInput, BandedSpectralConv, FeatureNetwork
@@ -29,7 +31,6 @@ from audiost.features.spectral_conv import (
 from audiost.media.audio import AudioCanvas, left_right, mid_side
 from audiost.media.audio_io import resample
 from audiost.metrics import audio_measures
-from audiost.texture import synthesize_audio
 
 from .conftest import clip
 

@@ -10,11 +10,11 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
+from audiost import synthesize_audio, synthesize_image
 from audiost.cli import main
 from audiost.cli.common import parse_duration, parse_size
 from audiost.errors import AudiostError
 from audiost.metrics import logmel_distance
-from audiost.texture import synthesize_audio, synthesize_image
 
 from .conftest import HED, clip, corpus_file, needs_hed
 

@@ -156,11 +156,11 @@ def _stylist(kind: str, config: AudioConfig | ImageConfig) -> Any:
     key = (kind, config)
     if key not in _stylists:
         if kind == "audio":
-            from ..audio_transfer import AudioStylist
+            from ..audio import AudioStylist
 
             _stylists[key] = AudioStylist(config)
         else:
-            from ..image_transfer import ImageStylist
+            from ..image import ImageStylist
 
             _stylists[key] = ImageStylist(config)
     return _stylists[key]

@@ -201,9 +201,10 @@ def _memory(
         raise click.BadParameter(str(exc)) from None
 
 
-def _floats(
+def parse_floats(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> tuple[float, ...] | None:
+    """Click callback for ``0.7,0.3``: a tuple of finite numbers, or a usage error."""
     if value is None:
         return None
     try:
@@ -369,7 +370,7 @@ _SETTINGS = dict(
         ),
         _named(
             "--style-weights",
-            callback=_floats,
+            callback=parse_floats,
             help="Images: blend of several styles, e.g. 0.7,0.3.",
         ),
         _named(

@@ -121,9 +121,9 @@ def _audio(
 ) -> tuple[Any, str]:
     import soundfile as sf
 
+    from ..audio import synthesize_audio
     from ..config import audio_preset
     from ..media.audio_io import check_input_file
-    from ..texture import synthesize_audio
 
     config = make_config(audio_preset, preset, settings)
     if duration is not None:
@@ -153,9 +153,9 @@ def _image(
     settings: dict[str, Any],
 ) -> tuple[Any, str]:
     from ..config import image_preset
-    from ..image_transfer import planned_iterations
+    from ..image import synthesize_image
+    from ..image.scales import planned_iterations
     from ..media.image_io import load_image
-    from ..texture import synthesize_image
 
     config = make_config(image_preset, preset, settings)
     dimensions = parse_size(size) if size is not None else load_image(style).size

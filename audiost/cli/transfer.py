@@ -129,9 +129,7 @@ def _transfer_audio(
     quiet: bool,
     settings: dict[str, Any],
 ) -> tuple[Any, str]:
-    from ..audio_transfer import (
-        transfer_audio,  # deferred: torch import is slow, --help should not wait
-    )
+    from ..audio import transfer_audio  # deferred: --help should not wait for torch
 
     if len(styles) != 1:
         raise AudiostError(f"audio takes one style, got {len(styles)}")
@@ -159,11 +157,9 @@ def _transfer_image(
     quiet: bool,
     settings: dict[str, Any],
 ) -> tuple[Any, str]:
-    from ..image_transfer import (
-        default_image_output,
-        planned_iterations,
-        transfer_image,
-    )
+    from ..image import transfer_image
+    from ..image.inputs import default_image_output
+    from ..image.scales import planned_iterations
     from ..media.image import fit_size
     from ..media.image_io import image_size
 

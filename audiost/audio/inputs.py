@@ -1,0 +1,58 @@
+"""Audio inputs: a file (read within the configured limits) or an array with its rate, and the layout a style is styled in."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..config import AudioConfig
+from ..errors import AudiostError
+from ..media.audio import mid_side
+from ..media.audio_io import load_audio, read_sample_rate
+
+AudioInput = str | os.PathLike | np.ndarray
+
+
+def read_audio_input(
+    source: AudioInput, sr: int | None, role: str, cfg: AudioConfig
+) -> tuple[np.ndarray, int]:
+    """``(channels, samples)`` float32 audio and its rate, from a file (within ``cfg``'s limits) or an array with ``sr``."""
+    if isinstance(source, np.ndarray):
+        if sr is None:
+            raise AudiostError(
+                f"the {role} is an array: pass its sample rate ({role}_sr=...)"
+            )
+        return np.atleast_2d(source).astype(np.float32), int(sr)
+    return load_audio(
+        source, max_seconds=cfg.max_duration, max_channels=cfg.max_channels
+    )
+
+
+def input_rate(source: AudioInput, sr: int | None, cfg: AudioConfig) -> int:
+    """The style's sample rate, without decoding it where the header tells."""
+    if isinstance(source, np.ndarray):
+        return read_audio_input(source, sr, "style", cfg)[1]
+    return read_sample_rate(
+        source, max_seconds=cfg.max_duration, max_channels=cfg.max_channels
+    )
+
+
+def audio_input_name(source: AudioInput, role: str) -> str:
+    """What messages call an input: its path, or ``<role array>`` for an array."""
+    return f"<{role} array>" if isinstance(source, np.ndarray) else os.fspath(source)
+
+
+def style_layout(wave: np.ndarray, channels: int) -> tuple[np.ndarray, bool]:
+    """The style's channels as a result of ``channels`` channels takes them, and whether they are mid/side.
+
+    Two stereo inputs are styled as mid and side (:func:`~.media.audio.mid_side`),
+    channel by channel. Otherwise a style whose channels do not match the
+    result's is mixed to mono and drives every channel: a mono result
+    takes the style as a mono listener hears it.
+    """
+    if wave.shape[0] == channels == 2:
+        return mid_side(wave), True
+    if wave.shape[0] not in (1, channels):
+        wave = wave.mean(axis=0, keepdims=True)
+    return wave, False

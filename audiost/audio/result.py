@@ -1,0 +1,78 @@
+"""The end every audio pipeline shares: loudness, consistency, the result record and its atomic write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import AudioConfig
+from ..device import stage
+from ..engine.optimise import OptimisationResult
+from ..media.audio import AudioCanvas, finish_loudness, left_right
+from ..media.audio_io import write_audio
+
+
+@dataclass
+class AudioResult:
+    """What a transfer produced: the audio ``(channels, samples)`` and how it got there."""
+
+    audio: np.ndarray
+    sr: int
+    config: AudioConfig
+    device: str
+    losses: list[float] = field(default_factory=list)
+    final_losses: dict[str, float] = field(default_factory=dict)
+    #: Each iteration's loss terms, for loss curves.
+    history: list[dict[str, float]] = field(default_factory=list)
+    #: Of the audio written against the optimised spectrogram (0 = identical).
+    spectral_convergence: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    output: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def finish_audio(
+    cfg: AudioConfig,
+    device: torch.device,
+    audio_canvas: AudioCanvas,
+    result: OptimisationResult,
+    wave: torch.Tensor,
+    reference: np.ndarray,
+    timings: dict[str, float],
+    output: Path | None,
+    *,
+    mid_side: bool = False,
+) -> AudioResult:
+    """The end every audio pipeline shares: loudness, consistency, the result and its atomic write.
+
+    ``reference`` is the audio whose loudness is matched (the content, or the
+    style for a texture); its loudness pass counts to the ``reconstruct``
+    stage the decode began; ``wave`` is in the canvas's layout (``mid_side``: mid and side channels).
+    """
+    with stage(timings, "reconstruct", device):
+        consistency = audio_canvas.consistency(result.canvas, wave)
+        audio = finish_loudness(
+            (left_right(wave) if mid_side else wave).cpu().numpy(),
+            reference if cfg.match_loudness else None,
+        )
+    out = AudioResult(
+        audio=audio,
+        sr=audio_canvas.sr,
+        config=cfg,
+        device=str(device),
+        losses=result.losses,
+        final_losses=result.parts,
+        history=result.history,
+        spectral_convergence=consistency,
+        timings=timings,
+        warnings=[result.stopped_early] if result.stopped_early else [],
+    )
+    if output is not None:
+        with stage(timings, "write"):
+            out.output = write_audio(
+                output, audio, audio_canvas.sr, spectral_convergence=consistency
+            )
+    return out

@@ -1,0 +1,173 @@
+"""What an image transfer optimises: content and style terms on VGG features, evaluated whole or in tiles, and the start.
+
+Also the colour handling that decides what the canvas and the style
+targets are made of (``preserve_color``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import ImageConfig
+from ..engine import STYLE_LOSSES, ContentLoss, Objective, Term, TotalVariationLoss
+from ..engine.tiles import (
+    Tile,
+    TiledObjective,
+    plan_tiles,
+    tiled_features,
+    tiled_moments,
+)
+from ..features.vgg import VGG, layer_stride
+from ..media.image import (
+    from_canvas,
+    match_colour,
+    match_luminance,
+    resize,
+    rgb_to_yiq,
+    to_canvas,
+    transfer_palette,
+)
+from ..media.image_io import Picture
+from .scales import style_size
+
+
+def prepare_content(
+    cfg: ImageConfig, content: Picture, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The content at working size in the canvas's colour space, and, for
+    luminance-only transfer, its I/Q colour planes to put back afterwards."""
+    content_rgb = resize(content.rgb, size)
+    if cfg.preserve_color == "luminance":
+        content_yiq = rgb_to_yiq(content_rgb)
+        return content_yiq[..., 0], content_yiq[..., 1:]
+    return content_rgb, None
+
+
+def prepare_style(
+    cfg: ImageConfig, style: Picture, size: tuple[int, int], content_image: np.ndarray
+) -> np.ndarray:
+    """A style at working size in the canvas's colour space, recoloured to the content if asked."""
+    style_rgb = resize(style.rgb, style_size(style.rgb, size, cfg.style_scale))
+    if cfg.preserve_color == "histogram":
+        return match_colour(style_rgb, content_image)
+    if cfg.preserve_color == "luminance":
+        return match_luminance(rgb_to_yiq(style_rgb)[..., 0], content_image)
+    return style_rgb
+
+
+def style_targets(
+    cfg: ImageConfig, network: VGG, canvas: torch.Tensor, tile_side: int | None
+) -> dict[str, nn.Module]:
+    """A style canvas's losses by layer; its statistics are gathered in tiles when it is larger than ``tile_side``."""
+    style_loss = STYLE_LOSSES[cfg.style_loss]
+    tiles = tiles_for(*canvas.shape[-2:], tile_side)
+    if tiles is None:
+        with torch.no_grad():
+            features = network(canvas, cfg.style_layers)
+        return {name: style_loss(features[name]) for name in cfg.style_layers}
+    statistics = tiled_moments(
+        network,
+        canvas,
+        dict.fromkeys(cfg.style_layers, style_loss),
+        tiles,
+        {name: layer_stride(name) for name in cfg.style_layers},
+    )
+    return {
+        name: style_loss().set_target(statistics[name]) for name in cfg.style_layers
+    }
+
+
+def build_objective(
+    cfg: ImageConfig,
+    network: VGG,
+    content: torch.Tensor,
+    style_losses: list[dict[str, nn.Module]],
+    tile_side: int | None = None,
+) -> Objective:
+    tiles = tiles_for(*content.shape[-2:], tile_side)
+    if tiles is None:
+        with torch.no_grad():
+            content_features = network(content, cfg.content_layers)
+    else:
+        content_features = tiled_features(
+            network,
+            content,
+            list(cfg.content_layers),
+            tiles,
+            {name: layer_stride(name) for name in cfg.content_layers},
+        )
+    content_weights = _normalised(cfg.content_layer_weights, len(cfg.content_layers))
+    layer_weights = _normalised(cfg.style_layer_weights, len(cfg.style_layers))
+    mix = _normalised(cfg.style_weights, len(style_losses))
+    terms = [
+        Term(
+            f"content:{name}",
+            ContentLoss(content_features[name]),
+            cfg.content_weight * weight,
+            name,
+        )
+        for name, weight in zip(cfg.content_layers, content_weights, strict=True)
+    ]
+    for number, (losses, share) in enumerate(
+        zip(style_losses, mix, strict=True), start=1
+    ):
+        prefix = "style" if len(style_losses) == 1 else f"style{number}"
+        terms += [
+            Term(
+                f"{prefix}:{name}",
+                losses[name],
+                cfg.style_weight * share * weight,
+                name,
+            )
+            for name, weight in zip(cfg.style_layers, layer_weights, strict=True)
+        ]
+    terms.append(Term("tv", TotalVariationLoss(content), cfg.tv_weight))
+    return feature_objective(network, terms, tiles)
+
+
+def tiles_for(height: int, width: int, tile_side: int | None) -> list[Tile] | None:
+    """The tiles a canvas is evaluated in, or None when it is no larger than ``tile_side`` (or that is None)."""
+    if tile_side is None or max(height, width) <= tile_side:
+        return None
+    return plan_tiles(height, width, tile_side)
+
+
+def feature_objective(
+    network: VGG, terms: list[Term], tiles: list[Tile] | None
+) -> Objective:
+    """The objective of ``terms``, evaluated whole or, given ``tiles``, tile by tile."""
+    if tiles is None:
+        return Objective(network, terms)
+    strides = {t.layer: layer_stride(t.layer) for t in terms if t.layer is not None}
+    return TiledObjective(network, terms, tiles, strides)
+
+
+def _normalised(weights: tuple[float, ...], count: int) -> list[float]:
+    """Weights summing to 1 (equal if none given), so totals stay comparable when layers or styles are added."""
+    values = weights or (1.0,) * count
+    total = sum(values)
+    return [w / total for w in values]
+
+
+def initial_canvas(
+    init: str,
+    content: torch.Tensor,
+    styles: list[np.ndarray],
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """The first pass's canvas; ``palette`` recolours the content to all styles' colours pooled."""
+    if init == "content" or (init == "palette" and content.shape[1] == 1):
+        return content
+    if init == "palette":
+        # The photo in the painting's colours: the optimisation then only has
+        # to paint, not also to recolour (which it does slowly and partly).
+        colours = np.concatenate([style.reshape(-1, 3) for style in styles])
+        recoloured = transfer_palette(from_canvas(content), colours)
+        return to_canvas(recoloured, content.device)
+    if init == "style":
+        return to_canvas(
+            resize(styles[0], (content.shape[-1], content.shape[-2])), content.device
+        )
+    return torch.rand(content.shape, generator=generator, device=content.device)

@@ -1,0 +1,87 @@
+"""The end every image pipeline shares: the plan said before the work, the result record and its atomic write."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import ImageConfig
+from ..device import stage
+from ..engine.optimise import OptimisationResult
+from ..engine.tiles import plan_tiles
+from ..limits import format_bytes
+from ..media.image_io import OUTPUT_FORMATS, write_image
+
+LOG = logging.getLogger("audiost")
+
+
+@dataclass
+class ImageResult:
+    """What a transfer produced: a uint8 image ``(H, W, 3)``, or ``(H, W, 4)`` with the content's alpha, and how it got there."""
+
+    image: np.ndarray
+    config: ImageConfig
+    device: str
+    losses: list[float] = field(default_factory=list)
+    final_losses: dict[str, float] = field(default_factory=dict)
+    #: Each iteration's loss terms (all passes in order), for loss curves.
+    history: list[dict[str, float]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    output: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def log_plan(
+    name: str,
+    size: tuple[int, int],
+    tile_side: int | None,
+    peak: int,
+    device: torch.device,
+) -> None:
+    """Say before the work starts how big it is, how it is split and the memory it will take."""
+    tiles = (
+        ""
+        if tile_side is None
+        else f" in {len(plan_tiles(size[1], size[0], tile_side))} tiles of at most {tile_side} px"
+    )
+    LOG.info(
+        "%s: %dx%d px%s, peak memory about %s on %s",
+        name,
+        *size,
+        tiles,
+        format_bytes(peak),
+        device,
+    )
+
+
+def finish_image(
+    cfg: ImageConfig,
+    device: torch.device,
+    pixels: np.ndarray,
+    result: OptimisationResult,
+    timings: dict[str, float],
+    output: Path | None,
+) -> ImageResult:
+    """The end every image pipeline shares: the result record and its atomic write."""
+    out = ImageResult(
+        image=pixels,
+        config=cfg,
+        device=str(device),
+        losses=result.losses,
+        final_losses=result.parts,
+        history=result.history,
+        timings=timings,
+        warnings=[result.stopped_early] if result.stopped_early else [],
+    )
+    if output is not None:
+        if pixels.shape[2] == 4 and OUTPUT_FORMATS[output.suffix.lower()] == "JPEG":
+            out.warnings.append(
+                "JPEG has no alpha channel: the content's transparency was dropped; write .png to keep it"
+            )
+        with stage(timings, "write"):
+            out.output = write_image(output, pixels)
+    return out
