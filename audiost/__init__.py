@@ -6,8 +6,11 @@
 >>> summary = audiost.run_batch(["clips/"], ["music.wav"], "styled/", jobs=2)  # doctest: +SKIP
 """
 
-from .audio import AudioResult, AudioStylist, synthesize_audio, transfer_audio
-from .batch import BatchSummary, Recipe, resolve_recipe, run_batch
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .config import (
     AUDIO_PRESETS,
     IMAGE_PRESETS,
@@ -17,7 +20,42 @@ from .config import (
     image_preset,
 )
 from .errors import AudiostError
-from .image import ImageResult, ImageStylist, synthesize_image, transfer_image
+
+if TYPE_CHECKING:
+    from .audio import AudioResult, AudioStylist, synthesize_audio, transfer_audio
+    from .batch import BatchSummary, Recipe, resolve_recipe, run_batch
+    from .image import ImageResult, ImageStylist, synthesize_image, transfer_image
+
+# The pipelines import torch (1.5-4 s) and librosa; they are imported on
+# first use, so that `audiost --help`, completion and the configuration
+# classes answer at once (scripts/bench_startup.py).
+_LAZY = {
+    "AudioResult": "audio",
+    "AudioStylist": "audio",
+    "synthesize_audio": "audio",
+    "transfer_audio": "audio",
+    "ImageResult": "image",
+    "ImageStylist": "image",
+    "synthesize_image": "image",
+    "transfer_image": "image",
+    "BatchSummary": "batch",
+    "Recipe": "batch",
+    "resolve_recipe": "batch",
+    "run_batch": "batch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'audiost' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AUDIO_PRESETS",

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 #: The ``style_loss`` choices: the keys of ``audiost.engine.STYLE_LOSSES``,
 #: spelled out here so that reading settings does not import torch.
 STYLE_LOSS_NAMES = ("gram", "meanstd")
+#: The ``device`` choices (``cuda:N`` picks a GPU); ``auto``: CUDA, then MPS, then the CPU.
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 #: Seeds go to torch's generators, which take 64-bit integers.
 MAX_SEED = 2**63 - 1
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import torch
 
+from .config import DEVICE_CHOICES
 from .errors import AudiostError
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 def resolve_device(name: str = "auto") -> torch.device:

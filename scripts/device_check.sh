@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One prepared GPU check, sized for a short lease (a few minutes on an H200):
 #   1. the CUDA and torchaudio-oracle tests and the style-strength tests;
-#   2. cold and warm transfer_audio times for a 10 s clip (balanced);
+#   2. start-up (--help) and cold against warm times, CLI and in-process, for a
+#      10 s clip and a 512 px picture (scripts/bench_cold_start.py);
 #   3. the audio quality table (scripts/bench_quality.py) on the GPU;
 #   4. the image quality table at 1024 px (scripts/bench_images.py), the size
 #      the 2-core CPU cannot run on every pair.
@@ -29,28 +30,10 @@ timeout 240 python3 -m pytest -q -p no:cacheprovider \
     tests/test_device_residency.py tests/test_griffin_lim.py tests/test_style_strength.py \
     2>&1 | tail -25 | tee "$out/tests.log"
 
-echo "## cold and warm transfer, 10 s clip, balanced, cuda"
-timeout 120 python3 - <<'EOF' 2>&1 | tee "$out/timing.log"
-import os, time
-import numpy as np
-import soundfile as sf
-import torch
-from audiost import AudioStylist, audio_preset
-
-corpus = os.path.join(os.environ.get("AUDIOST_SHARED", "../shared"), "corpus")
-content, sr = sf.read(os.path.join(corpus, "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac"), dtype="float32", always_2d=True)
-style, style_sr = sf.read(os.path.join(corpus, "music_mariachi_mexico_44k_mono.mp3"), dtype="float32", always_2d=True)
-content = np.ascontiguousarray(content[: 10 * sr].T)
-style = np.ascontiguousarray(style.T)
-stylist = AudioStylist(audio_preset("balanced", device="cuda"))
-for run in range(4):
-    # A new content array each time; the style's targets are reused after the first.
-    clock = time.perf_counter()
-    result = stylist.transfer(content * (1 - 0.01 * run), style, content_sr=sr, style_sr=style_sr)
-    torch.cuda.synchronize()
-    wall = time.perf_counter() - clock
-    print(f"run {run}: {wall:.2f} s  " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
-EOF
+echo "## start-up, and cold against warm (10 s clip, 512 px picture), cuda"
+timeout 60 python3 scripts/bench_startup.py --repeats 3 2>&1 | tee "$out/startup.md"
+timeout 240 python3 scripts/bench_cold_start.py --device cuda --repeats 3 --cli-repeats 2 \
+    2>&1 | grep -v Warning | tee "$out/cold_start.md"
 
 echo "## quality table on cuda"
 timeout 300 python3 scripts/bench_quality.py --device cuda --presets fast,balanced,best \

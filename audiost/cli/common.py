@@ -18,13 +18,13 @@ from typing import Any
 import click
 
 from ..config import (
+    DEVICE_CHOICES,
     MAX_SEED,
     STYLE_LOSS_NAMES,
     AudioConfig,
     ImageConfig,
     strength_weights,
 )
-from ..device import DEVICE_CHOICES
 from ..errors import AudiostError
 from ..limits import (
     MAX_CHANNELS,

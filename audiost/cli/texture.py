@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from ..config import AUDIO_PRESETS
-from ..device import use_cpu_cores
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..progress import progress_bar
@@ -86,6 +85,8 @@ def texture(
     }
     kind = media_kind(style)
     reject_foreign_options(kind, settings)
+    from ..device import use_cpu_cores  # imports torch: not for --help
+
     # One thread per core this process may use (a container's quota included).
     use_cpu_cores()
     if kind == "audio":

@@ -14,7 +14,6 @@ from typing import Any
 import click
 
 from ..config import AUDIO_PRESETS, audio_preset, image_preset
-from ..device import use_cpu_cores
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..outputs import default_output_path
@@ -84,6 +83,8 @@ def transfer(
         from ..report import require_matplotlib
 
         require_matplotlib()  # before the work, not after it
+    from ..device import use_cpu_cores  # imports torch: not for --help
+
     # One thread per core this process may use (a container's quota included).
     use_cpu_cores()
     if kind == "audio":

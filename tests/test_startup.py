@@ -1,0 +1,112 @@
+"""Help, completion and ``import audiost`` answer without importing torch or librosa.
+
+Importing torch costs 1.5-4 s, as long as a short transfer's work; a user
+asking for ``--help`` or pressing TAB should not wait for it. How long each
+takes is measured by ``scripts/bench_startup.py``; these tests keep the heavy
+imports out.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import audiost
+
+HEAVY = ("torch", "librosa")
+# Runs the CLI as the installed ``audiost`` script does, then reports which
+# heavy modules got imported.
+PROBE = f"""
+import sys
+from audiost.cli import main
+try:
+    main(sys.argv[1:], prog_name="audiost")
+except SystemExit as stop:
+    code = stop.code
+print("HEAVY:", ",".join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_probe(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+def heavy_modules(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("HEAVY:")]
+    assert lines, result.stderr
+    return lines[-1].removeprefix("HEAVY:").strip()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["transfer", "--help"],
+        ["batch", "--help"],
+        ["evaluate", "--help"],
+        ["texture", "--help"],
+    ],
+    ids=" ".join,
+)
+def test_help_does_not_import_torch_or_librosa(args: list[str]) -> None:
+    result = run_probe(*args)
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout or "version" in result.stdout
+    assert heavy_modules(result) == ""
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [("audiost tr", "plain,transfer"), ("audiost transfer --pre", "plain,--preset")],
+)
+def test_completion_does_not_import_torch_or_librosa(words: str, expected: str) -> None:
+    result = run_probe(
+        env={
+            "_AUDIOST_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - 1),
+        }
+    )
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout.splitlines()
+    assert heavy_modules(result) == ""
+
+
+def test_import_audiost_is_light_and_its_api_loads_on_use() -> None:
+    code = (
+        "import sys, audiost\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+        "print(audiost.transfer_audio.__module__, audiost.ImageStylist.__module__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    before, modules = result.stdout.splitlines()
+    assert before == ""
+    assert modules == "audiost.audio.transfer audiost.image.transfer"
+
+
+def test_every_public_name_resolves() -> None:
+    for name in audiost.__all__:
+        assert getattr(audiost, name) is not None, name
+        assert name in dir(audiost)
+    with pytest.raises(AttributeError, match="no attribute 'transfer_video'"):
+        audiost.transfer_video  # noqa: B018
