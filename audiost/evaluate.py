@@ -103,6 +103,8 @@ def evaluate(
 
 
 _AUDIO_OPTIONS = ("max_duration", "max_channels")
+#: Images are compared at most at this long side (the output's size if smaller).
+COMPARE_SIZE = 512
 
 
 def evaluate_audio(
@@ -142,7 +144,7 @@ def evaluate_image(
     *,
     net: str = "vgg19",
     weights: str | None = None,
-    max_size: int = 512,
+    max_size: int = COMPARE_SIZE,
     device: str = "auto",
     max_megapixels: float = MAX_MEGAPIXELS,
 ) -> Evaluation:

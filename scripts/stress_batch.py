@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import os
 import random
@@ -58,14 +57,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from stress_audit import (
+    BAD,
+    FULLVOL,
+    IMAGES,
+    READONLY,
+    Faults,
+    Run,
+    audit,
+    bad_files_that_work,
+    manifest_lines,
+    plan,
+    report,
+)
 
 CLIP_SOURCES = (
     "speech_pocketsphinx_forever_16k_mono.flac",
@@ -89,7 +100,6 @@ PHOTOS = (
 )
 # Folders sort so that the faulty ones come first, before the first run's SIGTERM.
 CLIP_FOLDERS = ("sounds/speech", "sounds/sfx", "sounds/mixed/deeper", "sounds/mixed")
-READONLY, FULLVOL, BAD, IMAGES = "read_only", "full_disk", "bad", "images"
 READONLY_CLIPS, NESTED_CLIPS, FULLVOL_CLIPS = 3, 2, 4
 # Outputs are 24-bit WAV; the tmpfs holds this many of the full_disk outputs.
 TMPFS_OUTPUTS = 2.5
@@ -105,31 +115,6 @@ net = "vgg16"
 weights = "{weights}"
 max_size = 48
 """
-REASONS = ("bad input", "worker killed", "read-only folder", "disk full", "other")
-
-
-@dataclass
-class Run:
-    """One ``audiost batch`` process: what it said and what it appended to the manifest."""
-
-    label: str
-    exit_code: int | None = None
-    wall: float = 0.0
-    to_style: int | None = None
-    summary: dict[str, int] = field(default_factory=dict)
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    tracebacks: int = 0
-    events: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Faults:
-    """How each fault was injected, for the report."""
-
-    read_only: str = "none"
-    disk_full: str = "none"
-    fsize_limit: int | None = None
-    kills: list[int] = field(default_factory=list)
 
 
 # -- material -----------------------------------------------------------------
@@ -200,12 +185,6 @@ def fsize_limit(inputs: Path, pairs: int) -> int:
         with contextlib.suppress(Exception), native_stderr_silenced():
             largest = max(largest, min(wav_bytes(path), 4 * path.stat().st_size))
     return max(RLIMIT_BYTES, 4096 * pairs, int(1.5 * largest))
-
-
-def plan(inputs: Path, styles: Sequence[Path], out: Path) -> Any:
-    from audiost.batch.plan import find_sources, plan_pairs
-
-    return plan_pairs(find_sources([inputs], out), styles, out)
 
 
 def wav_bytes(path: Path) -> int:
@@ -340,7 +319,7 @@ def run_batch(
 ) -> None:
     """Run the batch to its end, killing a worker and SIGTERMing the batch at the given done counts."""
     manifest = out / "manifest.jsonl"
-    before = len(_lines(manifest))
+    before = len(manifest_lines(manifest))
     started = time.perf_counter()
     with open(log, "w") as handle:
         process = subprocess.Popen(
@@ -351,9 +330,8 @@ def run_batch(
         )
         try:
             while process.poll() is None:
-                done = sum(
-                    line["status"] == "done" for line in _lines(manifest)[before:]
-                )
+                lines = manifest_lines(manifest)[before:]
+                done = sum(line["status"] == "done" for line in lines)
                 if kill_after is not None and done >= kill_after:
                     workers = workers_of(process.pid)
                     if workers:
@@ -362,9 +340,14 @@ def run_batch(
                         faults.kills.append(victim)
                         run.events.append(f"kill -9 worker {victim} after {done} done")
                         kill_after = None
-                if interrupt_after is not None and done >= interrupt_after:
+                # Counted in finished pairs, failed ones too: in a small run
+                # the bad inputs are a large share, and counting only the
+                # done pairs the signal never came.
+                if interrupt_after is not None and len(lines) >= interrupt_after:
                     process.send_signal(signal.SIGTERM)
-                    run.events.append(f"SIGTERM to the batch after {done} done")
+                    run.events.append(
+                        f"SIGTERM to the batch after {len(lines)} pairs finished ({done} done)"
+                    )
                     interrupt_after = None
                 if time.perf_counter() - started > timeout:
                     process.kill()
@@ -376,7 +359,7 @@ def run_batch(
             process.wait()
     run.wall = time.perf_counter() - started
     run.exit_code = process.returncode
-    run.lines = _lines(manifest)[before:]
+    run.lines = manifest_lines(manifest)[before:]
     text = log.read_text(errors="replace")
     run.tracebacks = text.count("Traceback")
     if run.tracebacks:
@@ -389,290 +372,6 @@ def run_batch(
         run.summary = dict(
             zip(("done", "skipped", "failed"), map(int, match.groups()), strict=True)
         )
-
-
-def _lines(manifest: Path) -> list[dict[str, Any]]:
-    """Every complete manifest line, in order (a line cut short by a crash is left out, as the batch does)."""
-    try:
-        raw = manifest.read_text(encoding="utf-8", errors="replace").splitlines()
-    except FileNotFoundError:
-        return []
-    lines = []
-    for text in raw:
-        with contextlib.suppress(json.JSONDecodeError):
-            line = json.loads(text)
-            if isinstance(line, dict) and "status" in line:
-                lines.append(line)
-    return lines
-
-
-# -- audit --------------------------------------------------------------------
-
-
-@dataclass
-class Audit:
-    """The pairs' final state, from the files and the manifest, and everything wrong with it."""
-
-    planned: int = 0
-    unplanned: int = 0
-    done: int = 0
-    skipped: int = 0
-    failed: Counter[str] = field(default_factory=Counter)
-    lost: list[str] = field(default_factory=list)
-    duplicated: list[str] = field(default_factory=list)
-    partials: list[str] = field(default_factory=list)
-    unexplained: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def reason(line: dict[str, Any], inputs: Path, works: set[str]) -> str:
-    """Which injected fault a failure line is explained by, or "other"."""
-    error, content = line.get("error") or "", Path(line["content"])
-    relative = (
-        content.relative_to(inputs).parts if content.is_relative_to(inputs) else ()
-    )
-    if "worker process died" in error:
-        return "worker killed"
-    if relative[:1] == (FULLVOL,) and (
-        "No space left on device" in error or "File too large" in error
-    ):
-        return "disk full"
-    if relative[:1] == (READONLY,) and "not writable" in error:
-        return "read-only folder"
-    if relative[:1] == (BAD,) and content.name not in works and content.name in error:
-        return "bad input"
-    return "other"
-
-
-def audit(
-    inputs: Path,
-    out: Path,
-    styles: Sequence[Path],
-    runs: Sequence[Run],
-    faults: Faults,
-    works: set[str],
-) -> Audit:
-    """Check every planned pair's final state against the files and the manifest."""
-    from audiost.outputs import is_partial
-
-    result = Audit()
-    the_plan = plan(inputs, styles, out)
-    result.planned, result.unplanned = len(the_plan.pairs), len(the_plan.unplanned)
-    lines = _lines(out / "manifest.jsonl")
-    by_pair: dict[tuple[str, str | None], list[dict[str, Any]]] = defaultdict(list)
-    for line in lines:
-        by_pair[(line["content"], line.get("style"))].append(line)
-
-    # Every input file is either planned or recorded as not stylable.
-    seen = {os.path.abspath(p.content) for p in the_plan.pairs} | {
-        os.path.abspath(u.content) for u in the_plan.unplanned
-    }
-    for path in sorted(inputs.rglob("*")):
-        if path.is_file() and os.path.abspath(path) not in seen:
-            result.lost.append(f"{path}: input in neither the plan nor the manifest")
-
-    outputs: set[str] = set()
-    claimed: dict[str, list[str]] = defaultdict(list)
-    for pair in the_plan.pairs:
-        key = (os.path.abspath(pair.content), os.path.abspath(pair.style))
-        output = os.path.abspath(pair.output)
-        outputs.add(output)
-        mine = by_pair.get(key, [])
-        name = f"{Path(key[0]).relative_to(inputs)} x {Path(key[1]).name}"
-        done = [line for line in mine if line["status"] == "done"]
-        if len(done) > 1:
-            result.duplicated.append(f"{name}: {len(done)} done lines")
-        for line in done:
-            claimed[line["output"]].append(name)
-        problem = output_problem(Path(output), pair.kind)
-        last = mine[-1] if mine else None
-        if last is None:
-            result.lost.append(f"{name}: no manifest line")
-        elif problem is None and last["status"] in ("done", "skipped"):
-            result.done += 1
-        elif last["status"] == "failed" and problem == "missing":
-            cause = reason(last, inputs, works)
-            result.failed[cause] += 1
-            if cause == "other":
-                result.unexplained.append(f"{name}: {last['error']}")
-        else:
-            result.lost.append(
-                f"{name}: last line {last['status']}, output {problem or 'valid'}"
-            )
-    for output, names in claimed.items():
-        if len(set(names)) > 1:
-            result.duplicated.append(
-                f"{output}: claimed by {', '.join(sorted(set(names)))}"
-            )
-
-    for item in the_plan.unplanned:
-        key = (
-            os.path.abspath(item.content),
-            item.style and os.path.abspath(item.style),
-        )
-        mine = by_pair.get(key, [])
-        if not mine or mine[-1]["status"] != item.status:
-            result.lost.append(
-                f"{item.content}: not stylable, but no {item.status} line"
-            )
-        elif item.status == "skipped":
-            result.skipped += 1
-        else:
-            result.failed["bad input"] += 1
-
-    bookkeeping = {str(out / "manifest.jsonl"), str(out / "recipe.toml")}
-    for folder, _, names in os.walk(out):
-        for file in names:
-            path = os.path.join(folder, file)
-            if is_partial(file):
-                result.partials.append(path)
-            elif not file.startswith(".") and path not in outputs | bookkeeping:
-                result.duplicated.append(f"{path}: an output no pair planned")
-
-    kills = sum(
-        "worker process died" in (line.get("error") or "")
-        for run in runs
-        for line in run.lines
-    )
-    if kills > len(faults.kills):
-        result.unexplained.append(
-            f"{kills - len(faults.kills)} worker death(s) not caused here"
-        )
-    if faults.kills and not kills:
-        result.warnings.append(
-            "the killed worker's pair has no 'worker process died' line"
-        )
-    readonly_done = sum(
-        1
-        for pair in the_plan.pairs
-        if pair.content.relative_to(inputs).parts[0] == READONLY
-        and output_problem(Path(pair.output), pair.kind) is None
-    )
-    if faults.read_only != "none" and readonly_done:
-        result.warnings.append(
-            f"{readonly_done} output(s) were written into the read-only folder"
-        )
-    if faults.disk_full != "none" and not result.failed["disk full"]:
-        result.warnings.append("the full disk refused no output")
-    return result
-
-
-def output_problem(path: Path, kind: str) -> str | None:
-    """None if ``path`` is a complete, readable, finite audio file or image; else what is wrong."""
-    import numpy as np
-
-    if not path.exists():
-        return "missing"
-    if path.stat().st_size == 0:
-        return "empty"
-    try:
-        if kind == "audio":
-            import soundfile as sf
-
-            data, _ = sf.read(path, dtype="float32")
-        else:
-            from PIL import Image
-
-            with Image.open(path) as image:
-                data = np.asarray(image.convert("RGB"), dtype=np.float32)
-    except Exception as exc:  # noqa: BLE001 - any failure to read back means a broken output
-        return f"unreadable ({type(exc).__name__}: {exc})"
-    if data.size == 0:
-        return "no samples or pixels"
-    if not np.isfinite(data).all():
-        return "not finite"
-    return None
-
-
-# -- report -------------------------------------------------------------------
-
-
-def report(
-    runs: Sequence[Run],
-    result: Audit,
-    faults: Faults,
-    inputs: Path,
-    works: set[str],
-    jobs: int,
-    seed: int,
-    total: float,
-) -> None:
-    from benchlib import markdown_table, seconds
-
-    def failed(run: Run, cause: str) -> str:
-        return str(
-            sum(
-                line["status"] == "failed" and reason(line, inputs, works) == cause
-                for line in run.lines
-            )
-        )
-
-    def summary(run: Run, key: str) -> str:
-        return str(run.summary.get(key, "?"))
-
-    rows = [
-        ["pairs planned (+ inputs not stylable)"]
-        + ["" for _ in runs]
-        + [f"{result.planned} (+{result.unplanned})"],
-        ["pairs to style (attempted)"]
-        + [str(run.to_style if run.to_style is not None else "?") for run in runs]
-        + [""],
-        ["done"] + [summary(run, "done") for run in runs] + [str(result.done)],
-        ["skipped (output exists, or not stylable)"]
-        + [summary(run, "skipped") for run in runs]
-        + [str(result.skipped)],
-        ["failed"]
-        + [summary(run, "failed") for run in runs]
-        + [str(sum(result.failed.values()))],
-    ]
-    rows += [
-        [f"- {cause}"]
-        + [failed(run, cause) for run in runs]
-        + [str(result.failed[cause])]
-        for cause in REASONS
-    ]
-    rows += [
-        ["**lost**"] + ["" for _ in runs] + [f"**{len(result.lost)}**"],
-        ["**duplicated**"] + ["" for _ in runs] + [f"**{len(result.duplicated)}**"],
-        ["partial files left"] + ["" for _ in runs] + [str(len(result.partials))],
-        ["tracebacks in the output"] + [str(run.tracebacks) for run in runs] + [""],
-        ["exit code"] + [str(run.exit_code) for run in runs] + [""],
-        ["wall (s)"] + [seconds(run.wall) for run in runs] + [seconds(total)],
-    ]
-    print(f"### Batch stress: {result.planned} pairs, `--jobs {jobs}`, seed {seed}\n")
-    print(f"- read-only folder: {faults.read_only}")
-    print(f"- full disk: {faults.disk_full}")
-    for run in runs:
-        for event in run.events:
-            print(f"- {run.label}: {event}")
-    print()
-    print(markdown_table(["", *(run.label for run in runs), "final state"], rows))
-    print()
-    for title, items in (
-        ("lost", result.lost),
-        ("duplicated", result.duplicated),
-        ("partial files left", result.partials),
-        ("failures with no injected cause", result.unexplained),
-        ("warnings", result.warnings),
-    ):
-        if items:
-            print(f"{title}:")
-            for item in items[:20]:
-                print(f"  {item}")
-            if len(items) > 20:
-                print(f"  ... and {len(items) - 20} more")
-
-
-def bad_files_that_work(corpus: Path) -> set[str]:
-    """Files of ``corpus/bad`` its MANIFEST says must work (valid, unusual inputs)."""
-    import csv
-
-    with open(corpus / "bad" / "MANIFEST.tsv", newline="") as handle:
-        return {
-            row["file"]
-            for row in csv.DictReader(handle, delimiter="\t")
-            if row["expected"].startswith("works")
-        }
 
 
 def stress(args: argparse.Namespace, corpus: Path, work: Path) -> int:

@@ -228,7 +228,7 @@ _SETTINGS = dict(
         _named(
             "--content-weight",
             type=click.FloatRange(min=0),
-            help="How strongly the content is kept.  [default: 1]",
+            help=f"How strongly the content is kept.  [default: {AudioConfig.content_weight:g}]",
         ),
         _named(
             "--style-weight",
@@ -244,12 +244,13 @@ _SETTINGS = dict(
         _named(
             "--style-loss",
             type=click.Choice(STYLE_LOSS_NAMES),
-            help="Style statistic to match: gram (channel correlations) or meanstd (each channel's mean and spread).  [default: gram]",
+            help="Style statistic to match: gram (channel correlations) or meanstd (each channel's mean and spread)."
+            f"  [default: {AudioConfig.style_loss}]",
         ),
         _named(
             "--optimizer",
             type=click.Choice(["lbfgs", "adam"]),
-            help="Optimiser.  [default: lbfgs]",
+            help=f"Optimiser.  [default: {AudioConfig.optimizer}]",
         ),
         _named(
             "--init",
@@ -269,12 +270,13 @@ _SETTINGS = dict(
         ),
         _named(
             "--device",
-            help=f"One of {', '.join(DEVICE_CHOICES)} (or cuda:N).  [default: auto]",
+            help=f"One of {', '.join(DEVICE_CHOICES)} (or cuda:N).  [default: {AudioConfig.device}]",
         ),
         _named(
             "--seed",
             type=click.IntRange(0, MAX_SEED),
-            help="Seed for random networks and noise; same seed, same device, same output.  [default: 0]",
+            help="Seed for random networks and noise; same seed, same device, same output."
+            f"  [default: {AudioConfig.seed}]",
         ),
         _named(
             "--temporal-envelope-weight",
@@ -297,7 +299,7 @@ _SETTINGS = dict(
         _named(
             "--phase-init",
             type=click.Choice(["content", "random", "pghi"]),
-            help="Audio: Griffin-Lim start phase.  [default: content]",
+            help=f"Audio: Griffin-Lim start phase.  [default: {AudioConfig.phase_init}]",
         ),
         _named(
             "--gl-iters",
@@ -323,7 +325,8 @@ _SETTINGS = dict(
         _named(
             "--section-seconds",
             type=click.FloatRange(min=6),
-            help="Audio: style longer contents in overlapping sections of this length (memory stays that of one section).  [default: 30]",
+            help="Audio: style longer contents in overlapping sections of this length (memory stays that of one section)."
+            f"  [default: {AudioConfig.section_seconds:g}]",
         ),
         _named(
             "--max-duration",

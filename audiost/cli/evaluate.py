@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from ..config import AudioConfig
+from ..evaluate import COMPARE_SIZE
 from .common import given, printable, report_failures, some_settings
 
 
@@ -31,9 +33,11 @@ from .common import given, printable, report_failures, some_settings
 @click.option(
     "--max-size",
     type=click.IntRange(min=16),
-    help="Images: compare at most at this long side.  [default: 512]",
+    help=f"Images: compare at most at this long side.  [default: {COMPARE_SIZE}]",
 )
-@click.option("--device", help="Images: compute device.  [default: auto]")
+@click.option(
+    "--device", help=f"Images: compute device.  [default: {AudioConfig.device}]"
+)
 @some_settings("max_duration", "max_channels", "max_megapixels")
 @report_failures
 def evaluate(
