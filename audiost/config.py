@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 #: The ``style_loss`` choices: the keys of ``audiost.engine.STYLE_LOSSES``,
 #: spelled out here so that reading settings does not import torch.
 STYLE_LOSS_NAMES = ("gram", "meanstd")
+#: ``loudness`` choices (``audiost.media.loudness``), here so settings need no numpy.
+LOUDNESS_CHOICES = ("lufs", "rms", "none")
+#: Output sample formats: 16- and 24-bit integers, 32-bit float.
+BIT_DEPTHS = ("16", "24", "32f")
 #: The ``device`` choices (``cuda:N`` picks a GPU); ``auto``: CUDA, then MPS, then the CPU.
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 #: Seeds go to torch's generators, which take 64-bit integers.
@@ -78,7 +82,14 @@ class AudioConfig(_Settings):
     gl_iters: int = 64
     # Griffin-Lim start: "content", "random" or "pghi" (docs/phase_reconstruction.md).
     phase_init: str = "content"
-    match_loudness: bool = True
+    # The output's level: the content's "lufs" (BS.1770, -1 dBTP ceiling) or
+    # "rms", or "none" (as reconstructed); audiost.media.loudness.
+    loudness: str = "lufs"
+    # Dry/wet: 1 = the styled result, 0 = the content; in between, a blend.
+    mix: float = 1.0
+    # Output sample format: "16", "24" (integer PCM) or "32f" (float); lossy
+    # formats (OGG, MP3) have none.
+    bit_depth: str = "24"
     # Longer contents are styled in overlapping sections of this length, so
     # memory stays bounded; every section matches the whole style.
     section_seconds: float = 30.0
@@ -97,6 +108,14 @@ class AudioConfig(_Settings):
         _check_choice("phase_init", self.phase_init, ("content", "random", "pghi"))
         _check_choice("net", self.net, ("spectral-conv", "vgg19", "vgg16"))
         _check_choice("style_loss", self.style_loss, STYLE_LOSS_NAMES)
+        _check_choice("loudness", self.loudness, LOUDNESS_CHOICES)
+        if isinstance(self.bit_depth, int):  # bit_depth = 16 in a recipe
+            object.__setattr__(self, "bit_depth", str(self.bit_depth))
+        _check_choice("bit_depth", self.bit_depth, BIT_DEPTHS)
+        if not 0 <= self.mix <= 1:
+            raise ValueError(
+                f"mix must be between 0 (dry) and 1 (styled), got {self.mix}"
+            )
         if self.iters < 0 or self.gl_iters < 0:
             raise ValueError("iteration counts must be >= 0")
         _check_weights(

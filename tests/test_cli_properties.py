@@ -120,6 +120,11 @@ AUDIO = {
         st.integers(-(10**6), 999).map(str),
         JUNK,
     ),
+    "--mix": FLOAT_TEXT | JUNK,
+    "--loudness": choice_or_junk("lufs", "rms", "none"),
+    "--bit-depth": choice_or_junk("16", "24", "32f"),
+    "--start": st.sampled_from(["0", "0.1", "0:00.05", "5", "-1", "1:xx"]) | JUNK,
+    "--duration": st.sampled_from(["0.2s", "10s", "0", "1m"]) | JUNK,
     "--max-size": st.sampled_from(["32"]),  # an image option: must be refused
 }
 IMAGE = {
@@ -405,7 +410,7 @@ def test_transfer_audio_with_random_options(
 ) -> None:
     work = fresh_dir(tmp_path)
     out = work / "out.wav"
-    flags = ["--mono"] * mono + ["--no-match-loudness"] * loud
+    flags = ["--mono"] * mono + ["--loudness=none"] * loud
     defaults = ["--iters=1", "--gl-iters=1", "--preset=fast"]
     args = ["transfer", str(tiny["content"]), str(tiny["style"]), "-o", str(out)]
     result = invoke(*args, *defaults, *opts, *flags, "-q")

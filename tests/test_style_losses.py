@@ -85,7 +85,11 @@ def _feature_distance(style, canvas) -> float:
 
 def test_meanstd_audio_transfer_moves_toward_style(speech, music, music_file) -> None:
     content, sr = speech
-    stylist = AudioStylist(audio_preset("fast", iters=30), style_loss="meanstd")
+    # The distance is on log magnitudes, so it moves with the output's level;
+    # "none" measures what the optimiser made, not the loudness match after it.
+    stylist = AudioStylist(
+        audio_preset("fast", iters=30), style_loss="meanstd", loudness="none"
+    )
     result = stylist.transfer(content, music_file, content_sr=sr)
     cfg = stylist.config
     audio_canvas = AudioCanvas(result.sr, torch.device("cpu"))
@@ -106,9 +110,9 @@ def test_meanstd_audio_transfer_moves_toward_style(speech, music, music_file) ->
         style, audio_canvas.encode(resample(content, sr, result.sr))[0]
     )
     after = _feature_distance(style, audio_canvas.encode(result.audio)[0])
-    # Measured 1.11 -> 0.80: the level distribution does part of the
-    # statistics' work (0.35 before it, 0.64 before its per-bin weights
-    # and without the content's temporal envelope).
+    # Measured 1.11 -> 0.07 at the level the optimiser left; 0.80 once the
+    # result is turned to the content's RMS, which moves every log
+    # magnitude. The bound holds either way.
     assert after < 0.8 * before, (before, after)
     measures = audio_measures(content, sr, *music, result.audio, result.sr)
     assert measures["style_gain"] > 0.7, measures  # measured 0.80

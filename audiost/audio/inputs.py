@@ -9,23 +9,40 @@ import numpy as np
 from ..config import AudioConfig
 from ..errors import AudiostError
 from ..media.audio import mid_side
-from ..media.audio_io import load_audio, read_sample_rate
+from ..media.audio_io import excerpt, load_audio, read_sample_rate
 
 AudioInput = str | os.PathLike | np.ndarray
 
 
 def read_audio_input(
-    source: AudioInput, sr: int | None, role: str, cfg: AudioConfig
+    source: AudioInput,
+    sr: int | None,
+    role: str,
+    cfg: AudioConfig,
+    *,
+    start: float = 0.0,
+    duration: float | None = None,
 ) -> tuple[np.ndarray, int]:
-    """``(channels, samples)`` float32 audio and its rate, from a file (within ``cfg``'s limits) or an array with ``sr``."""
+    """``(channels, samples)`` float32 audio and its rate, from a file (within ``cfg``'s limits) or an array with ``sr``.
+
+    ``start`` and ``duration`` (seconds) select an excerpt; a file is then
+    read from ``start`` on, not decoded whole.
+    """
     if isinstance(source, np.ndarray):
         if sr is None:
             raise AudiostError(
                 f"the {role} is an array: pass its sample rate ({role}_sr=...)"
             )
-        return np.atleast_2d(source).astype(np.float32), int(sr)
+        audio = np.atleast_2d(source).astype(np.float32)
+        if start or duration is not None:
+            audio = excerpt(audio, int(sr), start, duration, f"<{role} array>")
+        return audio, int(sr)
     return load_audio(
-        source, max_seconds=cfg.max_duration, max_channels=cfg.max_channels
+        source,
+        max_seconds=cfg.max_duration,
+        max_channels=cfg.max_channels,
+        start=start,
+        duration=duration,
     )
 
 

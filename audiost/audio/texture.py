@@ -23,7 +23,12 @@ from ..engine import AutocorrelationLoss, Objective, Term, optimise_with
 from ..engine.optimise import StepCallback
 from ..errors import AudiostError
 from ..media.audio import AudioCanvas
-from ..media.audio_io import OUTPUT_SUBTYPES, check_audio, resample
+from ..media.audio_io import (
+    AUDIO_OUTPUT_FORMATS,
+    check_audio,
+    check_audio_output,
+    resample,
+)
 from ..media.pghi import pghi_phase
 from ..memory import check_audio_memory, out_of_memory_reported
 from ..outputs import check_output_path
@@ -84,6 +89,10 @@ def _synthesize_audio(
     overwrite: bool,
     on_step: StepCallback | None,
 ) -> AudioResult:
+    if cfg.mix != 1:
+        raise AudiostError(
+            "mix blends a transfer with its content; a texture has no content to blend"
+        )
     if seconds > cfg.max_duration:
         raise AudiostError(
             f"texture duration {seconds:g} s is over the {cfg.max_duration:g} s limit; raise it with --max-duration"
@@ -93,7 +102,10 @@ def _synthesize_audio(
         if output is not None:
             inputs = [] if isinstance(style, np.ndarray) else [style]
             output = check_output_path(
-                output, inputs=inputs, overwrite=overwrite, suffixes=OUTPUT_SUBTYPES
+                output,
+                inputs=inputs,
+                overwrite=overwrite,
+                suffixes=AUDIO_OUTPUT_FORMATS,
             )
         device = resolve_device(cfg.device)
         wave, sr = read_audio_input(style, style_sr, "style", cfg)
@@ -113,6 +125,8 @@ def _synthesize_audio(
             raise AudiostError(
                 f"texture duration {seconds:g} s is shorter than one analysis frame ({audio_canvas.min_samples / sr:.3f} s)"
             )
+        if output is not None:
+            check_audio_output(output, sr, wave.shape[0], cfg.bit_depth)
         check_audio_memory(
             cfg,
             wave.shape[0],

@@ -22,7 +22,12 @@ from ..engine.optimise import StepCallback
 from ..features import FeatureNetwork
 from ..limits import format_bytes
 from ..media.audio import AudioCanvas, mid_side
-from ..media.audio_io import OUTPUT_SUBTYPES, check_audio, resample
+from ..media.audio_io import (
+    AUDIO_OUTPUT_FORMATS,
+    check_audio,
+    check_audio_output,
+    resample,
+)
 from ..memory import check_audio_memory, out_of_memory_reported
 from ..outputs import check_output_path
 from .inputs import (
@@ -47,6 +52,8 @@ def transfer_audio(
     config: AudioConfig | None = None,
     content_sr: int | None = None,
     style_sr: int | None = None,
+    start: float = 0.0,
+    duration: float | None = None,
     overwrite: bool = False,
     on_step: StepCallback | None = None,
     **settings: Any,
@@ -59,11 +66,15 @@ def transfer_audio(
         Audio files, or arrays shaped ``(samples,)`` or ``(channels, samples)``
         with their rates given in ``content_sr`` / ``style_sr``.
     output : path, optional
-        Where to write the result (.wav or .flac). Checked before any work;
-        written atomically.
+        Where to write the result (.wav, .flac, .aiff, .ogg or .mp3).
+        Checked before any work; written atomically.
     config : AudioConfig, optional
         Defaults to the ``balanced`` preset; ``settings`` (any
         :class:`AudioConfig` field, e.g. ``iters=50``) override it.
+    start, duration : float, optional
+        Style only ``duration`` seconds of the content (None: to its end)
+        from ``start``, to audition a long take; a file is read from
+        ``start`` on, not decoded whole.
     overwrite : bool
         Replace an existing ``output``.
     on_step : callable, optional
@@ -94,6 +105,8 @@ def transfer_audio(
         output,
         content_sr=content_sr,
         style_sr=style_sr,
+        start=start,
+        duration=duration,
         overwrite=overwrite,
         on_step=on_step,
     )
@@ -122,13 +135,22 @@ class AudioStylist:
         *,
         content_sr: int | None = None,
         style_sr: int | None = None,
+        start: float = 0.0,
+        duration: float | None = None,
         overwrite: bool = False,
         on_step: StepCallback | None = None,
     ) -> AudioResult:
         """Recompose ``content`` in the style of ``style``: see :func:`transfer_audio`."""
         with out_of_memory_reported(self.device, audio_input_name(content, "content")):
             return self._transfer(
-                content, style, output, content_sr, style_sr, overwrite, on_step
+                content,
+                style,
+                output,
+                content_sr=content_sr,
+                style_sr=style_sr,
+                excerpt=(start, duration),
+                overwrite=overwrite,
+                on_step=on_step,
             )
 
     def problem(
@@ -169,8 +191,10 @@ class AudioStylist:
         content: AudioInput,
         style: AudioInput,
         output: str | os.PathLike | None,
+        *,
         content_sr: int | None,
         style_sr: int | None,
+        excerpt: tuple[float, float | None],
         overwrite: bool,
         on_step: StepCallback | None,
     ) -> AudioResult:
@@ -184,13 +208,15 @@ class AudioStylist:
                         p for p in (content, style) if not isinstance(p, np.ndarray)
                     ],
                     overwrite=overwrite,
-                    suffixes=OUTPUT_SUBTYPES,
+                    suffixes=AUDIO_OUTPUT_FORMATS,
                 )
             content_wave, audio_canvas = self._read_content(
-                content, content_sr, style, style_sr
+                content, content_sr, style, style_sr, excerpt
             )
             channels, samples = content_wave.shape
             sr = audio_canvas.sr
+            if output is not None:
+                check_audio_output(output, sr, channels, cfg.bit_depth)
             peak = check_audio_memory(
                 cfg,
                 channels,
@@ -242,6 +268,7 @@ class AudioStylist:
             timings,
             output,
             mid_side=targets.mid_side,
+            dry=content_wave,
         )
 
     def _read_content(
@@ -250,11 +277,13 @@ class AudioStylist:
         content_sr: int | None,
         style: AudioInput,
         style_sr: int | None,
+        excerpt: tuple[float, float | None] = (0.0, None),
     ) -> tuple[np.ndarray, AudioCanvas]:
-        """The checked content at the working rate (the higher of the two inputs', or ``sample_rate``), and the canvas for that rate."""
+        """The checked content (or its ``(start, duration)`` excerpt) at the working rate (the higher of the two inputs', or ``sample_rate``), and the canvas for that rate."""
         cfg = self.config
+        start, duration = excerpt
         content_wave, content_rate = read_audio_input(
-            content, content_sr, "content", cfg
+            content, content_sr, "content", cfg, start=start, duration=duration
         )
         sr = cfg.sample_rate or max(content_rate, input_rate(style, style_sr, cfg))
         if cfg.mono:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AudiostError
-from ..media.audio_io import OUTPUT_SUBTYPES
+from ..media.audio_io import AUDIO_OUTPUT_FORMATS
 from ..media.image_io import OUTPUT_FORMATS
 from ..media.kind import detect_kind, media_kind
 
@@ -27,7 +27,7 @@ DEFAULT_TEMPLATE = "{content}_x_{style}.{ext}"
 TEMPLATE_FIELDS = ("content", "style", "ext", "kind")
 #: The output format ``{ext}`` stands for.
 DEFAULT_EXTENSIONS = {"audio": "wav", "image": "png"}
-_OUTPUT_SUFFIXES = {"audio": set(OUTPUT_SUBTYPES), "image": set(OUTPUT_FORMATS)}
+_OUTPUT_SUFFIXES = {"audio": set(AUDIO_OUTPUT_FORMATS), "image": set(OUTPUT_FORMATS)}
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,13 @@ class _OneLineErrors(click.Group):
 
 
 @click.group(
-    cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]}
+    cls=_OneLineErrors,
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        # Defaults from the environment: AUDIOST_TRANSFER_BIT_DEPTH=16,
+        # AUDIOST_BATCH_JOBS=4 (AUDIOST_<COMMAND>_<OPTION>).
+        "auto_envvar_prefix": "AUDIOST",
+    },
 )
 @click.version_option(package_name="audiost")
 def main() -> None:

@@ -18,7 +18,9 @@ from typing import Any
 import click
 
 from ..config import (
+    BIT_DEPTHS,
     DEVICE_CHOICES,
+    LOUDNESS_CHOICES,
     MAX_SEED,
     STYLE_LOSS_NAMES,
     AudioConfig,
@@ -183,13 +185,42 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def _seconds(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> float | None:
+_CLOCK = re.compile(r"(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:\.\d*)?)")
+
+
+def parse_time(text: str) -> float:
+    """A position in a recording: ``"0"``, ``"90"``, ``"1:30"``, ``"1:02:03.5"`` (as a DAW shows it) or ``"1m30s"`` -> seconds."""
+    clock = _CLOCK.fullmatch(text.strip())
+    if clock:
+        return (
+            float(clock["h"] or 0) * 3600 + float(clock["m"]) * 60 + float(clock["s"])
+        )
     try:
-        return None if value is None else parse_duration(value)
-    except AudiostError as exc:
-        raise click.BadParameter(str(exc)) from None
+        seconds = float(text)
+    except ValueError:
+        return parse_duration(text)
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise AudiostError(f"time must be 0 or later, got {text!r}")
+    return seconds
+
+
+def _parsed_by(parse: Callable[[str], float]) -> Callable[..., float | None]:
+    """A click callback that reads an option with ``parse``; its error becomes a usage error."""
+
+    def callback(
+        ctx: click.Context, param: click.Parameter, value: str | None
+    ) -> float | None:
+        try:
+            return None if value is None else parse(value)
+        except AudiostError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
+#: Click callbacks for a duration (``30s``, ``1.5m``) and a position (``1:30``, ``90``).
+seconds_option = _parsed_by(parse_duration)
+time_option = _parsed_by(parse_time)
 
 
 def _memory(
@@ -307,9 +338,22 @@ _SETTINGS = dict(
             help="Audio: Griffin-Lim iterations (overrides the preset).",
         ),
         _named(
-            "--match-loudness/--no-match-loudness",
-            default=None,
-            help="Audio: match the content's RMS level.  [default: match]",
+            "--loudness",
+            type=click.Choice(LOUDNESS_CHOICES),
+            help="Audio: match the content's loudness as BS.1770 LUFS (with a -1 dBTP true-peak ceiling) or RMS, or leave the level as reconstructed."
+            f"  [default: {AudioConfig.loudness}]",
+        ),
+        _named(
+            "--mix",
+            type=click.FloatRange(0, 1),
+            help="Audio: dry/wet, 0 = the content, 1 = the styled result; in between, a blend at the content's loudness."
+            f"  [default: {AudioConfig.mix:g}]",
+        ),
+        _named(
+            "--bit-depth",
+            type=click.Choice(BIT_DEPTHS),
+            help="Audio: output samples, 16- or 24-bit integers or 32-bit float (WAV, AIFF; FLAC 16 or 24). The format follows the output's extension: .wav, .flac, .aiff, .ogg, .mp3."
+            f"  [default: {AudioConfig.bit_depth}]",
         ),
         _named(
             "--mono",
@@ -330,7 +374,7 @@ _SETTINGS = dict(
         ),
         _named(
             "--max-duration",
-            callback=_seconds,
+            callback=seconds_option,
             help=f"Audio: refuse inputs longer than this, e.g. 90m or 2h.  [default: {MAX_DURATION_S / 3600:g}h]",
         ),
         _named(

@@ -58,6 +58,8 @@ from .common import (
     "gl_iters",
     "sample_rate",
     "mono",
+    "loudness",
+    "bit_depth",
 )
 @some_settings("tv_weight", "start_size", "style_scale", "pooling", "style_layers")
 @some_settings("max_duration", "max_channels", "max_megapixels", "max_memory")

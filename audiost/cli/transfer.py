@@ -24,7 +24,9 @@ from .common import (
     reject_foreign_options,
     report_failures,
     say,
+    seconds_option,
     setting_options,
+    time_option,
 )
 
 
@@ -41,7 +43,7 @@ from .common import (
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="Output file: .wav/.flac for audio, .png/.jpg for images. Default: <content>_x_<style> here.",
+    help="Output file: .wav, .flac, .aiff, .ogg or .mp3 for audio, .png or .jpg for images. Default: <content>_x_<style> here.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 @click.option(
@@ -57,6 +59,16 @@ from .common import (
     type=click.Path(path_type=Path, file_okay=False),
     help="Also write pictures (spectrograms or a contact sheet, loss curves) and a JSON record with the evaluate measures here.",
 )
+@click.option(
+    "--start",
+    callback=time_option,
+    help="Audio: style the content from this time on, e.g. 1:30, 90 or 1m30s (the file is read from there, not decoded whole).  [default: 0]",
+)
+@click.option(
+    "--duration",
+    callback=seconds_option,
+    help="Audio: style only this much of the content, e.g. 10s, to audition a long take.  [default: to the end]",
+)
 @setting_options
 @report_failures
 def transfer(
@@ -67,6 +79,8 @@ def transfer(
     preset: str,
     quiet: bool,
     report: Path | None,
+    start: float | None,
+    duration: float | None,
     **settings: Any,
 ) -> None:
     """Recompose CONTENT in the style of STYLE.
@@ -79,6 +93,10 @@ def transfer(
     kind = _common_kind(content, styles)
     settings = given(settings)
     reject_foreign_options(kind, settings)
+    if kind == "image" and (start is not None or duration is not None):
+        raise AudiostError(
+            "--start and --duration select an excerpt of audio; crop a picture first"
+        )
     if report is not None:
         from ..report import require_matplotlib
 
@@ -89,7 +107,14 @@ def transfer(
     use_cpu_cores()
     if kind == "audio":
         result, summary = _transfer_audio(
-            content, styles, output, overwrite, preset, quiet, settings
+            content,
+            styles,
+            output,
+            overwrite,
+            preset,
+            quiet,
+            settings,
+            excerpt=(start or 0.0, duration),
         )
     else:
         result, summary = _transfer_image(
@@ -129,6 +154,8 @@ def _transfer_audio(
     preset: str,
     quiet: bool,
     settings: dict[str, Any],
+    *,
+    excerpt: tuple[float, float | None],
 ) -> tuple[Any, str]:
     from ..audio import transfer_audio  # deferred: --help should not wait for torch
 
@@ -142,6 +169,8 @@ def _transfer_audio(
             styles[0],
             output,
             config=config,
+            start=excerpt[0],
+            duration=excerpt[1],
             overwrite=overwrite,
             on_step=on_step,
         )

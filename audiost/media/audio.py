@@ -16,9 +16,6 @@ import torch
 from .griffin_lim import griffin_lim, spectral_convergence
 from .stft import Stft
 
-# Output peaks are kept just below full scale so 24-bit PCM never clips.
-PEAK_LIMIT = 0.999
-
 
 class AudioCanvas:
     """Encoder/decoder between waveforms and canvases for one sample rate and device.
@@ -120,24 +117,3 @@ def mid_side(wave: np.ndarray) -> np.ndarray:
 def left_right(wave: torch.Tensor) -> torch.Tensor:
     """Undo :func:`mid_side`: ``(2, samples)`` mid and side -> left and right."""
     return torch.stack([wave[0] + wave[1], wave[0] - wave[1]])
-
-
-def rms(audio: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
-
-
-def finish_loudness(audio: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
-    """Match the RMS level of ``reference`` (if given), then keep the peak below full scale.
-
-    The peak limit wins over the loudness match: a result that would clip is
-    turned down as a whole rather than distorted.
-    """
-    audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
-    gain = 1.0
-    level = rms(audio)
-    if reference is not None and level > 0:
-        gain = rms(reference) / level
-    peak = float(np.abs(audio).max()) * gain
-    if peak > PEAK_LIMIT:
-        gain *= PEAK_LIMIT / peak
-    return audio * np.float32(gain)

@@ -8,6 +8,8 @@ resamples. Arrays are ``(channels, samples)`` float32 throughout.
 from __future__ import annotations
 
 import contextlib
+import io
+import math
 import os
 import warnings
 from collections.abc import Iterator
@@ -21,7 +23,17 @@ from ..limits import MAX_CHANNELS, MAX_DURATION_S, MAX_SAMPLE_RATE, MIN_SAMPLE_R
 from ..outputs import atomic_output
 
 #: Output formats by suffix, with the sample encoding written.
-OUTPUT_SUBTYPES = {".wav": "PCM_24", ".flac": "PCM_24"}
+#: Output formats by suffix (libsndfile's names). OGG (Vorbis) and MP3 are lossy.
+AUDIO_OUTPUT_FORMATS = {
+    ".wav": "WAV",
+    ".flac": "FLAC",
+    ".aiff": "AIFF",
+    ".aif": "AIFF",
+    ".ogg": "OGG",
+    ".mp3": "MP3",
+}
+_PCM_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
+_LOSSY_SUBTYPES = {"OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}
 
 # Small blocks keep as much as possible of a file that is corrupt part-way.
 _BLOCK_FRAMES = 1 << 13
@@ -37,8 +49,10 @@ def load_audio(
     *,
     max_seconds: float | None = MAX_DURATION_S,
     max_channels: int | None = MAX_CHANNELS,
+    start: float = 0.0,
+    duration: float | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Decode an audio file to a ``(channels, samples)`` float32 array.
+    """Decode an audio file, or an excerpt of it, to a ``(channels, samples)`` float32 array.
 
     The file is read block by block, so a header that lies about its length
     never makes us allocate what it claims, and a file truncated mid-stream
@@ -54,6 +68,10 @@ def load_audio(
         ever read, so a long file costs no more memory than the limit.
     max_channels : int, optional
         Refuse files with more channels (None: no limit), before reading them.
+    start, duration : float, optional
+        Read only ``duration`` seconds (None: to the end) from ``start``:
+        the decoder seeks, so an excerpt of a long take costs the excerpt.
+        ``max_seconds`` then applies to the excerpt.
 
     Returns
     -------
@@ -62,14 +80,21 @@ def load_audio(
     """
     path = Path(path)
     check_input_file(path, "an audio file")
+    check_excerpt(start, duration)
     problem = None
     with native_stderr_silenced():
         try:
-            audio, sr, problem = _read_soundfile(path, max_seconds, max_channels)
+            audio, sr, problem = _read_soundfile(
+                path, max_seconds, max_channels, start, duration
+            )
         except sf.LibsndfileError:
-            audio, sr = _read_librosa(path, max_seconds)
+            audio, sr = _read_librosa(path, max_seconds, start, duration)
             _check_channels(audio.shape[0], max_channels, path)
     _check_rate(sr, path)
+    if start and not audio.shape[1]:
+        raise AudiostError(
+            f"the excerpt starts at {start:g} s, at or past the end of the audio", path
+        )
     if problem:
         warnings.warn(
             f"{path}: decoding stopped after {audio.shape[1] / sr:.2f} s ({problem}); using the readable part",
@@ -175,20 +200,55 @@ def _check_channels(channels: int, max_channels: int | None, path: Path) -> None
         )
 
 
+def check_excerpt(start: float, duration: float | None) -> None:
+    """An excerpt's start must be a time in the audio (>= 0) and its duration positive."""
+    if not (math.isfinite(start) and start >= 0):
+        raise AudiostError(f"an excerpt's start must be 0 s or later, got {start:g}")
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        raise AudiostError(f"an excerpt's duration must be positive, got {duration:g}")
+
+
+def excerpt(
+    audio: np.ndarray, sr: int, start: float, duration: float | None, name: str
+) -> np.ndarray:
+    """``duration`` seconds of ``(channels, samples)`` audio from ``start`` (an array's :func:`load_audio` excerpt)."""
+    check_excerpt(start, duration)
+    first = round(start * sr)
+    if first and first >= audio.shape[-1]:
+        raise AudiostError(
+            f"the excerpt starts at {start:g} s, at or past the end of the audio ({audio.shape[-1] / sr:.2f} s)",
+            name,
+        )
+    stop = None if duration is None else first + max(1, round(duration * sr))
+    return audio[..., first:stop]
+
+
 def _read_soundfile(
-    path: Path, max_seconds: float | None, max_channels: int | None
+    path: Path,
+    max_seconds: float | None,
+    max_channels: int | None,
+    start: float = 0.0,
+    duration: float | None = None,
 ) -> tuple[np.ndarray, int, str | None]:
-    """Read block by block; also returns why decoding stopped early, if it did."""
+    """Read block by block from ``start``; also returns why decoding stopped early, if it did."""
     with sf.SoundFile(path) as f:
         sr, channels = f.samplerate, f.channels
         _check_channels(channels, max_channels, path)
-        limit = None if max_seconds is None else int(max_seconds * sr) + 1
+        if start:
+            _skip(f, round(start * sr))
+        # A frame over the limit: enough to tell that the audio exceeds it.
+        limits = [
+            int(max_seconds * sr) + 1 if max_seconds is not None else None,
+            max(1, round(duration * sr)) if duration is not None else None,
+        ]
+        stop = min((n for n in limits if n is not None), default=None)
         blocks: list[np.ndarray] = []
         read = 0
         problem = None
-        while limit is None or read <= limit:
+        while stop is None or read < stop:
+            wanted = _BLOCK_FRAMES if stop is None else min(_BLOCK_FRAMES, stop - read)
             try:
-                block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                block = f.read(wanted, dtype="float32", always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as exc:
                 if not read:
                     raise AudiostError(f"cannot decode audio: {exc}", path) from exc
@@ -202,15 +262,37 @@ def _read_soundfile(
     return np.ascontiguousarray(audio), sr, problem
 
 
-def _read_librosa(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
+def _skip(f: sf.SoundFile, frames: int) -> None:
+    """Move to frame ``frames``: a seek where the format allows one, else by decoding and dropping."""
+    if f.seekable():
+        with contextlib.suppress(sf.LibsndfileError, RuntimeError):
+            f.seek(min(frames, f.frames) if f.frames > 0 else frames)
+            return
+    while frames > 0:
+        dropped = len(f.read(min(_BLOCK_FRAMES, frames), dtype="float32"))
+        if not dropped:
+            return
+        frames -= dropped
+
+
+def _read_librosa(
+    path: Path,
+    max_seconds: float | None,
+    start: float = 0.0,
+    duration: float | None = None,
+) -> tuple[np.ndarray, int]:
     import librosa  # imported lazily: it is slow to import and rarely needed here
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # A second over the limit: enough to tell that the file exceeds it.
-            duration = None if max_seconds is None else max_seconds + 1
-            audio, sr = librosa.load(path, sr=None, mono=False, duration=duration)
+            limit = None if max_seconds is None else max_seconds + 1
+            if duration is not None:
+                limit = duration if limit is None else min(limit, duration)
+            audio, sr = librosa.load(
+                path, sr=None, mono=False, offset=start, duration=limit
+            )
     except Exception as exc:  # audioread/libsndfile raise many unrelated types
         raise AudiostError(
             "not a readable audio file (unknown format or corrupt); use WAV, FLAC, OGG or MP3",
@@ -284,34 +366,70 @@ def write_audio(
     audio: np.ndarray,
     sr: int,
     *,
+    bit_depth: str = "24",
     spectral_convergence: float | None = None,
 ) -> Path:
-    """Write ``(channels, samples)`` audio atomically as 24-bit WAV or FLAC.
+    """Write ``(channels, samples)`` audio atomically in the format its suffix names.
 
-    The file is tagged as made by audiost (the ``software`` tag) and, when
-    given, with the reconstruction's spectral convergence (the ``comment``
-    tag), which ``audiost evaluate`` reads back: only the transfer knows the
-    spectrogram the audio was reconstructed from.
+    WAV and AIFF take ``bit_depth`` 16, 24 or 32f (float), FLAC 16 or 24;
+    OGG (Vorbis) and MP3 are lossy and have none. The file is tagged as made
+    by audiost (the ``software`` tag) and, when given, with the
+    reconstruction's spectral convergence (the ``comment`` tag), which
+    ``audiost evaluate`` reads back: only the transfer knows the spectrogram
+    the audio was reconstructed from.
     """
     path = Path(path)
-    subtype = OUTPUT_SUBTYPES.get(path.suffix.lower())
-    if subtype is None:
-        raise AudiostError(
-            f"unsupported output format; use one of {', '.join(OUTPUT_SUBTYPES)}", path
-        )
-    channels = audio.shape[0]
-    file_format = path.suffix[1:].upper()
+    file_format, subtype = _output_format(path, bit_depth)
+    # What the encoder refuses (a rate, a channel count) is refused before
+    # the work by check_audio_output; errors here are the disk's, and
+    # atomic_output reports them.
     with (
         atomic_output(path) as tmp,
         sf.SoundFile(
-            tmp, "w", sr, channels, subtype=subtype, format=file_format
+            tmp, "w", sr, audio.shape[0], subtype=subtype, format=file_format
         ) as file,
     ):
-        file.software = f"audiost {_version()}"
-        if spectral_convergence is not None:
-            file.comment = f"{SC_TAG}={spectral_convergence:.6f}"
+        with contextlib.suppress(RuntimeError):  # formats without tags
+            file.software = f"audiost {_version()}"
+            if spectral_convergence is not None:
+                file.comment = f"{SC_TAG}={spectral_convergence:.6f}"
         file.write(np.ascontiguousarray(audio.T))
     return path
+
+
+def check_audio_output(
+    path: str | os.PathLike, sr: int, channels: int, bit_depth: str = "24"
+) -> None:
+    """Refuse, before any work, an output :func:`write_audio` could not write: an unknown suffix, a bit depth the format lacks, a rate or channel count its encoder refuses (MP3 stops at 48 kHz and 2 channels)."""
+    file_format, subtype = _output_format(Path(path), bit_depth)
+    try:
+        with sf.SoundFile(
+            io.BytesIO(), "w", sr, channels, subtype=subtype, format=file_format
+        ):
+            pass
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        # libsndfile's message names the (in-memory) file first: keep its reason.
+        reason = str(exc).rpartition("Error : ")[2].strip() or str(exc)
+        raise AudiostError(
+            f"cannot write {file_format} at {sr} Hz with {channels} channel(s): {reason}; write .wav or .flac",
+            path,
+        ) from exc
+
+
+def _output_format(path: Path, bit_depth: str) -> tuple[str, str]:
+    file_format = AUDIO_OUTPUT_FORMATS.get(path.suffix.lower())
+    if file_format is None:
+        raise AudiostError(
+            f"unsupported output format; use one of {', '.join(AUDIO_OUTPUT_FORMATS)}",
+            path,
+        )
+    subtype = _LOSSY_SUBTYPES.get(file_format) or _PCM_SUBTYPES[bit_depth]
+    if not sf.check_format(file_format, subtype):
+        raise AudiostError(
+            f"{file_format} cannot hold {bit_depth}-bit samples; use --bit-depth 16 or 24, or write .wav",
+            path,
+        )
+    return file_format, subtype
 
 
 def read_spectral_convergence(path: str | os.PathLike) -> float | None:
