@@ -16,7 +16,7 @@ from audiost.batch.worker import threads_per_worker, worker_device
 from audiost.device import usable_cores, use_cpu_cores
 from audiost.errors import AudiostError
 
-from .conftest import BAD, corpus_file
+from .conftest import BAD, corpus_file, invoke
 
 
 @pytest.fixture
@@ -289,3 +289,36 @@ def test_cli_sizes_torch_threads_unless_told(monkeypatch: pytest.MonkeyPatch) ->
         assert use_cpu_cores(3) == 3 == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_dry_run_lists_the_pairs_and_writes_nothing(tmp_path) -> None:
+    inputs = tmp_path / "in"
+    (inputs / "voices").mkdir(parents=True)
+    speech = corpus_file("speech_pocketsphinx_forever_16k_mono.flac")
+    shutil.copy(speech, inputs / "voices" / "a.flac")
+    shutil.copy(speech, inputs / "b.flac")
+    shutil.copy(corpus_file("photo_chelsea_cat_451x300.png"), inputs / "cat.png")
+    style = corpus_file("music_sonicpi_tabla_loop_44k_stereo.flac")
+    out = tmp_path / "out"
+    args = ("batch", inputs, "-s", style, "-o", out, "--template", "{content}.flac")
+
+    result = invoke(*args, "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    rows = sorted(line.split("\t") for line in result.stdout.splitlines())
+    assert rows == [
+        ["left out", str(inputs / "cat.png"), "", "no image style given; not styled"],
+        ["to style", str(inputs / "b.flac"), str(style), str(out / "b.flac")],
+        ["to style", str(inputs / "voices" / "a.flac"), str(style), str(out / "voices" / "a.flac")],
+    ]  # fmt: skip
+    assert "2 pair(s) to style" in result.stderr and not out.exists()
+
+    # An output already there is what a real run would skip.
+    out.mkdir()
+    (out / "b.flac").write_bytes(b"done before")
+    result = invoke(*args, "--dry-run")
+    assert [line.split("\t")[0] for line in sorted(result.stdout.splitlines())] == [
+        "exists",
+        "left out",
+        "to style",
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["b.flac"]

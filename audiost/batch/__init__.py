@@ -2,7 +2,7 @@
 
 from .plan import DEFAULT_TEMPLATE
 from .recipe import Recipe, load_recipe, resolve_recipe
-from .runner import BatchInterrupted, BatchSummary, run_batch
+from .runner import BatchInterrupted, BatchSummary, plan_batch, run_batch
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -10,6 +10,7 @@ __all__ = [
     "BatchSummary",
     "Recipe",
     "load_recipe",
+    "plan_batch",
     "resolve_recipe",
     "run_batch",
 ]

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from ..errors import AudiostError
 from ..outputs import is_partial
 from .manifest import MANIFEST_NAME, Manifest, record
-from .plan import Plan, find_sources, plan_from_csv, plan_pairs
+from .plan import DEFAULT_TEMPLATE, Plan, find_sources, plan_from_csv, plan_pairs
 from .recipe import Recipe, resolve_recipe, save_recipe
 from .worker import Task
 
@@ -146,11 +146,7 @@ def run_batch(
     summary = BatchSummary(outdir=out)
     with _locked(out):
         summary.removed_partials = _remove_partials(out)
-        plan = (
-            plan_from_csv(pairs, out, recipe.template)
-            if pairs is not None
-            else plan_pairs(find_sources(inputs, out), styles, out, recipe.template)
-        )
+        plan = plan_batch(inputs, styles, out, pairs=pairs, template=recipe.template)
         save_recipe(recipe, out, overwrite=overwrite)
         manifest = Manifest(out)
         tasks = _resume(
@@ -179,6 +175,21 @@ def run_batch(
             raise BatchInterrupted(summary) from None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def plan_batch(
+    inputs: Sequence[str | os.PathLike],
+    styles: Sequence[str | os.PathLike],
+    outdir: str | os.PathLike,
+    *,
+    pairs: str | os.PathLike | None = None,
+    template: str = DEFAULT_TEMPLATE,
+) -> Plan:
+    """The pairs :func:`run_batch` would style and their output names, and the inputs it would not take, without writing anything."""
+    out = Path(outdir)
+    if pairs is not None:
+        return plan_from_csv(pairs, out, template)
+    return plan_pairs(find_sources(inputs, out), styles, out, template)
 
 
 def _resume(

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import click
 from tqdm import tqdm
 
-from ..batch.plan import DEFAULT_TEMPLATE
+from ..batch.plan import DEFAULT_TEMPLATE, Plan
 from ..batch.recipe import load_recipe, resolve_recipe
-from ..batch.runner import EXECUTORS, BatchInterrupted, BatchSummary, run_batch
+from ..batch.runner import (
+    EXECUTORS,
+    BatchInterrupted,
+    BatchSummary,
+    plan_batch,
+    run_batch,
+)
 from ..config import AUDIO_PRESETS
 from .common import (
     EXIT_INTERRUPTED,
@@ -100,6 +107,11 @@ _SHOWN_FAILURES = 10
     type=click.Path(path_type=Path, file_okay=False),
     help="Also write each pair's pictures and JSON record (see transfer --report) here, mirroring OUTDIR.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List the pairs and their output names (tab-separated: status, content, style, output) and style nothing; OUTDIR is not created.",
+)
 @setting_options
 @report_failures
 def batch(
@@ -116,6 +128,7 @@ def batch(
     overwrite: bool,
     quiet: bool,
     report: Path | None,
+    dry_run: bool,
     **settings: Any,
 ) -> None:
     """Style every INPUT (files, folders, glob patterns) with every --style into OUTDIR.
@@ -137,6 +150,12 @@ def batch(
         settings=given(settings),
         source=recipe,
     )
+    if dry_run:
+        _list_plan(
+            plan_batch(inputs, styles, outdir, pairs=pairs, template=resolved.template),
+            overwrite,
+        )
+        return
     listener = _Progress(quiet, jobs if executor == "local" else None)
     try:
         summary = run_batch(
@@ -160,6 +179,22 @@ def batch(
     _print_summary(summary, interrupted=False)
     if summary.failed:
         sys.exit(EXIT_SOME_FAILED)
+
+
+def _list_plan(plan: Plan, overwrite: bool) -> None:
+    """A dry run: one tab-separated line per pair and per input left out, on stdout; the counts on stderr."""
+    counts: Counter[str] = Counter()
+    for pair in plan.pairs:
+        status = "exists" if pair.output.exists() and not overwrite else "to style"
+        counts[status] += 1
+        click.echo(f"{status}\t{pair.content}\t{pair.style}\t{pair.output}")
+    for item in plan.unplanned:
+        counts["left out"] += 1
+        click.echo(f"left out\t{item.content}\t{item.style or ''}\t{item.error}")
+    say(
+        f"dry run: {counts['to style']} pair(s) to style, {counts['exists']} output(s) exist "
+        f"(skipped; --overwrite redoes them), {counts['left out']} input(s) left out; nothing written"
+    )
 
 
 class _Progress:
