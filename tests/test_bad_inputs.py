@@ -14,6 +14,7 @@ unreadable files, awkward names) are in ``test_special_files.py``.
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +176,36 @@ def test_bad_file_in_evaluate(
     options = [] if kind == "audio" else ["--net", "vgg16", "--weights", "random"]
     result = invoke("evaluate", *trio, "--json", *options)
     check_outcome(result, path, row, tmp_path, None)
+
+
+@pytest.mark.parametrize(("path", "row"), MEDIA, ids=IDS)
+def test_bad_file_in_info_and_as_a_recipe(
+    path: Path,
+    row: dict[str, str],
+    partners: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """info reads headers only: it may describe a file whose samples are broken, but never with a traceback; as a recipe, a file without a record is refused in one line."""
+    monkeypatch.chdir(tmp_path)
+    before = digest(path)
+    shown = invoke("info", path, "--json")
+    if shown.exit_code == 0:
+        assert json.loads(shown.stdout)["record"] is None
+    else:
+        assert_one_line_error(shown, path.name, workdir=tmp_path)
+    kind = kind_of(path)
+    rerun = invoke(
+        "transfer",
+        partners[kind],
+        partners[kind],
+        "--recipe",
+        path,
+        "-o",
+        tmp_path / "o.wav",
+    )
+    assert_one_line_error(rerun, path.name, workdir=tmp_path)
+    assert digest(path) == before
 
 
 @pytest.mark.skipif(

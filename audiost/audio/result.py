@@ -14,6 +14,7 @@ from ..engine.optimise import OptimisationResult
 from ..media.audio import AudioCanvas, left_right
 from ..media.audio_io import write_audio
 from ..media.loudness import match_loudness
+from ..provenance import make_record
 
 
 @dataclass
@@ -94,6 +95,6 @@ def finish_audio(
                 audio,
                 audio_canvas.sr,
                 bit_depth=cfg.bit_depth,
-                spectral_convergence=consistency,
+                record=make_record(cfg, spectral_convergence=round(consistency, 6)),
             )
     return out

@@ -65,8 +65,8 @@ class Recipe:
         """Every setting, as TOML data (``None`` fields are left out: TOML has no null)."""
         return {
             "template": self.template,
-            "audio": _config_table(self.audio),
-            "image": _config_table(self.image),
+            "audio": config_table(self.audio),
+            "image": config_table(self.image),
         }
 
 
@@ -168,7 +168,8 @@ def save_recipe(recipe: Recipe, outdir: Path, *, overwrite: bool) -> Path:
     return path
 
 
-def _config_table(config: AudioConfig | ImageConfig) -> dict[str, Any]:
+def config_table(config: AudioConfig | ImageConfig) -> dict[str, Any]:
+    """A configuration's settings as plain data (TOML, JSON): no None, lists for tuples, no machine-bound fields (device, limits)."""
     table = {}
     for name, value in dataclasses.asdict(config).items():
         if value is None or name in _NOT_SAVED:

@@ -10,6 +10,7 @@ import click
 from .batch import batch
 from .common import EXIT_INTERRUPTED, fail
 from .evaluate import evaluate
+from .info import info
 from .texture import texture
 from .transfer import transfer
 
@@ -58,5 +59,6 @@ main.add_command(transfer)
 main.add_command(batch)
 main.add_command(evaluate)
 main.add_command(texture)
+main.add_command(info)
 
 __all__ = ["main"]

@@ -69,6 +69,11 @@ from .common import (
     callback=seconds_option,
     help="Audio: style only this much of the content, e.g. 10s, to audition a long take.  [default: to the end]",
 )
+@click.option(
+    "--recipe",
+    type=click.Path(path_type=Path),
+    help="Settings to start from instead of the preset: an output audiost wrote (its record, see `audiost info`) or a recipe .toml; options given here override them.",
+)
 @setting_options
 @report_failures
 def transfer(
@@ -81,6 +86,7 @@ def transfer(
     report: Path | None,
     start: float | None,
     duration: float | None,
+    recipe: Path | None,
     **settings: Any,
 ) -> None:
     """Recompose CONTENT in the style of STYLE.
@@ -105,20 +111,20 @@ def transfer(
 
     # One thread per core this process may use (a container's quota included).
     use_cpu_cores()
+    config = _configure(kind, preset, settings, recipe)
     if kind == "audio":
         result, summary = _transfer_audio(
             content,
             styles,
             output,
             overwrite,
-            preset,
+            config,
             quiet,
-            settings,
             excerpt=(start or 0.0, duration),
         )
     else:
         result, summary = _transfer_image(
-            content, styles, output, overwrite, preset, quiet, settings
+            content, styles, output, overwrite, config, quiet
         )
     for note in result.warnings:
         say(f"audiost: warning: {note}")
@@ -133,6 +139,37 @@ def transfer(
         written = write_report(report, content, styles[0], result)
         if not quiet:
             say(f"report: {', '.join(str(path) for path in written)}")
+
+
+def _configure(
+    kind: str, preset: str, settings: dict[str, Any], recipe: Path | None
+) -> Any:
+    """The run's configuration: the preset with the options, or a recipe's settings (a TOML recipe, or an audiost output's record) with the options over them."""
+    make = audio_preset if kind == "audio" else image_preset
+    if recipe is None:
+        return make_config(make, preset, settings)
+    from ..batch.recipe import load_recipe, resolve_recipe
+    from ..media.audio_io import check_input_file
+    from ..provenance import read_record
+
+    check_input_file(recipe, "a recipe or an audiost output")
+    if recipe.suffix.lower() == ".toml":
+        data = load_recipe(recipe)
+    else:
+        record = read_record(recipe)
+        if record is None:
+            raise AudiostError(
+                "holds no audiost settings; give an output audiost wrote, or a recipe .toml",
+                recipe,
+            )
+        if record.get("kind") != kind:
+            raise AudiostError(
+                f"holds the settings of an {record.get('kind')} transfer; the inputs are {kind}",
+                recipe,
+            )
+        data = {kind: record.get("settings", {})}
+    resolved = resolve_recipe(data, settings=settings, source=recipe)
+    return resolved.audio if kind == "audio" else resolved.image
 
 
 def _common_kind(content: Path, styles: tuple[Path, ...]) -> str:
@@ -151,9 +188,8 @@ def _transfer_audio(
     styles: tuple[Path, ...],
     output: Path | None,
     overwrite: bool,
-    preset: str,
+    config: Any,
     quiet: bool,
-    settings: dict[str, Any],
     *,
     excerpt: tuple[float, float | None],
 ) -> tuple[Any, str]:
@@ -161,7 +197,6 @@ def _transfer_audio(
 
     if len(styles) != 1:
         raise AudiostError(f"audio takes one style, got {len(styles)}")
-    config = make_config(audio_preset, preset, settings)
     output = output or default_output_path(content, styles[0], ".wav")
     with progress_bar(config.iters, "styling", quiet=quiet) as on_step:
         result = transfer_audio(
@@ -183,9 +218,8 @@ def _transfer_image(
     styles: tuple[Path, ...],
     output: Path | None,
     overwrite: bool,
-    preset: str,
+    config: Any,
     quiet: bool,
-    settings: dict[str, Any],
 ) -> tuple[Any, str]:
     from ..image import transfer_image
     from ..image.inputs import default_image_output
@@ -193,7 +227,6 @@ def _transfer_image(
     from ..media.image import fit_size
     from ..media.image_io import image_size
 
-    config = make_config(image_preset, preset, settings)
     output = output or default_image_output(content, styles)
     size = image_size(content) or (config.max_size, config.max_size)
     total = planned_iterations(config, fit_size(size, config.max_size))

@@ -15,6 +15,7 @@ from ..engine.optimise import OptimisationResult
 from ..engine.tiles import plan_tiles
 from ..limits import format_bytes
 from ..media.image_io import OUTPUT_FORMATS, write_image
+from ..provenance import make_record
 
 LOG = logging.getLogger("audiost")
 
@@ -83,5 +84,5 @@ def finish_image(
                 "JPEG has no alpha channel: the content's transparency was dropped; write .png to keep it"
             )
         with stage(timings, "write"):
-            out.output = write_image(output, pixels)
+            out.output = write_image(output, pixels, make_record(cfg))
     return out

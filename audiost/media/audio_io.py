@@ -14,6 +14,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -21,6 +22,7 @@ import soundfile as sf
 from ..errors import AudiostError
 from ..limits import MAX_CHANNELS, MAX_DURATION_S, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from ..outputs import atomic_output
+from ..provenance import decode_record, encode_record
 
 #: Output formats by suffix, with the sample encoding written.
 #: Output formats by suffix (libsndfile's names). OGG (Vorbis) and MP3 are lossy.
@@ -357,7 +359,7 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     ).astype(np.float32)
 
 
-#: The comment tag's key for the reconstruction's spectral convergence.
+#: How audiost before provenance records tagged the spectral convergence.
 SC_TAG = "audiost_spectral_convergence"
 
 
@@ -367,16 +369,17 @@ def write_audio(
     sr: int,
     *,
     bit_depth: str = "24",
-    spectral_convergence: float | None = None,
+    record: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``(channels, samples)`` audio atomically in the format its suffix names.
 
     WAV and AIFF take ``bit_depth`` 16, 24 or 32f (float), FLAC 16 or 24;
     OGG (Vorbis) and MP3 are lossy and have none. The file is tagged as made
-    by audiost (the ``software`` tag) and, when given, with the
-    reconstruction's spectral convergence (the ``comment`` tag), which
-    ``audiost evaluate`` reads back: only the transfer knows the spectrogram
-    the audio was reconstructed from.
+    by audiost (the ``software`` tag) and, when given, with ``record``
+    (:mod:`audiost.provenance`: the settings, and the reconstruction's
+    spectral convergence, which ``audiost evaluate`` reads back: only the
+    transfer knows the spectrogram the audio was reconstructed from) as
+    JSON in the ``comment`` tag.
     """
     path = Path(path)
     file_format, subtype = _output_format(path, bit_depth)
@@ -391,8 +394,8 @@ def write_audio(
     ):
         with contextlib.suppress(RuntimeError):  # formats without tags
             file.software = f"audiost {_version()}"
-            if spectral_convergence is not None:
-                file.comment = f"{SC_TAG}={spectral_convergence:.6f}"
+            if record is not None:
+                file.comment = encode_record(record)
         file.write(np.ascontiguousarray(audio.T))
     return path
 
@@ -432,13 +435,23 @@ def _output_format(path: Path, bit_depth: str) -> tuple[str, str]:
     return file_format, subtype
 
 
-def read_spectral_convergence(path: str | os.PathLike) -> float | None:
-    """The reconstruction's spectral convergence an audiost output carries, or None."""
+def read_comment(path: str | os.PathLike) -> str | None:
+    """An audio file's comment tag, or None if it has none or cannot be opened."""
     try:
         with native_stderr_silenced(), sf.SoundFile(path) as file:
-            comment = file.comment or ""
+            return file.comment or None
     except (sf.LibsndfileError, RuntimeError, OSError):
         return None
+
+
+def read_spectral_convergence(path: str | os.PathLike) -> float | None:
+    """The reconstruction's spectral convergence an audiost output carries, or None."""
+    comment = read_comment(path) or ""
+    record = decode_record(comment)
+    if record is not None:
+        value = record.get("spectral_convergence")
+        return float(value) if isinstance(value, (int, float)) else None
+    # Outputs of audiost before records: "audiost_spectral_convergence=0.23".
     key, _, value = comment.partition("=")
     try:
         return float(value) if key.strip() == SC_TAG else None

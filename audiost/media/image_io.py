@@ -13,13 +13,15 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import AudiostError
 from ..limits import MAX_MEGAPIXELS
 from ..outputs import atomic_output
+from ..provenance import RECORD_KEY, encode_record
 from .audio_io import check_input_file
 
 #: Output formats by suffix.
@@ -202,10 +204,13 @@ def _from_array(array: np.ndarray, name: str | os.PathLike, max_pixels: int) -> 
     return Picture(np.ascontiguousarray(rgb), alpha)
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
+def write_image(
+    path: str | os.PathLike, image: np.ndarray, record: dict[str, Any] | None = None
+) -> Path:
     """Write a uint8 ``(H, W, 3)`` or ``(H, W, 4)`` image atomically as PNG or JPEG.
 
-    JPEG has no alpha channel: write PNG to keep transparency.
+    JPEG has no alpha channel: write PNG to keep transparency. ``record``
+    (:mod:`audiost.provenance`) goes in a PNG text chunk or the JPEG comment.
     """
     path = Path(path)
     fmt = OUTPUT_FORMATS.get(path.suffix.lower())
@@ -214,9 +219,27 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
             f"unsupported output format; use one of {', '.join(OUTPUT_FORMATS)}", path
         )
     picture = Image.fromarray(image)
-    options = {"quality": _JPEG_QUALITY} if fmt == "JPEG" else {}
+    options: dict[str, Any] = {"quality": _JPEG_QUALITY} if fmt == "JPEG" else {}
     if fmt == "JPEG":
         picture = picture.convert("RGB")
+    if record is not None:
+        text = encode_record(record)
+        if fmt == "PNG":
+            options["pnginfo"] = PngImagePlugin.PngInfo()
+            options["pnginfo"].add_itxt(RECORD_KEY, text)
+        else:
+            options["comment"] = text.encode()
     with atomic_output(path) as tmp:
         picture.save(tmp, format=fmt, **options)
     return path
+
+
+def read_text_tag(path: str | os.PathLike, key: str) -> str | None:
+    """A picture's text chunk ``key`` (PNG) or its comment (JPEG), or None."""
+    try:
+        with Image.open(path) as picture:
+            info = picture.info
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    value = info.get(key) or info.get("comment")
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
