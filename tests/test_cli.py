@@ -284,3 +284,34 @@ def test_image_progress_counts_every_coarse_to_fine_pass_and_colour_flag(
     assert np.abs(colours - expected).mean() < 0.02, (
         "the bare flag did not keep the photo's colours"
     )
+
+
+@pytest.mark.parametrize("command", ["transfer", "batch", "texture"])
+def test_help_reads_in_sections(command: str) -> None:
+    from audiost.cli.common import HELP_SECTIONS
+
+    text = CliRunner().invoke(main, [command, "--help"]).stdout
+    titles = [
+        line[:-1]
+        for line in text.splitlines()
+        if line.endswith(":") and not line.startswith(" ")
+    ]
+    # Sections in their order, every one a command has, then the rest.
+    assert titles == [t for t in (*HELP_SECTIONS, "Options") if t in titles]
+    assert {"Output", "Quality", "Limits", "Device"} <= set(titles)
+    assert text.index("--mix" if command != "texture" else "--loudness") < text.index(
+        "Quality:"
+    )
+
+
+def test_texture_help_speaks_of_the_style_not_a_content() -> None:
+    text = " ".join(CliRunner().invoke(main, ["texture", "--help"]).stdout.split())
+    # "content" only where the command says it has none, and as a choice's name.
+    for allowed in (
+        "and no content",
+        "[content|random|pghi]",
+        "a texture has no content phase; 'content' means PGHI here",
+        "[default: content]",
+    ):
+        text = text.replace(allowed, "")
+    assert "content" not in text.lower(), text

@@ -23,6 +23,7 @@ from ..batch.runner import (
 from ..config import AUDIO_PRESETS
 from .common import (
     EXIT_INTERRUPTED,
+    SectionedCommand,
     given,
     printable,
     report_failures,
@@ -34,7 +35,7 @@ EXIT_SOME_FAILED = 1
 _SHOWN_FAILURES = 10
 
 
-@click.command()
+@click.command(cls=SectionedCommand)
 @click.argument(
     "inputs", nargs=-1, type=click.Path(path_type=Path), metavar="[INPUT ...]"
 )

@@ -142,10 +142,12 @@ def make_config(make: Callable[..., Any], preset: str, settings: dict[str, Any])
         raise AudiostError(str(exc)) from exc
 
 
-def _named(*declarations: str, **attributes: Any) -> tuple[str, Callable[..., Any]]:
-    """A click option under the keyword it arrives as: ``--gl-iters`` -> ``gl_iters``."""
+def _named(
+    *declarations: str, **attributes: Any
+) -> tuple[str, tuple[tuple[str, ...], dict[str, Any]]]:
+    """A click option's declarations and attributes under the keyword it arrives as: ``--gl-iters`` -> ``gl_iters``."""
     name = declarations[0].split("/")[0].lstrip("-").replace("-", "_")
-    return name, click.option(*declarations, **attributes)
+    return name, (declarations, attributes)
 
 
 # Matched against the stripped text: leading and trailing ``\s*`` around the
@@ -455,17 +457,57 @@ _SETTINGS = dict(
 )
 
 
+#: Sections of a command's --help, in order, and the options in each (by
+#: parameter name); anything unlisted goes under "Options".
+HELP_SECTIONS: dict[str, tuple[str, ...]] = {
+    "Output": ("output", "outdir", "overwrite", "template", "quiet", "report", "dry_run", "loudness", "mix", "bit_depth"),
+    "Inputs": ("styles", "pairs", "start", "duration", "size"),
+    "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
+    "Audio": ("temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "mono", "sample_rate", "section_seconds"),
+    "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_weights", "style_scale", "tv_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
+    "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
+    "Device": ("device", "seed", "jobs", "executor", "ray_address"),
+}  # fmt: skip
+_SECTION_OF = {name: title for title, names in HELP_SECTIONS.items() for name in names}
+
+
+class SectionedCommand(click.Command):
+    """A command whose --help lists its options in sections (Output, Inputs, Quality, Audio, Images, Limits, Device)."""
+
+    def format_options(
+        self, ctx: click.Context, formatter: click.HelpFormatter
+    ) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                title = _SECTION_OF.get(param.name or "", "Options")
+                sections.setdefault(title, []).append(record)
+        for title in (*HELP_SECTIONS, "Options"):
+            if title in sections:
+                with formatter.section(title):
+                    formatter.write_dl(sections[title])
+
+
 def setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add every transfer setting as an option; each arrives as a keyword, None when not given."""
     return some_settings(*_SETTINGS)(command)
 
 
-def some_settings(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add the named transfer settings (``"iters"``, ``"gl_iters"``, ...) as options, in the usual order."""
+def some_settings(
+    *names: str, helps: dict[str, str] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the named transfer settings (``"iters"``, ``"gl_iters"``, ...) as options, in the usual order.
+
+    ``helps`` rewords an option's help for a command (a texture has no content).
+    """
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         for name in reversed([n for n in _SETTINGS if n in names]):
-            command = _SETTINGS[name](command)
+            declarations, attributes = _SETTINGS[name]
+            if helps and name in helps:
+                attributes = {**attributes, "help": helps[name]}
+            command = click.option(*declarations, **attributes)(command)
         return command
 
     return decorate

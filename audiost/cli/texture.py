@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
-from ..config import AUDIO_PRESETS
+from ..config import AUDIO_PRESETS, AudioConfig, ImageConfig
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..progress import progress_bar
 from .common import (
+    SectionedCommand,
     make_config,
     parse_duration,
     parse_size,
@@ -23,7 +24,7 @@ from .common import (
 )
 
 
-@click.command()
+@click.command(cls=SectionedCommand)
 @click.argument("style", type=click.Path(path_type=Path))
 @click.option(
     "--duration",
@@ -49,7 +50,17 @@ from .common import (
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @some_settings(
-    "iters", "style_weight", "style_loss", "net", "weights", "device", "seed"
+    "iters",
+    "style_weight",
+    "style_loss",
+    "net",
+    "weights",
+    "device",
+    "seed",
+    helps={
+        "style_weight": "How hard the style's statistics pull against the rhythm term (audio) or the smoothing (images)."
+        f"  [default: audio {AudioConfig.style_weight:g}, images {ImageConfig.style_weight:g}]",
+    },
 )
 @some_settings(
     "spectral_envelope_weight",
@@ -60,8 +71,26 @@ from .common import (
     "mono",
     "loudness",
     "bit_depth",
+    helps={
+        "sample_rate": "Audio: resample the style to this rate (default: keep it).",
+        "mono": "Audio: downmix the style to mono first (otherwise the result has its channels).",
+        "loudness": "Audio: match the style's loudness as BS.1770 LUFS (with a -1 dBTP true-peak ceiling) or RMS, or leave the level as reconstructed."
+        f"  [default: {AudioConfig.loudness}]",
+        "phase_init": "Audio: Griffin-Lim start phase: PGHI's estimate, or random (a texture has no content phase; 'content' means PGHI here)."
+        f"  [default: {AudioConfig.phase_init}]",
+    },
 )
-@some_settings("tv_weight", "start_size", "style_scale", "pooling", "style_layers")
+@some_settings(
+    "tv_weight",
+    "start_size",
+    "style_scale",
+    "pooling",
+    "style_layers",
+    helps={
+        "style_scale": "Images: motif size relative to the result (bigger above 1)."
+        f"  [default: {ImageConfig.style_scale:g}]",
+    },
+)
 @some_settings("max_duration", "max_channels", "max_megapixels", "max_memory")
 @report_failures
 def texture(

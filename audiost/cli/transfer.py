@@ -19,6 +19,7 @@ from ..media.kind import media_kind
 from ..outputs import default_output_path
 from ..progress import progress_bar
 from .common import (
+    SectionedCommand,
     given,
     make_config,
     reject_foreign_options,
@@ -30,7 +31,7 @@ from .common import (
 )
 
 
-@click.command()
+@click.command(cls=SectionedCommand)
 @click.argument("content", type=click.Path(path_type=Path))
 @click.argument(
     "styles",
