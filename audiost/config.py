@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -384,3 +385,25 @@ def image_preset(name: str = "balanced", **overrides: Any) -> ImageConfig:
             f"unknown preset {name!r}; use one of {', '.join(IMAGE_PRESETS)}"
         )
     return ImageConfig().replace(**IMAGE_PRESETS[name]).replace(**overrides)
+
+
+#: Where a run happens, and what it may read and use there, is not part of what
+#: it makes: a recipe saved on a GPU box re-runs unchanged on a laptop.
+NOT_SAVED = {
+    "device",
+    "max_duration",
+    "max_channels",
+    "max_megapixels",
+    "max_memory",
+    "tile_size",
+}
+
+
+def settings_table(config: AudioConfig | ImageConfig) -> dict[str, Any]:
+    """A configuration's settings as plain data (TOML, JSON): no None, lists for tuples, no machine-bound fields (device, limits)."""
+    table = {}
+    for name, value in dataclasses.asdict(config).items():
+        if value is None or name in NOT_SAVED:
+            continue
+        table[name] = list(value) if isinstance(value, tuple) else value
+    return table

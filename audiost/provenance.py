@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .config import AudioConfig, ImageConfig
+from .config import AudioConfig, ImageConfig, settings_table
 
 RECORD_KEY = "audiost"
 
@@ -22,13 +22,12 @@ RECORD_KEY = "audiost"
 def make_record(config: AudioConfig | ImageConfig, **measures: float) -> dict[str, Any]:
     """The record an output carries: version, kind, settings and what only the run knew (``measures``)."""
     from . import __version__
-    from .batch.recipe import config_table
 
     kind = "audio" if isinstance(config, AudioConfig) else "image"
     return {
         RECORD_KEY: __version__,
         "kind": kind,
-        "settings": config_table(config),
+        "settings": settings_table(config),
         **measures,
     }
 

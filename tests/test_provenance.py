@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from audiost.batch.recipe import config_table
+from audiost.config import settings_table
 from audiost.media.audio_io import read_spectral_convergence
 from audiost.provenance import read_record
 
@@ -121,7 +121,7 @@ def test_the_record_is_the_recipe_a_batch_would_save(tmp_path, audio_pair) -> No
 
     config = audio_preset("fast", iters=2, gl_iters=2, loudness="rms")
     transfer_audio(*audio_pair, tmp_path / "a.wav", config=config, duration=1.0)
-    assert read_record(tmp_path / "a.wav")["settings"] == config_table(config)
+    assert read_record(tmp_path / "a.wav")["settings"] == settings_table(config)
 
 
 def test_older_outputs_still_give_their_spectral_convergence(tmp_path) -> None:

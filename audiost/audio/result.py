@@ -13,7 +13,7 @@ from ..device import stage
 from ..engine.optimise import OptimisationResult
 from ..media.audio import AudioCanvas, left_right
 from ..media.audio_io import write_audio
-from ..media.loudness import match_loudness
+from ..media.loudness import loudness_gain, match_loudness
 from ..provenance import make_record
 
 
@@ -60,22 +60,15 @@ def finish_audio(
     """
     with stage(timings, "reconstruct", device):
         consistency = audio_canvas.consistency(result.canvas, wave)
-        audio = match_loudness(
-            (left_right(wave) if mid_side else wave).cpu().numpy(),
-            reference,
-            audio_canvas.sr,
-            cfg.loudness,
-        )
+        audio = (left_right(wave) if mid_side else wave).cpu().numpy()
         if dry is not None and cfg.mix < 1:
-            # Matched again: two partly unrelated signals at equal loudness
-            # sum quieter (-1.5 dB at 0.5 on speech x mariachi); the blend
-            # keeps the level the user chose.
-            audio = match_loudness(
-                cfg.mix * audio + (1 - cfg.mix) * dry,
-                reference,
-                audio_canvas.sr,
-                cfg.loudness,
-            )
+            # Both sides at the content's loudness before they are blended;
+            # the blend is then matched as a whole (two partly unrelated
+            # signals at equal loudness sum quieter: -1.5 dB at 0.5 on
+            # speech x mariachi), so the mix keeps the level chosen.
+            gain = loudness_gain(audio, reference, audio_canvas.sr, cfg.loudness)
+            audio = cfg.mix * gain * audio + (1 - cfg.mix) * dry
+        audio = match_loudness(audio, reference, audio_canvas.sr, cfg.loudness)
     out = AudioResult(
         audio=audio,
         sr=audio_canvas.sr,

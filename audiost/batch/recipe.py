@@ -27,7 +27,13 @@ from typing import Any
 
 import tomli_w
 
-from ..config import AudioConfig, ImageConfig, audio_preset, image_preset
+from ..config import (
+    AudioConfig,
+    ImageConfig,
+    audio_preset,
+    image_preset,
+    settings_table,
+)
 from ..errors import AudiostError
 from ..outputs import atomic_output
 from .plan import DEFAULT_TEMPLATE
@@ -41,16 +47,6 @@ RECIPE_NAME = "recipe.toml"
 _AUDIO_FIELDS = {f.name for f in dataclasses.fields(AudioConfig)}
 _IMAGE_FIELDS = {f.name for f in dataclasses.fields(ImageConfig)}
 _BATCH_KEYS = {"preset", "template"}
-# Where a batch runs, and what it may read and use there, is not part of what
-# it makes: a recipe saved on a GPU box re-runs unchanged on a laptop.
-_NOT_SAVED = {
-    "device",
-    "max_duration",
-    "max_channels",
-    "max_megapixels",
-    "max_memory",
-    "tile_size",
-}
 
 
 @dataclass(frozen=True)
@@ -65,8 +61,8 @@ class Recipe:
         """Every setting, as TOML data (``None`` fields are left out: TOML has no null)."""
         return {
             "template": self.template,
-            "audio": config_table(self.audio),
-            "image": config_table(self.image),
+            "audio": settings_table(self.audio),
+            "image": settings_table(self.image),
         }
 
 
@@ -166,16 +162,6 @@ def save_recipe(recipe: Recipe, outdir: Path, *, overwrite: bool) -> Path:
             + tomli_w.dumps(wanted)
         )
     return path
-
-
-def config_table(config: AudioConfig | ImageConfig) -> dict[str, Any]:
-    """A configuration's settings as plain data (TOML, JSON): no None, lists for tuples, no machine-bound fields (device, limits)."""
-    table = {}
-    for name, value in dataclasses.asdict(config).items():
-        if value is None or name in _NOT_SAVED:
-            continue
-        table[name] = list(value) if isinstance(value, tuple) else value
-    return table
 
 
 def _tuples(config: Any) -> Any:

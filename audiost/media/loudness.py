@@ -72,7 +72,7 @@ def match_loudness(
     audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
     gain = 1.0
     if reference is not None and method != "none":
-        gain = _gain(audio, reference, sr, method)
+        gain = loudness_gain(audio, reference, sr, method)
     if method == "lufs":
         peak, ceiling = true_peak(audio) * gain, 10 ** (TRUE_PEAK_CEILING_DB / 20)
     else:
@@ -82,7 +82,12 @@ def match_loudness(
     return audio * np.float32(gain)
 
 
-def _gain(audio: np.ndarray, reference: np.ndarray, sr: int, method: str) -> float:
+def loudness_gain(
+    audio: np.ndarray, reference: np.ndarray, sr: int, method: str
+) -> float:
+    """The gain that brings ``audio`` to ``reference``'s loudness by ``method`` (1 for ``none``), before any ceiling."""
+    if method == "none":
+        return 1.0
     if method == "lufs":
         have, want = integrated_loudness(audio, sr), integrated_loudness(reference, sr)
         if have is not None and want is not None:
