@@ -104,6 +104,12 @@ def transfer(
         raise AudiostError(
             "--start and --duration select an excerpt of audio; crop a picture first"
         )
+    if report is not None and (start is not None or duration is not None):
+        # The report measures against the content file; against the whole
+        # take, an excerpt's measures and spectrograms would be misaligned.
+        raise AudiostError(
+            "--report measures against the whole content, not an excerpt: drop --start/--duration, or save the excerpt as a file and style that"
+        )
     if report is not None:
         from ..report import require_matplotlib
 
