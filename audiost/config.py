@@ -91,6 +91,10 @@ class AudioConfig(_Settings):
     # Output sample format: "16", "24" (integer PCM) or "32f" (float); lossy
     # formats (OGG, MP3) have none.
     bit_depth: str = "24"
+    # Several styles: blended in these proportions (equal if empty), or, with
+    # morph, from the first to the last over the content's duration.
+    style_weights: tuple[float, ...] = ()
+    morph: bool = False
     # Longer contents are styled in overlapping sections of this length, so
     # memory stays bounded; every section matches the whole style.
     section_seconds: float = 30.0
@@ -119,13 +123,23 @@ class AudioConfig(_Settings):
             )
         if self.iters < 0 or self.gl_iters < 0:
             raise ValueError("iteration counts must be >= 0")
+        object.__setattr__(
+            self, "style_weights", tuple(float(w) for w in self.style_weights)
+        )
         _check_weights(
             self.content_weight,
             self.style_weight,
             self.temporal_envelope_weight,
             self.spectral_envelope_weight,
             self.level_distribution_weight,
+            *self.style_weights,
         )
+        if self.style_weights and not sum(self.style_weights) > 0:
+            raise ValueError("style_weights must not all be 0")
+        if self.morph and self.style_weights:
+            raise ValueError(
+                "morph moves from the first style to the last; give it no style_weights"
+            )
         _check_lr(self.lr)
         _check_seed(self.seed)
         if self.sample_rate is not None and not (

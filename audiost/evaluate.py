@@ -114,18 +114,23 @@ def evaluate_audio(
     *,
     max_duration: float = MAX_DURATION_S,
     max_channels: int = MAX_CHANNELS,
+    start: float = 0.0,
+    duration: float | None = None,
 ) -> Evaluation:
     """Audio measures at :data:`~audiost.metrics.ANALYSIS_RATE` (all three files resampled to it, mono).
 
     Files longer than ``max_duration`` seconds or with more than
-    ``max_channels`` channels are refused, as by a transfer.
+    ``max_channels`` channels are refused, as by a transfer. ``start`` and
+    ``duration`` select the excerpt of the content that the output was
+    made from (``transfer --start/--duration``), so that the two align.
     """
     from .media.audio_io import check_audio, load_audio, read_spectral_convergence
 
     limits = {"max_seconds": max_duration, "max_channels": max_channels}
     waves = []
     for path in (content, style, output):
-        wave, rate = load_audio(path, **limits)
+        excerpt = {"start": start, "duration": duration} if path is content else {}
+        wave, rate = load_audio(path, **limits, **excerpt)
         # One 2048-sample analysis frame at the analysis rate.
         frame = math.ceil(2048 * rate / ANALYSIS_RATE)
         waves += [
@@ -216,3 +221,71 @@ def evaluate_image(
         pictures["content"], pictures["style"], pictures["output"]
     )
     return Evaluation("image", measures)
+
+
+def evaluate_result(
+    content: Source,
+    style: Source,
+    result: Any,
+    *,
+    start: float = 0.0,
+    duration: float | None = None,
+) -> Evaluation:
+    """:func:`evaluate` of a transfer's written output (an AudioResult or ImageResult), with the settings it ran with.
+
+    Images are measured with the transfer's network; audio against the
+    ``start``/``duration`` excerpt of the content the output was made from.
+    """
+    if result.output is None:
+        raise AudiostError("measuring a result needs its output file")
+    if hasattr(result, "sr"):
+        return evaluate_audio(
+            content, style, result.output, start=start, duration=duration
+        )
+    cfg = result.config
+    return evaluate_image(
+        content,
+        style,
+        result.output,
+        net=cfg.net,
+        weights=cfg.weights,
+        max_size=cfg.max_size,
+        device=result.device,
+    )
+
+
+def evaluate_texture(style: Source, output: Source) -> Evaluation:
+    """How near a texture is to its style: network-free distances (there is no content to measure a gain from).
+
+    Audio: the log-mel statistics distance (dB) and both noise floors;
+    images: the palette and gradient-statistics distances.
+    """
+    if media_kind(style) == "audio":
+        from .media.audio_io import load_audio, resample
+        from .metrics import logmel_distance, noise_floor_db
+
+        style_wave, output_wave = (
+            resample(wave, rate, ANALYSIS_RATE).mean(axis=0)
+            for wave, rate in (load_audio(style), load_audio(output))
+        )
+        return Evaluation(
+            "audio",
+            {
+                "style_distance_output": logmel_distance(
+                    output_wave, style_wave, ANALYSIS_RATE
+                ),
+                "noise_floor_db_style": noise_floor_db(style_wave, ANALYSIS_RATE),
+                "noise_floor_db_output": noise_floor_db(output_wave, ANALYSIS_RATE),
+            },
+        )
+    from .image_metrics import palette_distance, texture_distance
+    from .media.image_io import load_image
+
+    style_rgb, output_rgb = load_image(style).rgb, load_image(output).rgb
+    return Evaluation(
+        "image",
+        {
+            "palette_distance_output": palette_distance(output_rgb, style_rgb),
+            "texture_distance_output": texture_distance(output_rgb, style_rgb),
+        },
+    )

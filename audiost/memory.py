@@ -29,13 +29,21 @@ from .limits import OOM_ADVICE, format_bytes, parse_bytes
 def available_memory(device: torch.device) -> int | None:
     """Bytes this process could still allocate on ``device``, or None if unknown.
 
-    CPU: the kernel's ``MemAvailable`` (free plus reclaimable page cache),
-    capped by a container's cgroup limit, which a plain free-memory figure
-    ignores. CUDA: the device's free memory.
+    CPU on Linux: the kernel's ``MemAvailable`` (free plus reclaimable page
+    cache), capped by a container's cgroup limit, which a plain free-memory
+    figure ignores; elsewhere (macOS, Windows) psutil's available memory.
+    CUDA: the device's free memory. Apple MPS: the system's, capped by what
+    Metal recommends for one process less what it has allocated (the GPU
+    shares the system's memory).
     """
-    if getattr(device, "type", str(device)).startswith("cuda"):
+    kind = getattr(device, "type", str(device))
+    if kind.startswith("cuda"):
         return int(torch.cuda.mem_get_info(device)[0])
     figures = [_meminfo_available(), _cgroup_room()]
+    if figures[0] is None:
+        figures.append(_psutil_available())
+    if kind == "mps":
+        figures.append(_mps_room())
     known = [f for f in figures if f is not None]
     return min(known) if known else None
 
@@ -105,6 +113,26 @@ def _meminfo_available() -> int | None:
         return None
     match = re.search(r"^MemAvailable:\s+(\d+) kB", text, re.MULTILINE)
     return int(match[1]) * 1024 if match else None
+
+
+def _psutil_available() -> int | None:
+    """Available memory where there is no /proc/meminfo; psutil is a dependency there (None if missing)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return int(psutil.virtual_memory().available)
+
+
+def _mps_room() -> int | None:
+    """What Metal still recommends this process allocate on the Apple GPU, if torch can tell."""
+    mps = getattr(torch, "mps", None)
+    try:
+        return max(
+            int(mps.recommended_max_memory()) - int(mps.driver_allocated_memory()), 0
+        )
+    except (AttributeError, RuntimeError):
+        return None
 
 
 def _cgroup_room() -> int | None:

@@ -40,10 +40,21 @@ def is_partial(name: str) -> bool:
 
 
 def default_output_path(
-    content: str | os.PathLike, style: str | os.PathLike, suffix: str
+    content: str | os.PathLike,
+    styles: str | os.PathLike | Iterable[str | os.PathLike],
+    suffix: str,
 ) -> Path:
-    """``<content-stem>_x_<style-stem><suffix>`` in the current directory."""
-    return Path(f"{Path(content).stem}_x_{Path(style).stem}{suffix}")
+    """``<content-stem>_x_<style-stem><suffix>`` in the current directory; several styles' stems are joined by ``+``."""
+    if isinstance(styles, (str, os.PathLike)):
+        styles = [styles]
+    stems = "+".join(Path(style).stem for style in styles)
+    return Path(f"{Path(content).stem}_x_{stems}{suffix}")
+
+
+def intermediate_path(output: str | os.PathLike, iteration: int) -> Path:
+    """Where ``--save-every`` puts the result at ``iteration``: ``out.iter0050.wav`` beside ``out.wav``."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.iter{iteration:04d}{output.suffix}")
 
 
 def check_output_path(

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .errors import AudiostError
-from .evaluate import DESCRIPTIONS, Evaluation, evaluate_audio, evaluate_image
+from .evaluate import DESCRIPTIONS, Evaluation, evaluate_result
 from .outputs import atomic_output
 
 _DPI = 110
@@ -35,9 +35,13 @@ def write_report(
     content: str | os.PathLike,
     style: str | os.PathLike,
     result: Any,
+    *,
+    excerpt: tuple[float, float | None] = (0.0, None),
 ) -> list[Path]:
     """Evaluate ``result`` (an AudioResult or ImageResult with ``output`` set) and write its report files.
 
+    ``excerpt`` (audio): the ``(start, duration)`` of the content the
+    output was made from; measures and pictures use that part only.
     Returns the paths written. Raises AudiostError if matplotlib is missing
     or the folder cannot be written.
     """
@@ -53,27 +57,20 @@ def write_report(
         ) from None
     stem = Path(result.output).stem
     audio = hasattr(result, "sr")
+    start, duration = excerpt
+    evaluation = evaluate_result(content, style, result, start=start, duration=duration)
     if audio:
-        evaluation = evaluate_audio(content, style, result.output)
-        picture = _spectrograms(pyplot, content, style, result.output)
+        picture = _spectrograms(pyplot, content, style, result.output, excerpt)
         picture_path = folder / f"{stem}.spectrograms.png"
     else:
-        cfg = result.config
-        evaluation = evaluate_image(
-            content,
-            style,
-            result.output,
-            net=cfg.net,
-            weights=cfg.weights,
-            max_size=cfg.max_size,
-            device=result.device,
-        )
         picture = _contact_sheet(pyplot, content, style, result.output)
         picture_path = folder / f"{stem}.contact.png"
     written = [
         _save(pyplot, picture, picture_path),
         _save(pyplot, _loss_curves(pyplot, result), folder / f"{stem}.losses.png"),
-        _write_json(folder / f"{stem}.json", content, style, result, evaluation),
+        _write_json(
+            folder / f"{stem}.json", content, style, result, evaluation, excerpt
+        ),
     ]
     return written
 
@@ -96,20 +93,33 @@ def _pyplot() -> Any:
     return pyplot
 
 
-def _spectrograms(pyplot: Any, content: Any, style: Any, output: Any) -> Any:
+def _spectrograms(
+    pyplot: Any,
+    content: Any,
+    style: Any,
+    output: Any,
+    excerpt: tuple[float, float | None],
+) -> Any:
     import librosa
 
     from .media.audio_io import load_audio, resample
 
     out, sr = load_audio(output)
+    start, duration = excerpt
     panels = []
     for title, path in (("content", content), ("style", style), ("output", output)):
-        wave, rate = (out, sr) if path is output else load_audio(path)
+        if path is output:
+            wave, rate = out, sr
+        elif path is content:
+            wave, rate = load_audio(path, start=start, duration=duration)
+        else:
+            wave, rate = load_audio(path)
         mono = resample(wave, rate, sr).mean(axis=0)
         mel = librosa.feature.melspectrogram(y=mono, sr=sr, n_mels=128, fmax=sr / 2)
         panels.append(
             (
-                f"{title}: {Path(path).name}",
+                f"{title}: {Path(path).name}"
+                + (f" from {start:g} s" if path is content and start else ""),
                 librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None),
                 mono.size / sr,
             )
@@ -185,7 +195,12 @@ def _save(pyplot: Any, figure: Any, path: Path) -> Path:
 
 
 def _write_json(
-    path: Path, content: Any, style: Any, result: Any, evaluation: Evaluation
+    path: Path,
+    content: Any,
+    style: Any,
+    result: Any,
+    evaluation: Evaluation,
+    excerpt: tuple[float, float | None],
 ) -> Path:
     import torch
 
@@ -193,6 +208,7 @@ def _write_json(
 
     data = {
         "content": os.fspath(content),
+        "content_excerpt": {"start": excerpt[0], "duration": excerpt[1]},
         "style": os.fspath(style),
         "output": os.fspath(result.output),
         "kind": evaluation.kind,

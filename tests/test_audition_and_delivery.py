@@ -197,10 +197,6 @@ def test_the_extension_and_bit_depth_choose_the_file(
         (["-o", "{out}.wav", "--mix", "1.5"], ["--mix", "1.5"]),
         (["-o", "{out}.wav", "--bit-depth", "20"], ["--bit-depth", "20"]),
         (["-o", "{out}.opus"], ["unsupported output format", ".mp3"]),
-        (
-            ["-o", "{out}.wav", "--duration", "1s", "--report", "{out}_r"],
-            ["--report", "excerpt"],
-        ),
     ],
 )
 def test_delivery_mistakes_are_one_line_before_any_work(

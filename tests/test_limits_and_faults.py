@@ -122,6 +122,34 @@ def test_memory_estimates_follow_the_work() -> None:
     assert 3 < (large - 150e6) / (small - 150e6) < 4.5
 
 
+def test_free_memory_without_proc_meminfo_comes_from_psutil(monkeypatch) -> None:
+    """macOS and Windows have no /proc/meminfo: the check still knows the free memory."""
+    psutil = pytest.importorskip("psutil")
+    from audiost import memory
+
+    monkeypatch.setattr(memory, "_meminfo_available", lambda: None)
+    monkeypatch.setattr(memory, "_cgroup_room", lambda: None)
+    free = memory.available_memory(torch.device("cpu"))
+    assert free == pytest.approx(psutil.virtual_memory().available, rel=0.1)
+
+
+def test_free_memory_on_apple_gpus_is_what_metal_recommends(monkeypatch) -> None:
+    """MPS shares the system's memory: the smaller of the system's room and Metal's."""
+    from audiost import memory
+
+    monkeypatch.setattr(memory, "_meminfo_available", lambda: 64 << 30)
+    monkeypatch.setattr(memory, "_cgroup_room", lambda: None)
+    monkeypatch.setattr(
+        torch.mps, "recommended_max_memory", lambda: 12 << 30, raising=False
+    )
+    monkeypatch.setattr(
+        torch.mps, "driver_allocated_memory", lambda: 2 << 30, raising=False
+    )
+    assert memory.available_memory(torch.device("mps")) == 10 << 30
+    monkeypatch.setattr(torch.mps, "recommended_max_memory", lambda: 100 << 30)
+    assert memory.available_memory(torch.device("mps")) == 64 << 30
+
+
 def test_a_run_that_will_not_fit_names_what_would(
     speech_file, music_file, tmp_path
 ) -> None:

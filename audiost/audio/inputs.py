@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -58,6 +59,50 @@ def input_rate(source: AudioInput, sr: int | None, cfg: AudioConfig) -> int:
 def audio_input_name(source: AudioInput, role: str) -> str:
     """What messages call an input: its path, or ``<role array>`` for an array."""
     return f"<{role} array>" if isinstance(source, np.ndarray) else os.fspath(source)
+
+
+def as_styles(
+    style: AudioInput | Sequence[AudioInput],
+    style_sr: int | Sequence[int | None] | None,
+    cfg: AudioConfig,
+) -> list[tuple[AudioInput, int | None]]:
+    """The styles with their rates (for arrays), checked against ``cfg``: as many ``style_weights`` as styles, two or more to morph."""
+    styles = (
+        list(style)
+        if isinstance(style, Sequence) and not isinstance(style, str)
+        else [style]
+    )
+    if not styles:
+        raise AudiostError("give at least one style")
+    rates = (
+        list(style_sr) if isinstance(style_sr, Sequence) else [style_sr] * len(styles)
+    )
+    if len(rates) != len(styles):
+        raise AudiostError(f"{len(rates)} style rates given for {len(styles)} styles")
+    if cfg.style_weights and len(cfg.style_weights) != len(styles):
+        raise AudiostError(
+            f"{len(cfg.style_weights)} style weights given for {len(styles)} style{'s' * (len(styles) != 1)}; give one weight per style"
+        )
+    if cfg.morph and len(styles) < 2:
+        raise AudiostError(
+            "a morph moves from one style to another; give two styles or more"
+        )
+    return list(zip(styles, rates, strict=True))
+
+
+def styles_layout(
+    waves: list[np.ndarray], channels: int
+) -> tuple[list[np.ndarray], bool]:
+    """Several styles in one layout (:func:`style_layout`), so that their statistics blend channel by channel.
+
+    Mid/side only if every style is stereo; otherwise a style whose layout
+    differs from the others' is mixed to mono with them, and the mono
+    blend drives every channel.
+    """
+    laid = [style_layout(wave, channels) for wave in waves]
+    if len({(wave.shape[0], is_mid_side) for wave, is_mid_side in laid}) == 1:
+        return [wave for wave, _ in laid], laid[0][1]
+    return [wave.mean(axis=0, keepdims=True) for wave in waves], False
 
 
 def style_layout(wave: np.ndarray, channels: int) -> tuple[np.ndarray, bool]:

@@ -8,7 +8,7 @@ optimiser starts from.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -21,6 +21,7 @@ from ..engine import (
     LevelDistributionLoss,
     Objective,
     Term,
+    TimeWindows,
 )
 from ..features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
 
@@ -31,6 +32,11 @@ _CANVAS_TO_IMAGE = 1 / 12
 #: loudest in a bin. Measured on the corpus table: 0 flattened a content's
 #: onsets, 40 dB left the train x 8 kHz hold music pair its slow residue.
 _START_HEADROOM = math.log(10)
+
+#: A morph's windows start this often (s) and last twice as long: long
+#: enough for a window's statistics to be a texture's, short enough that the
+#: style moves smoothly.
+MORPH_HOP_S = 1.0
 
 
 @dataclass
@@ -50,6 +56,100 @@ class StyleTargets:
     loudest: torch.Tensor
     #: The style (and so the content) is styled as mid and side, not left and right.
     mid_side: bool = False
+    #: For a morph, each style's own losses, first to last: :meth:`during`
+    #: blends them for each stretch of the content.
+    morph: list[dict[str, nn.Module]] | None = None
+
+    def during(
+        self, start: int, stop: int, total: int, per_second: float
+    ) -> StyleTargets:
+        """The targets for frames ``start:stop`` of a content ``total`` frames long (``per_second`` frames a second).
+
+        Unchanged unless the style is a morph; then each term matches, in
+        windows :data:`MORPH_HOP_S` apart, the blend of the styles at the
+        window's place in the content (:func:`morph_shares`).
+        """
+        if self.morph is None:
+            return self
+        count = max(1, round((stop - start) / per_second / MORPH_HOP_S) - 1)
+        hop = (stop - start) / (count + 1)
+        places = [_place(start + k * hop, 2 * hop, total) for k in range(count)]
+        losses = {
+            name: TimeWindows(
+                [
+                    type(first).blend(
+                        [style[name] for style in self.morph],
+                        morph_shares(place, len(self.morph)),
+                    )
+                    for place in places
+                ]
+            )
+            for name, first in self.morph[0].items()
+        }
+        return replace(self, losses=losses)
+
+
+def _place(first: float, length: float, total: int) -> float:
+    """Where a window of ``length`` frames from ``first`` lies in a content of ``total`` frames: 0 at its start, 1 at its end."""
+    if total <= length:
+        return 0.5
+    return min(max(first / (total - length), 0.0), 1.0)
+
+
+def morph_shares(place: float, count: int) -> list[float]:
+    """Each of ``count`` styles' share at ``place`` (0 to 1) in a morph: from the first to the last, two neighbours at a time."""
+    position = place * (count - 1)
+    lower = min(int(position), count - 2)
+    shares = [0.0] * count
+    shares[lower] = lower + 1 - position
+    shares[lower + 1] = position - lower
+    return shares
+
+
+def prepare_styles(
+    cfg: AudioConfig,
+    network: FeatureNetwork,
+    canvases: list[torch.Tensor],
+    *,
+    mid_side: bool = False,
+) -> StyleTargets:
+    """The targets of one style, or of several blended by ``cfg.style_weights`` (or morphed, ``cfg.morph``).
+
+    Every style is seen through one network: centred (where the network
+    asks for it) on the styles' blended mean spectrum, so that their
+    statistics are comparable and their blend is that of the styles heard
+    in those proportions. The start's cap is the loudest any style is in
+    each bin, so no style's band starts empty.
+    """
+    if len(canvases) == 1:
+        return prepare_style(cfg, network, canvases[0], mid_side=mid_side)
+    shares = style_shares(cfg.style_weights, len(canvases))
+    base = network
+    if network.centre_on_style:
+        shift = sum(
+            share * canvas.mean(dim=(1, 3), keepdim=True)
+            for canvas, share in zip(canvases, shares, strict=True)
+        )
+        network = AffineInput(network, shift=shift)
+    each = [_style_losses(cfg, network, base, canvas) for canvas in canvases]
+    loudest = torch.stack([c.amax(dim=3, keepdim=True) for c in canvases]).amax(0)
+    if cfg.morph:
+        # No losses of its own: each stretch of content gets its blend from during().
+        return StyleTargets(network, base, {}, loudest, mid_side, morph=each)
+    blended = {
+        name: type(first).blend([losses[name] for losses in each], shares)
+        for name, first in each[0].items()
+    }
+    return StyleTargets(network, base, blended, loudest, mid_side)
+
+
+def style_shares(weights: tuple[float, ...], count: int) -> list[float]:
+    """``weights`` normalised to sum to 1; equal shares when none are given."""
+    if not weights:
+        return [1 / count] * count
+    if len(weights) != count:
+        raise ValueError(f"{len(weights)} style weights given for {count} styles")
+    return [weight / sum(weights) for weight in weights]
 
 
 def prepare_style(
@@ -71,6 +171,19 @@ def prepare_style(
     base = network
     if network.centre_on_style:
         network = AffineInput(network, shift=canvas.mean(dim=(1, 3), keepdim=True))
+    losses = _style_losses(cfg, network, base, canvas)
+    return StyleTargets(
+        network, base, losses, canvas.amax(dim=3, keepdim=True), mid_side
+    )
+
+
+def _style_losses(
+    cfg: AudioConfig,
+    network: FeatureNetwork,
+    base: FeatureNetwork,
+    canvas: torch.Tensor,
+) -> dict[str, nn.Module]:
+    """One style canvas's loss modules by term name: its statistics per style layer (seen through ``network``), spectral envelope and level distribution."""
     with torch.no_grad():
         features = network(canvas, network.style_layers)
     style_loss = STYLE_LOSSES[cfg.style_loss]
@@ -80,9 +193,7 @@ def prepare_style(
     }
     losses["spectral_envelope"] = EnvelopeLoss(canvas, "frequency")
     losses["level_distribution"] = LevelDistributionLoss(canvas, base.row_weights())
-    return StyleTargets(
-        network, base, losses, canvas.amax(dim=3, keepdim=True), mid_side
-    )
+    return losses
 
 
 def build_network(cfg: AudioConfig, n_bins: int, sr: int) -> FeatureNetwork:
@@ -102,7 +213,7 @@ def build_problem(
 ) -> tuple[Objective, torch.Tensor]:
     """The objective for one content canvas and the canvas the optimiser starts from (``init``: the capped content, or noise)."""
     start = (
-        content_start(cfg, content, style)
+        within_style_range(cfg, content, style)
         if cfg.init == "content"
         else noise_like(content, generator)
     )
@@ -200,21 +311,27 @@ class VariationContentLoss(nn.Module):
         return self.loss(self.features(canvas))
 
 
-def content_start(
-    cfg: AudioConfig, content: torch.Tensor, style: StyleTargets
+def within_style_range(
+    cfg: AudioConfig, canvas: torch.Tensor, style: StyleTargets
 ) -> torch.Tensor:
-    """The content, at most :data:`_START_HEADROOM` louder in any bin than the style ever is there (the content itself when the style has no weight).
+    """``canvas`` at most :data:`_START_HEADROOM` louder in any bin than the style ever is there (unchanged when the style has no weight).
 
-    A band the style lacks then starts nearly empty: emptying it is slow
-    (train x 8 kHz hold music kept a residue 78 dB down above 4 kHz after
-    80 iterations; style gain 0.74, from this start 0.86). A start, not a
-    bound: the optimiser may raise any cell. Capped at the style's loudest
-    itself, the engine's onsets were flattened where they outdo the
-    didgeridoo's drone (content kept 0.83 to 0.76).
+    The start: a band the style lacks then starts nearly empty, and
+    emptying it is slow (train x 8 kHz hold music kept a residue 78 dB
+    down above 4 kHz after 80 iterations; style gain 0.74, from this start
+    0.86). A start, not a bound: the optimiser may raise any cell. Capped
+    at the style's loudest itself, the engine's onsets were flattened where
+    they outdo the didgeridoo's drone (content kept 0.83 to 0.76).
+
+    And what is decoded: an L-BFGS iterate can hold a single cell 70 dB
+    above the rest (the loss barely sees one cell; the ear hears a click),
+    which the next iteration removes. Seen mid-run (``fast``, iteration 10
+    of 20); no final canvas of the quality table reaches the cap, so it
+    guards intermediate results and unlucky endings only.
     """
     if not cfg.style_weight:
-        return content
-    return torch.minimum(content, style.loudest + _START_HEADROOM)
+        return canvas
+    return torch.minimum(canvas, style.loudest + _START_HEADROOM)
 
 
 def noise_like(canvas: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch
 from ..config import AudioConfig
 from ..device import stage
 from ..engine import optimise_with
-from ..engine.optimise import OptimisationResult, StepCallback
+from ..engine.optimise import CanvasCallback, OptimisationResult, StepCallback
 from ..media.audio import AudioCanvas
 from ..media.griffin_lim import griffin_lim
 from ..media.pghi import pghi_phase
@@ -81,7 +81,7 @@ def section_spans(
     cfg: AudioConfig, audio_canvas: AudioCanvas, samples: int
 ) -> list[tuple[int, int]]:
     """The STFT frame spans a content of ``samples`` is styled in: one span unless it is longer than ``section_seconds``."""
-    frames_per_second = audio_canvas.sr / audio_canvas.stft.hop
+    frames_per_second = audio_canvas.frames_per_second
     return plan_sections(
         samples // audio_canvas.stft.hop + 1,
         max(round(cfg.section_seconds * frames_per_second), 4 * EDGE_FRAMES),
@@ -98,12 +98,17 @@ def optimise_sections(
     generator: torch.Generator,
     timings: dict[str, float],
     on_step: StepCallback | None,
+    snapshots: tuple[int, CanvasCallback] | None = None,
 ) -> OptimisationResult:
     """Optimise the canvas section by section, each against the whole style's targets, and crossfade the sections.
 
     Memory is that of one section; the style statistics are the whole
     style file's for every section, so the sections share one style. A
     content that fits one section is optimised whole, exactly as before.
+    ``snapshots``, ``(every, callback)``: every ``every`` iterations
+    (counted over all sections) the callback gets the whole canvas so far:
+    the finished sections, the current one as it is, the rest still the
+    content's.
     """
     device = audio_canvas.device
     wave = torch.as_tensor(content_wave, dtype=torch.float32, device=device)
@@ -116,7 +121,24 @@ def optimise_sections(
     ):
         with stage(timings, "encode", device):
             content_canvas, _ = audio_canvas.encode_frames(wave, start, stop)
-            objective, init = build_problem(cfg, style, content_canvas, generator)
+            objective, init = build_problem(
+                cfg,
+                style.during(start, stop, total, audio_canvas.frames_per_second),
+                content_canvas,
+                generator,
+            )
+        on_canvas = None
+        if snapshots is not None:
+            on_canvas = _snapshot_canvas(
+                snapshots,
+                merged.canvas,
+                wave,
+                audio_canvas,
+                spans,
+                index,
+                weight,
+                cfg.iters,
+            )
         with stage(timings, "optimise", device):
             section = optimise_with(
                 cfg,
@@ -129,6 +151,7 @@ def optimise_sections(
                 # folk x game theme at strength 0.75, sub-bass 8.6 dB too loud).
                 min_value=0.0,
                 on_step=_overall_progress(on_step, index, len(spans), cfg.iters),
+                on_canvas=on_canvas,
             )
         if index == 0:
             merged.canvas = torch.zeros(
@@ -150,6 +173,44 @@ def optimise_sections(
     merged.parts = parts
     merged.stopped_early = "; ".join(notes) or None
     return merged
+
+
+def _snapshot_canvas(
+    snapshots: tuple[int, CanvasCallback],
+    finished: torch.Tensor,
+    wave: torch.Tensor,
+    audio_canvas: AudioCanvas,
+    spans: list[tuple[int, int]],
+    index: int,
+    weight: np.ndarray,
+    iters: int,
+) -> CanvasCallback:
+    """The callback that, during section ``index``, hands every ``every``-th iteration's whole canvas to ``snapshots``' callback."""
+    every, callback = snapshots
+    start, stop = spans[index]
+    fades = crossfade_weights(spans, EDGE_FRAMES)
+
+    def on_canvas(iteration: int, canvas: torch.Tensor) -> None:
+        step = index * iters + iteration
+        if step % every:
+            return
+        device = canvas.device
+        whole = (
+            finished.clone()
+            if finished.numel()
+            else torch.zeros((*canvas.shape[:-1], spans[-1][1]), device=device)
+        )
+        whole[..., start:stop] += canvas * torch.as_tensor(weight, device=device)
+        for (later_start, later_stop), fade in zip(
+            spans[index + 1 :], fades[index + 1 :], strict=True
+        ):
+            content, _ = audio_canvas.encode_frames(wave, later_start, later_stop)
+            whole[..., later_start:later_stop] += content * torch.as_tensor(
+                fade, device=device
+            )
+        callback(step, whole)
+
+    return on_canvas
 
 
 def _overall_progress(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,8 @@ from ..caching import BoundedCache, file_key
 from ..config import AudioConfig, audio_preset
 from ..device import resolve_device, stage
 from ..engine import Objective
-from ..engine.optimise import StepCallback
+from ..engine.optimise import CanvasCallback, OptimisationResult, StepCallback
+from ..errors import AudiostError
 from ..features import FeatureNetwork
 from ..limits import format_bytes
 from ..media.audio import AudioCanvas, mid_side
@@ -29,32 +32,46 @@ from ..media.audio_io import (
     resample,
 )
 from ..memory import check_audio_memory, out_of_memory_reported
-from ..outputs import check_output_path
+from ..outputs import check_output_path, intermediate_path
 from .inputs import (
     AudioInput,
+    as_styles,
     audio_input_name,
     input_rate,
     read_audio_input,
-    style_layout,
+    styles_layout,
 )
-from .objective import StyleTargets, build_network, build_problem, prepare_style
+from .objective import (
+    StyleTargets,
+    build_network,
+    build_problem,
+    prepare_styles,
+    within_style_range,
+)
 from .result import AudioResult, finish_audio
 from .sections import decode_sections, optimise_sections, section_spans
 
 LOG = logging.getLogger("audiost")
 
 
+#: One style, or several (a list) to blend or morph.
+Styles = AudioInput | Sequence[AudioInput]
+#: The style's rate, for arrays: one for all, or one per style.
+StyleRates = int | Sequence[int | None] | None
+
+
 def transfer_audio(
     content: AudioInput,
-    style: AudioInput,
+    style: Styles,
     output: str | os.PathLike | None = None,
     *,
     config: AudioConfig | None = None,
     content_sr: int | None = None,
-    style_sr: int | None = None,
+    style_sr: StyleRates = None,
     start: float = 0.0,
     duration: float | None = None,
     overwrite: bool = False,
+    save_every: int = 0,
     on_step: StepCallback | None = None,
     **settings: Any,
 ) -> AudioResult:
@@ -64,7 +81,11 @@ def transfer_audio(
     ----------
     content, style : path or np.ndarray
         Audio files, or arrays shaped ``(samples,)`` or ``(channels, samples)``
-        with their rates given in ``content_sr`` / ``style_sr``.
+        with their rates given in ``content_sr`` / ``style_sr``. ``style``
+        may be a list: the styles' statistics are blended in the
+        proportions ``style_weights`` gives (equal by default), or, with
+        ``morph=True``, the style moves from the first to the last over
+        the content's duration.
     output : path, optional
         Where to write the result (.wav, .flac, .aiff, .ogg or .mp3).
         Checked before any work; written atomically.
@@ -76,7 +97,11 @@ def transfer_audio(
         from ``start``, to audition a long take; a file is read from
         ``start`` on, not decoded whole.
     overwrite : bool
-        Replace an existing ``output``.
+        Replace an existing ``output`` (and intermediate results).
+    save_every : int
+        Also write the result every this many iterations (counted over
+        all sections), beside ``output``: ``out.iter0050.wav``, to judge
+        a long run early. 0: only the final result.
     on_step : callable, optional
         Progress callback ``(iteration, loss)``.
 
@@ -108,6 +133,7 @@ def transfer_audio(
         start=start,
         duration=duration,
         overwrite=overwrite,
+        save_every=save_every,
         on_step=on_step,
     )
 
@@ -130,48 +156,47 @@ class AudioStylist:
     def transfer(
         self,
         content: AudioInput,
-        style: AudioInput,
+        style: Styles,
         output: str | os.PathLike | None = None,
         *,
         content_sr: int | None = None,
-        style_sr: int | None = None,
+        style_sr: StyleRates = None,
         start: float = 0.0,
         duration: float | None = None,
         overwrite: bool = False,
+        save_every: int = 0,
         on_step: StepCallback | None = None,
     ) -> AudioResult:
         """Recompose ``content`` in the style of ``style``: see :func:`transfer_audio`."""
         with out_of_memory_reported(self.device, audio_input_name(content, "content")):
             return self._transfer(
                 content,
-                style,
+                as_styles(style, style_sr, self.config),
                 output,
                 content_sr=content_sr,
-                style_sr=style_sr,
                 excerpt=(start, duration),
                 overwrite=overwrite,
+                save_every=save_every,
                 on_step=on_step,
             )
 
     def problem(
         self,
         content: AudioInput,
-        style: AudioInput,
+        style: Styles,
         *,
         content_sr: int | None = None,
-        style_sr: int | None = None,
+        style_sr: StyleRates = None,
     ) -> tuple[Objective, torch.Tensor]:
         """The objective and starting canvas of the content's first section, built as :meth:`transfer` builds them.
 
         For benchmarks and custom optimisation loops.
         """
-        content_wave, audio_canvas = self._read_content(
-            content, content_sr, style, style_sr
-        )
-        targets = self._style_targets(
-            audio_canvas, style, style_sr, content_wave.shape[0]
-        )
-        start, stop = section_spans(self.config, audio_canvas, content_wave.shape[1])[0]
+        styles = as_styles(style, style_sr, self.config)
+        content_wave, audio_canvas = self._read_content(content, content_sr, styles)
+        targets = self._style_targets(audio_canvas, styles, content_wave.shape[0])
+        spans = section_spans(self.config, audio_canvas, content_wave.shape[1])
+        start, stop = spans[0]
         canvas, _ = audio_canvas.encode_frames(
             torch.as_tensor(
                 _in_style_layout(content_wave, targets), device=self.device
@@ -181,7 +206,7 @@ class AudioStylist:
         )
         return build_problem(
             self.config,
-            targets,
+            targets.during(start, stop, spans[-1][1], audio_canvas.frames_per_second),
             canvas,
             torch.Generator(self.device).manual_seed(self.config.seed),
         )
@@ -189,29 +214,35 @@ class AudioStylist:
     def _transfer(
         self,
         content: AudioInput,
-        style: AudioInput,
+        styles: list[tuple[AudioInput, int | None]],
         output: str | os.PathLike | None,
         *,
         content_sr: int | None,
-        style_sr: int | None,
         excerpt: tuple[float, float | None],
         overwrite: bool,
+        save_every: int,
         on_step: StepCallback | None,
     ) -> AudioResult:
         cfg, device = self.config, self.device
+        if save_every < 0 or (save_every and output is None):
+            raise AudiostError(
+                "save_every writes beside the output: give an output path and a count >= 1"
+            )
         timings: dict[str, float] = {}
         with stage(timings, "load"):
             if output is not None:
                 output = check_output_path(
                     output,
                     inputs=[
-                        p for p in (content, style) if not isinstance(p, np.ndarray)
+                        p
+                        for p in (content, *(style for style, _ in styles))
+                        if not isinstance(p, np.ndarray)
                     ],
                     overwrite=overwrite,
                     suffixes=AUDIO_OUTPUT_FORMATS,
                 )
             content_wave, audio_canvas = self._read_content(
-                content, content_sr, style, style_sr, excerpt
+                content, content_sr, styles, excerpt
             )
             channels, samples = content_wave.shape
             sr = audio_canvas.sr
@@ -227,11 +258,20 @@ class AudioStylist:
             )
 
         with stage(timings, "style", device):
-            targets = self._style_targets(audio_canvas, style, style_sr, channels)
+            targets = self._style_targets(audio_canvas, styles, channels)
             styled_wave = _in_style_layout(content_wave, targets)
 
         generator = torch.Generator(device).manual_seed(cfg.seed)
         spans = section_spans(cfg, audio_canvas, samples)
+        snapshots = None
+        if save_every:
+            snapshots = (
+                save_every,
+                self._intermediate_writer(
+                    audio_canvas, styled_wave, content_wave, targets, spans, output,
+                    overwrite, save_every,
+                ),
+            )  # fmt: skip
         # Said once every input has been read, just before the long part.
         LOG.info(
             "%s: %.1f s, %d channel%s at %d Hz%s, peak memory about %s on %s",
@@ -253,8 +293,10 @@ class AudioStylist:
             generator,
             timings,
             on_step,
+            snapshots,
         )
         with stage(timings, "reconstruct", device):
+            result.canvas = within_style_range(cfg, result.canvas, targets)
             wave = decode_sections(
                 cfg, audio_canvas, result.canvas, styled_wave, spans, generator
             )
@@ -271,21 +313,60 @@ class AudioStylist:
             dry=content_wave,
         )
 
+    def _intermediate_writer(
+        self,
+        audio_canvas: AudioCanvas,
+        styled_wave: np.ndarray,
+        content_wave: np.ndarray,
+        targets: StyleTargets,
+        spans: list[tuple[int, int]],
+        output: Path,
+        overwrite: bool,
+        every: int,
+    ) -> CanvasCallback:
+        """What writes each ``save_every`` result, decoded and levelled as the final one; every file it will write is checked now, before the work."""
+        cfg, device = self.config, self.device
+        last = len(spans) * cfg.iters
+        for step in range(every, last, every):
+            check_output_path(
+                intermediate_path(output, step),
+                overwrite=overwrite,
+                suffixes=AUDIO_OUTPUT_FORMATS,
+            )
+
+        def write(step: int, canvas: torch.Tensor) -> None:
+            if step >= last:  # the final result is the output itself
+                return
+            canvas = within_style_range(cfg, canvas, targets)
+            # Its own generator: the final result must not depend on save_every.
+            generator = torch.Generator(device).manual_seed(cfg.seed)
+            wave = decode_sections(
+                cfg, audio_canvas, canvas, styled_wave, spans, generator
+            )
+            finish_audio(
+                cfg, device, audio_canvas, OptimisationResult(canvas=canvas), wave,
+                content_wave, {}, intermediate_path(output, step),
+                mid_side=targets.mid_side, dry=content_wave,
+            )  # fmt: skip
+
+        return write
+
     def _read_content(
         self,
         content: AudioInput,
         content_sr: int | None,
-        style: AudioInput,
-        style_sr: int | None,
+        styles: list[tuple[AudioInput, int | None]],
         excerpt: tuple[float, float | None] = (0.0, None),
     ) -> tuple[np.ndarray, AudioCanvas]:
-        """The checked content (or its ``(start, duration)`` excerpt) at the working rate (the higher of the two inputs', or ``sample_rate``), and the canvas for that rate."""
+        """The checked content (or its ``(start, duration)`` excerpt) at the working rate (the highest of the inputs', or ``sample_rate``), and the canvas for that rate."""
         cfg = self.config
         start, duration = excerpt
         content_wave, content_rate = read_audio_input(
             content, content_sr, "content", cfg, start=start, duration=duration
         )
-        sr = cfg.sample_rate or max(content_rate, input_rate(style, style_sr, cfg))
+        sr = cfg.sample_rate or max(
+            content_rate, *(input_rate(style, rate, cfg) for style, rate in styles)
+        )
         if cfg.mono:
             content_wave = content_wave.mean(axis=0, keepdims=True)
         audio_canvas = AudioCanvas(sr, self.device)
@@ -302,11 +383,10 @@ class AudioStylist:
     def _style_targets(
         self,
         audio_canvas: AudioCanvas,
-        style: AudioInput,
-        style_sr: int | None,
+        styles: list[tuple[AudioInput, int | None]],
         channels: int,
     ) -> StyleTargets:
-        """The style's targets for a result of ``channels`` channels at the canvas's rate, from the cache when the style is a file."""
+        """The styles' targets for a result of ``channels`` channels at the canvas's rate, from the cache when every style is a file."""
         sr = audio_canvas.sr
         network = self._networks.get(
             sr,
@@ -314,32 +394,35 @@ class AudioStylist:
                 self.device
             ),
         )
-        key = file_key(style)
+        keys = tuple(file_key(style) for style, _ in styles)
         return self._styles.get(
-            key and (key, sr, channels),
-            lambda: self._prepare_style(
-                network, audio_canvas, style, style_sr, channels
-            ),
+            None if None in keys else (keys, sr, channels),
+            lambda: self._prepare_styles(network, audio_canvas, styles, channels),
         )
 
-    def _prepare_style(
+    def _prepare_styles(
         self,
         network: FeatureNetwork,
         audio_canvas: AudioCanvas,
-        style: AudioInput,
-        style_sr: int | None,
+        styles: list[tuple[AudioInput, int | None]],
         channels: int,
     ) -> StyleTargets:
-        wave, sr = read_audio_input(style, style_sr, "style", self.config)
-        wave = check_audio(
-            wave,
-            sr,
-            min_samples=audio_canvas.min_samples_at(sr),
-            name=audio_input_name(style, "style"),
-        )
-        wave, is_mid_side = style_layout(resample(wave, sr, audio_canvas.sr), channels)
-        return prepare_style(
-            self.config, network, audio_canvas.encode(wave)[0], mid_side=is_mid_side
+        waves = []
+        for style, style_sr in styles:
+            wave, sr = read_audio_input(style, style_sr, "style", self.config)
+            wave = check_audio(
+                wave,
+                sr,
+                min_samples=audio_canvas.min_samples_at(sr),
+                name=audio_input_name(style, "style"),
+            )
+            waves.append(resample(wave, sr, audio_canvas.sr))
+        waves, is_mid_side = styles_layout(waves, channels)
+        return prepare_styles(
+            self.config,
+            network,
+            [audio_canvas.encode(wave)[0] for wave in waves],
+            mid_side=is_mid_side,
         )
 
 

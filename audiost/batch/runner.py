@@ -293,24 +293,25 @@ def _interrupts_held() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _locked(outdir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on OUTDIR: two batches writing one folder would redo each other's work."""
+    """Hold an exclusive lock on OUTDIR: two batches writing one folder would redo each other's work.
+
+    filelock takes the operating system's lock (``flock`` on POSIX,
+    ``msvcrt`` on Windows), which is released if the process dies.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(outdir / LOCK_NAME, timeout=0)
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory locks; documented
+        lock.acquire()
+    except Timeout:
+        raise AudiostError(
+            "another audiost batch is writing to this folder; wait for it or choose another -o",
+            outdir,
+        ) from None
+    try:
         yield
-        return
-    with open(outdir / LOCK_NAME, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise AudiostError(
-                "another audiost batch is writing to this folder; wait for it or choose another -o",
-                outdir,
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        lock.release()
 
 
 def _remove_partials(outdir: Path) -> int:

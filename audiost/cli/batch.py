@@ -25,10 +25,10 @@ from .common import (
     EXIT_INTERRUPTED,
     SectionedCommand,
     given,
+    pair_setting_options,
     printable,
     report_failures,
     say,
-    setting_options,
 )
 
 EXIT_SOME_FAILED = 1
@@ -113,7 +113,7 @@ _SHOWN_FAILURES = 10
     is_flag=True,
     help="List the pairs and their output names (tab-separated: status, content, style, output) and style nothing; OUTDIR is not created.",
 )
-@setting_options
+@pair_setting_options
 @report_failures
 def batch(
     inputs: tuple[Path, ...],

@@ -91,8 +91,18 @@ def fail(message: str, code: int) -> None:
 
 
 def say(text: str) -> None:
-    """Print one line to stderr, whatever the file names in it contain."""
+    """Print one line to stderr, whatever the file names in it contain.
+
+    Stand-in files (what came from stdin, what goes to stdout) are called
+    by the names the user knows them by (:data:`ALIASES`).
+    """
+    for path, name in ALIASES.items():
+        text = text.replace(path, name)
     click.echo(printable(text), err=True)
+
+
+#: Temporary paths that stand for a stream, and what messages call them.
+ALIASES: dict[str, str] = {}
 
 
 def printable(text: str) -> str:
@@ -420,7 +430,13 @@ _SETTINGS = dict(
         _named(
             "--style-weights",
             callback=parse_floats,
-            help="Images: blend of several styles, e.g. 0.7,0.3.",
+            help="With several styles: their shares of the blend, e.g. 0.7,0.3.  [default: equal]",
+        ),
+        _named(
+            "--morph",
+            is_flag=True,
+            default=None,
+            help="Audio, several styles: move from the first style to the last over the content's duration, instead of blending them.",
         ),
         _named(
             "--style-scale",
@@ -460,11 +476,11 @@ _SETTINGS = dict(
 #: Sections of a command's --help, in order, and the options in each (by
 #: parameter name); anything unlisted goes under "Options".
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
-    "Output": ("output", "outdir", "overwrite", "template", "quiet", "report", "dry_run", "loudness", "mix", "bit_depth"),
-    "Inputs": ("styles", "pairs", "start", "duration", "size"),
+    "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "loudness", "mix", "bit_depth"),
+    "Inputs": ("styles", "pairs", "start", "duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
     "Audio": ("temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "mono", "sample_rate", "section_seconds"),
-    "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_weights", "style_scale", "tv_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
+    "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
     "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
     "Device": ("device", "seed", "jobs", "executor", "ray_address"),
 }  # fmt: skip
@@ -492,6 +508,18 @@ class SectionedCommand(click.Command):
 def setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add every transfer setting as an option; each arrives as a keyword, None when not given."""
     return some_settings(*_SETTINGS)(command)
+
+
+#: Settings that combine several styles in one output: not for a batch,
+#: which styles each input with one style at a time.
+MULTI_STYLE_SETTINGS = ("style_weights", "morph")
+
+
+def pair_setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """:func:`setting_options` without :data:`MULTI_STYLE_SETTINGS`."""
+    return some_settings(
+        *(name for name in _SETTINGS if name not in MULTI_STYLE_SETTINGS)
+    )(command)
 
 
 def some_settings(

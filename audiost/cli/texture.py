@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,11 @@ from .common import (
     say,
     some_settings,
 )
+from .streams import STREAM, stdin_inputs, stdout_output
 
 
 @click.command(cls=SectionedCommand)
-@click.argument("style", type=click.Path(path_type=Path))
+@click.argument("style", type=click.Path(path_type=Path, allow_dash=True))
 @click.option(
     "--duration",
     help="Audio: length of the result, e.g. 30s, 1.5m, 2m30s.  [default: the style's length]",
@@ -37,8 +39,8 @@ from .common import (
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
-    help="Output file. Default: <style>_texture.wav (or .png) here.",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="Output file; - writes WAV or PNG to stdout. Default: <style>_texture.wav (or .png) here.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 @click.option(
@@ -49,6 +51,12 @@ from .common import (
     help="Speed/quality trade-off.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="When done, print one JSON object on stdout: output, style, settings, timings and distances to the style. Messages stay on stderr.",
+)
 @some_settings(
     "iters",
     "style_weight",
@@ -101,45 +109,67 @@ def texture(
     overwrite: bool,
     preset: str,
     quiet: bool,
+    as_json: bool,
     **settings: Any,
 ) -> None:
     """Synthesise new material with the texture of STYLE and no content.
 
     The result has the style's statistics everywhere but does not replay its
-    timeline (Ulyanov & Lebedev 2016; Antognini et al. 2019).
+    timeline (Ulyanov & Lebedev 2016; Antognini et al. 2019). - reads STYLE
+    from stdin.
     """
     started = time.perf_counter()
+    if as_json and output == STREAM:
+        raise AudiostError(
+            "--json and -o - would both write to stdout; give -o FILE with --json"
+        )
     settings = {
         k: (str(v) if k == "weights" else v)
         for k, v in settings.items()
         if v is not None
     }
-    kind = media_kind(style)
-    reject_foreign_options(kind, settings)
-    from ..device import use_cpu_cores  # imports torch: not for --help
-
-    # One thread per core this process may use (a container's quota included).
-    use_cpu_cores()
-    if kind == "audio":
-        if size is not None:
+    with contextlib.ExitStack() as streams:
+        # From here on, "-" is a temporary file holding what stdin gave.
+        (style_file,) = streams.enter_context(stdin_inputs([style]))
+        kind = media_kind(style_file)
+        reject_foreign_options(kind, settings)
+        if kind == "audio" and size is not None:
             raise AudiostError("--size is for image textures; use --duration for audio")
-        result, summary = _audio(
-            style, duration, output, overwrite, preset, quiet, settings
-        )
-    else:
-        if duration is not None:
+        if kind == "image" and duration is not None:
             raise AudiostError(
                 "--duration is for audio textures; use --size for images"
             )
-        result, summary = _image(
-            style, size, output, overwrite, preset, quiet, settings
+        from ..device import use_cpu_cores  # imports torch: not for --help
+
+        # One thread per core this process may use (a container's quota included).
+        use_cpu_cores()
+        destination = streams.enter_context(
+            stdout_output(output, ".wav" if kind == "audio" else ".png")
         )
-    for note in result.warnings:
-        say(f"audiost: warning: {note}")
-    if not quiet:
-        say(
-            f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}"
-        )
+        if kind == "audio":
+            result, summary = _audio(
+                style_file, duration, destination, overwrite, preset, quiet, settings
+            )
+        else:
+            result, summary = _image(
+                style_file, size, destination, overwrite, preset, quiet, settings
+            )
+        for note in result.warnings:
+            say(f"audiost: warning: {note}")
+        if not quiet:
+            say(
+                f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}"
+            )
+        if as_json:
+            from ..evaluate import evaluate_texture
+            from .summary import print_json
+
+            print_json(
+                result,
+                inputs={"style": style_file},
+                measures=evaluate_texture(style_file, result.output).measures,
+                seconds=time.perf_counter() - started,
+            )
 
 
 def _audio(

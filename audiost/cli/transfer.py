@@ -7,6 +7,7 @@ parses options, shows progress and reports failures as one line (see
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -29,22 +30,23 @@ from .common import (
     setting_options,
     time_option,
 )
+from .streams import STREAM, stdin_inputs, stdout_output
 
 
 @click.command(cls=SectionedCommand)
-@click.argument("content", type=click.Path(path_type=Path))
+@click.argument("content", type=click.Path(path_type=Path, allow_dash=True))
 @click.argument(
     "styles",
     nargs=-1,
     required=True,
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, allow_dash=True),
     metavar="STYLE [STYLE ...]",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
-    help="Output file: .wav, .flac, .aiff, .ogg or .mp3 for audio, .png or .jpg for images. Default: <content>_x_<style> here.",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="Output file: .wav, .flac, .aiff, .ogg or .mp3 for audio, .png or .jpg for images; - writes WAV or PNG to stdout. Default: <content>_x_<style> here.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 @click.option(
@@ -55,6 +57,12 @@ from .common import (
     help="Speed/quality trade-off.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="When done, print one JSON object on stdout: output, inputs, settings, timings and the evaluate measures (against the first style). Messages stay on stderr.",
+)
 @click.option(
     "--report",
     type=click.Path(path_type=Path, file_okay=False),
@@ -71,6 +79,12 @@ from .common import (
     help="Audio: style only this much of the content, e.g. 10s, to audition a long take.  [default: to the end]",
 )
 @click.option(
+    "--save-every",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Audio: also write the result every N iterations beside the output (out.iter0050.wav), to judge a long run early.",
+)
+@click.option(
     "--recipe",
     type=click.Path(path_type=Path),
     help="Settings to start from instead of the preset: an output audiost wrote (its record, see `audiost info`) or a recipe .toml; options given here override them.",
@@ -84,9 +98,11 @@ def transfer(
     overwrite: bool,
     preset: str,
     quiet: bool,
+    as_json: bool,
     report: Path | None,
     start: float | None,
     duration: float | None,
+    save_every: int | None,
     recipe: Path | None,
     **settings: Any,
 ) -> None:
@@ -94,58 +110,97 @@ def transfer(
 
     Audio (WAV, FLAC, OGG, MP3) or images (PNG, JPEG, WebP, BMP, TIFF),
     decided from the files themselves; both must be the same kind. Several
-    styles blend (images).
+    styles blend (--style-weights), or, for audio, follow one another over
+    the content's duration (--morph). - reads CONTENT or one STYLE from
+    stdin.
     """
     started = time.perf_counter()
-    kind = _common_kind(content, styles)
-    settings = given(settings)
-    reject_foreign_options(kind, settings)
-    if kind == "image" and (start is not None or duration is not None):
+    if as_json and output == STREAM:
         raise AudiostError(
-            "--start and --duration select an excerpt of audio; crop a picture first"
+            "--json and -o - would both write to stdout; give -o FILE with --json"
         )
-    if report is not None and (start is not None or duration is not None):
-        # The report measures against the content file; against the whole
-        # take, an excerpt's measures and spectrograms would be misaligned.
-        raise AudiostError(
-            "--report measures against the whole content, not an excerpt: drop --start/--duration, or save the excerpt as a file and style that"
+    with contextlib.ExitStack() as streams:
+        # From here on, "-" is a temporary file holding what stdin gave.
+        content_file, *style_files = streams.enter_context(
+            stdin_inputs([content, *styles])
         )
-    if report is not None:
-        from ..report import require_matplotlib
+        kind = _common_kind(content_file, style_files)
+        settings = given(settings)
+        reject_foreign_options(kind, settings)
+        if kind == "image" and (start is not None or duration is not None):
+            raise AudiostError(
+                "--start and --duration select an excerpt of audio; crop a picture first"
+            )
+        if kind == "image" and save_every:
+            raise AudiostError(
+                "--save-every writes intermediate audio; for a picture, try fewer --iters first"
+            )
+        if save_every and output == STREAM:
+            raise AudiostError(
+                "--save-every writes beside the output file; give -o FILE, not -o -"
+            )
+        if report is not None:
+            from ..report import require_matplotlib
 
-        require_matplotlib()  # before the work, not after it
-    from ..device import use_cpu_cores  # imports torch: not for --help
+            require_matplotlib()  # before the work, not after it
+        from ..device import use_cpu_cores  # imports torch: not for --help
 
-    # One thread per core this process may use (a container's quota included).
-    use_cpu_cores()
-    config = _configure(kind, preset, settings, recipe)
-    if kind == "audio":
-        result, summary = _transfer_audio(
-            content,
-            styles,
-            output,
-            overwrite,
-            config,
-            quiet,
-            excerpt=(start or 0.0, duration),
+        # One thread per core this process may use (a container's quota included).
+        use_cpu_cores()
+        config = _configure(kind, preset, settings, recipe)
+        excerpt = (start or 0.0, duration)
+        destination = streams.enter_context(
+            stdout_output(output, ".wav" if kind == "audio" else ".png")
         )
-    else:
-        result, summary = _transfer_image(
-            content, styles, output, overwrite, config, quiet
-        )
-    for note in result.warnings:
-        say(f"audiost: warning: {note}")
-    if not quiet:
-        say(
-            f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}"
-        )
-    if report is not None:
-        from ..report import write_report
-
-        # With several styles the measures are against the first.
-        written = write_report(report, content, styles[0], result)
+        if kind == "audio":
+            result, summary = _transfer_audio(
+                content_file, style_files, destination, overwrite, config, quiet,
+                excerpt=excerpt, save_every=save_every or 0,
+            )  # fmt: skip
+        else:
+            result, summary = _transfer_image(
+                content_file, style_files, destination, overwrite, config, quiet
+            )
+        for note in result.warnings:
+            say(f"audiost: warning: {note}")
         if not quiet:
-            say(f"report: {', '.join(str(path) for path in written)}")
+            say(
+                f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}"
+            )
+        # With several styles, the measures are against the first.
+        if report is not None:
+            from ..report import write_report
+
+            written = write_report(
+                report, content_file, style_files[0], result, excerpt=excerpt
+            )
+            if not quiet:
+                say(f"report: {', '.join(str(path) for path in written)}")
+        if as_json:
+            from ..evaluate import evaluate_result
+            from .summary import print_json
+
+            evaluation = evaluate_result(
+                content_file,
+                style_files[0],
+                result,
+                start=excerpt[0],
+                duration=excerpt[1],
+            )
+            print_json(
+                result,
+                inputs={
+                    "content": content_file,
+                    "styles": style_files,
+                    **(
+                        {"excerpt": {"start": excerpt[0], "duration": excerpt[1]}}
+                        if kind == "audio"
+                        else {}
+                    ),
+                },
+                measures=evaluation.measures,
+                seconds=time.perf_counter() - started,
+            )
 
 
 def _configure(
@@ -179,7 +234,7 @@ def _configure(
     return resolved.audio if kind == "audio" else resolved.image
 
 
-def _common_kind(content: Path, styles: tuple[Path, ...]) -> str:
+def _common_kind(content: Path, styles: list[Path]) -> str:
     kind = media_kind(content)
     for style in styles:
         if media_kind(style) != kind:
@@ -192,28 +247,28 @@ def _common_kind(content: Path, styles: tuple[Path, ...]) -> str:
 
 def _transfer_audio(
     content: Path,
-    styles: tuple[Path, ...],
+    styles: list[Path],
     output: Path | None,
     overwrite: bool,
     config: Any,
     quiet: bool,
     *,
     excerpt: tuple[float, float | None],
+    save_every: int,
 ) -> tuple[Any, str]:
     from ..audio import transfer_audio  # deferred: --help should not wait for torch
 
-    if len(styles) != 1:
-        raise AudiostError(f"audio takes one style, got {len(styles)}")
-    output = output or default_output_path(content, styles[0], ".wav")
+    output = output or default_output_path(content, styles, ".wav")
     with progress_bar(config.iters, "styling", quiet=quiet) as on_step:
         result = transfer_audio(
             content,
-            styles[0],
+            styles,
             output,
             config=config,
             start=excerpt[0],
             duration=excerpt[1],
             overwrite=overwrite,
+            save_every=save_every,
             on_step=on_step,
         )
     channels, samples = result.audio.shape
@@ -222,7 +277,7 @@ def _transfer_audio(
 
 def _transfer_image(
     content: Path,
-    styles: tuple[Path, ...],
+    styles: list[Path],
     output: Path | None,
     overwrite: bool,
     config: Any,

@@ -94,7 +94,27 @@ class ContentLoss(nn.Module):
         return self.target.numel() * self.scale
 
 
-class GramLoss(nn.Module):
+class _StatisticLoss(nn.Module):
+    """A style statistic's match (:class:`GramLoss`, :class:`MeanStdLoss`): a ``target`` and its ``scale``."""
+
+    groups: int
+    target: torch.Tensor
+
+    @classmethod
+    def blend(cls, losses: list[_StatisticLoss], shares: list[float]) -> _StatisticLoss:
+        """Match the ``shares``-weighted mean of several styles' statistics.
+
+        The mean Gram is the statistic of the styles heard in those
+        proportions (their features pooled); matching it costs one
+        statistic per layer however many styles there are.
+        """
+        blended = sum(
+            share * loss.target for loss, share in zip(losses, shares, strict=True)
+        )
+        return cls(groups=losses[0].groups).set_target(blended)
+
+
+class GramLoss(_StatisticLoss):
     """Relative squared error between Gram matrices: matches texture statistics.
 
     The style batch holds one target per canvas in the batch (a stereo
@@ -146,7 +166,7 @@ def mean_std(features: torch.Tensor) -> torch.Tensor:
     return torch.cat([mean, (var + _EPS).sqrt()], dim=1)
 
 
-class MeanStdLoss(nn.Module):
+class MeanStdLoss(_StatisticLoss):
     """Relative squared error between per-channel means and standard deviations.
 
     Li et al. (2017) showed that matching Gram matrices is aligning feature
@@ -263,12 +283,28 @@ class EnvelopeLoss(nn.Module):
     which carries the style's timbre). The canvas is ``log1p(|STFT| / floor)``.
     """
 
-    def __init__(self, target_canvas: torch.Tensor, axis: str):
+    def __init__(
+        self,
+        target_canvas: torch.Tensor | None,
+        axis: str,
+        *,
+        target: torch.Tensor | None = None,
+    ):
         super().__init__()
         if axis not in ("time", "frequency"):
             raise ValueError(f"axis must be 'time' or 'frequency', got {axis!r}")
         self.axis = axis
-        self.register_buffer("target", self.envelope(target_canvas.detach()))
+        if target is None:
+            target = self.envelope(target_canvas.detach())
+        self.register_buffer("target", target.detach())
+
+    @classmethod
+    def blend(cls, losses: list[EnvelopeLoss], shares: list[float]) -> EnvelopeLoss:
+        """Match the ``shares``-weighted mean of several log envelopes (a geometric mean of their powers)."""
+        blended = sum(
+            share * loss.target for loss, share in zip(losses, shares, strict=True)
+        )
+        return cls(None, losses[0].axis, target=blended)
 
     def envelope(self, canvas: torch.Tensor) -> torch.Tensor:
         """``log(mean(expm1(canvas)²) + 1e-8)`` over bins (time) or frames (frequency).
@@ -324,6 +360,25 @@ class LevelDistributionLoss(nn.Module):
         )
         self._quantiles: dict[int, torch.Tensor] = {}
 
+    @classmethod
+    def blend(
+        cls, losses: list[LevelDistributionLoss], shares: list[float]
+    ) -> LevelDistributionLoss:
+        """Match the ``shares``-weighted mean of several styles' quantiles, rank by rank.
+
+        Averaging quantile functions is the 1-D optimal-transport
+        (Wasserstein) barycentre of the distributions: a blend of a drone
+        and of croaks between silences has levels in between, not a
+        histogram with both peaks.
+        """
+        ranks = max(loss.sorted_target.shape[-1] for loss in losses)
+        blended = sum(
+            share * loss.quantiles(ranks)
+            for loss, share in zip(losses, shares, strict=True)
+        )
+        rows = losses[0].row_weights
+        return cls(blended, None if rows is None else rows[:, 0])
+
     def quantiles(self, frames: int) -> torch.Tensor:
         """The style's per-bin values at ``frames`` evenly spaced ranks, ``(N, 1, bins, frames)``."""
         if frames not in self._quantiles:
@@ -347,6 +402,43 @@ class LevelDistributionLoss(nn.Module):
         if self.row_weights is not None:
             error = error * self.row_weights
         return error.mean() / self.scale
+
+
+class TimeWindows(nn.Module):
+    """One loss per stretch of time: windows that overlap by half, each with its own target.
+
+    The windows are fractions of the input's last axis (time, for audio
+    canvases and features), so one schedule fits every layer whatever its
+    time resolution. The loss is the windows' mean. A style that changes
+    over time (a morph) is matched this way: each window holds its own
+    blend of the styles' statistics.
+    """
+
+    def __init__(self, windows: list[nn.Module]):
+        super().__init__()
+        self.windows = nn.ModuleList(windows)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.stack(
+            [
+                loss(features[..., where])
+                for loss, where in zip(
+                    self.windows,
+                    window_slices(features.shape[-1], len(self.windows)),
+                    strict=True,
+                )
+            ]
+        ).mean()
+
+
+def window_slices(length: int, count: int) -> list[slice]:
+    """``count`` windows over ``0:length``, each twice the hop long and overlapping its neighbours by half; never empty."""
+    hop = length / (count + 1)
+    slices = []
+    for k in range(count):
+        start = min(math.floor(k * hop), length - 1)
+        slices.append(slice(start, max(start + 1, math.ceil((k + 2) * hop))))
+    return slices
 
 
 class TotalVariationLoss(nn.Module):

@@ -15,6 +15,9 @@ _LINE_SEARCH_EVALS = 20
 
 #: Called after every iteration with (iteration, total loss).
 StepCallback = Callable[[int, float], None]
+#: Called after every iteration with (iteration, the canvas reached), for
+#: intermediate results; the canvas must not be modified.
+CanvasCallback = Callable[[int, torch.Tensor], None]
 
 
 class OptimiserSettings(Protocol):
@@ -58,6 +61,7 @@ def optimise(
     min_value: float | None = None,
     max_value: float | torch.Tensor | None = None,
     on_step: StepCallback | None = None,
+    on_canvas: CanvasCallback | None = None,
 ) -> OptimisationResult:
     """Run ``iters`` optimiser iterations from ``init``.
 
@@ -83,6 +87,8 @@ def optimise(
         each position on its own (a spectrogram's bins).
     on_step : callable, optional
         Progress callback ``(iteration, loss)``.
+    on_canvas : callable, optional
+        ``(iteration, canvas)`` after each iteration, for intermediate results.
 
     Returns
     -------
@@ -181,6 +187,8 @@ def optimise(
         result.history.append(dict(zip(last.parts, values, strict=True)))
         if on_step is not None:
             on_step(iteration, loss)
+        if on_canvas is not None:
+            on_canvas(iteration, result.canvas)
     if result.stopped_early is None:
         total, parts = _final_loss(objective, result.canvas, bounded, last)
         if not torch.isfinite(total):

@@ -18,8 +18,7 @@ def default_image_output(
     content: str | os.PathLike, styles: str | os.PathLike | Sequence[str | os.PathLike]
 ) -> Path:
     """``<content-stem>_x_<style-stem>.png`` (stems of several styles joined by ``+``) in the current directory."""
-    stems = "+".join(Path(style).stem for style in as_list(styles))
-    return default_output_path(content, Path(f"{stems}.png"), ".png")
+    return default_output_path(content, as_list(styles), ".png")
 
 
 def image_input_name(source: ImageInput, role: str) -> str:

@@ -37,6 +37,10 @@ class AudioCanvas:
         self.floor = 10 ** (floor_db / 20) * self.stft.n_fft / 4
 
     @property
+    def frames_per_second(self) -> float:
+        return self.sr / self.stft.hop
+
+    @property
     def min_samples(self) -> int:
         """The shortest signal with one full analysis frame."""
         return self.stft.n_fft
