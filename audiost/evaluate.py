@@ -102,7 +102,7 @@ def evaluate(
     return evaluate_image(content, style, output, **options)
 
 
-_AUDIO_OPTIONS = ("max_duration", "max_channels")
+_AUDIO_OPTIONS = ("max_duration", "max_channels", "start", "duration")
 #: Images are compared at most at this long side (the output's size if smaller).
 COMPARE_SIZE = 512
 

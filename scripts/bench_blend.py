@@ -14,7 +14,10 @@ B over the last; ``kept``, the onset correlation with the content.
 
 Usage::
 
-    python scripts/bench_blend.py [--seconds 6] [--rows 0,2] [--threads 1]
+    python scripts/bench_blend.py [--seconds 6] [--rows 0,2] [--threads 1] [--picture docs/images/several_styles.png]
+
+``--picture`` draws the first row's log-mel spectrograms: content, both
+styles, the blend and the morph.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rows", help="indices into the table, e.g. 0,2")
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--picture", type=Path, help="spectrograms of the first row")
     args = parser.parse_args(argv)
     set_threads(args.threads)
 
@@ -71,13 +75,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     chosen = [int(i) for i in args.rows.split(",")] if args.rows else range(len(ROWS))
     config = audio_preset(args.preset)
-    rows, timings = [], []
+    rows, timings, drawn = [], [], {}
     for index in chosen:
         names = ROWS[index]
+        outputs = {}
         rows += _measure_row(
-            index, [corpus / name for name in names], config, args.seconds, timings
+            index,
+            [corpus / name for name in names],
+            config,
+            args.seconds,
+            timings,
+            outputs,
         )
+        drawn = drawn or {"names": names, **outputs}
         print(f"row {index}: {' x '.join(names)}", flush=True)
+    if args.picture:
+        _draw(args.picture, corpus, drawn, args.seconds)
 
     print(
         f"\n{cpu_model()}; preset {args.preset}, {args.seconds:g} s of each content; "
@@ -99,8 +112,9 @@ def _measure_row(
     config: object,
     seconds: float,
     timings: list[float],
+    outputs: dict[str, np.ndarray],
 ) -> list[list[str]]:
-    """The table's lines for one content and two styles."""
+    """The table's lines for one content and two styles; ``outputs`` gets each method's audio."""
     from audiost import transfer_audio
     from audiost.media.audio_io import load_audio
     from audiost.metrics import ANALYSIS_RATE, logmel_distance, onset_correlation
@@ -118,7 +132,7 @@ def _measure_row(
         return _level(_mono(result.audio, result.sr))[: len(content)]
 
     alone = [styled(path) for path in style_paths]
-    outputs = {
+    outputs |= {
         "blend": styled(style_paths),
         "DAW mix": _level(alone[0] + alone[1]),
         "morph": styled(style_paths, morph=True),
@@ -146,6 +160,42 @@ def _measure_row(
             ]
         )
     return lines
+
+
+def _draw(path: Path, corpus: Path, drawn: dict, seconds: float) -> None:
+    """Log-mel spectrograms of a row side by side, one colour scale each (80 dB)."""
+    import librosa
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from audiost.media.audio_io import load_audio
+    from audiost.metrics import ANALYSIS_RATE
+
+    content, first, second = drawn["names"]
+    panels = [
+        (f"content: {content}", _mono(*load_audio(corpus / content, duration=seconds))),
+        (f"A: {first}", _mono(*load_audio(corpus / first, duration=seconds))),
+        (f"B: {second}", _mono(*load_audio(corpus / second, duration=seconds))),
+        ("blend (equal)", drawn["blend"]),
+        ("morph A -> B", drawn["morph"]),
+    ]
+    figure, axes = plt.subplots(
+        1, 5, figsize=(20, 3.6), sharey=True, constrained_layout=True
+    )
+    for axis, (title, wave) in zip(axes, panels, strict=True):
+        mel = librosa.feature.melspectrogram(y=wave, sr=ANALYSIS_RATE, n_mels=96)
+        db = librosa.power_to_db(mel, ref=1.0, top_db=None)
+        axis.imshow(
+            db, origin="lower", aspect="auto", cmap="magma", vmin=db.max() - 80,
+            vmax=db.max(), extent=(0, wave.size / ANALYSIS_RATE, 0, db.shape[0]),
+        )  # fmt: skip
+        axis.set_title(title[:40], fontsize=8)
+        axis.set_xlabel("time (s)")
+    axes[0].set_ylabel("mel band")
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
 
 
 def _mono(wave: np.ndarray, rate: int) -> np.ndarray:

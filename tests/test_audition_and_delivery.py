@@ -261,5 +261,21 @@ def test_options_take_defaults_from_the_environment(tmp_path, speech, music) -> 
         ["transfer", str(speech), str(music), "-o", str(tmp_path / "x.wav")],
         env={"AUDIOST_TRANSFER_MIX": "1.5"},
     )
-    assert_one_line_error(result, "--mix", "1.5")
+    assert_one_line_error(result, "--mix", "1.5", "(from $AUDIOST_TRANSFER_MIX)")
     assert not (tmp_path / "x.wav").exists()
+    # Typed on the command line, the option wins and is the one named.
+    result = CliRunner().invoke(
+        main,
+        [
+            "transfer",
+            str(speech),
+            str(music),
+            "--mix",
+            "2",
+            "-o",
+            str(tmp_path / "x.wav"),
+        ],
+        env={"AUDIOST_TRANSFER_MIX": "0.5"},
+    )
+    assert_one_line_error(result, "--mix", "2")
+    assert "AUDIOST" not in result.stderr

@@ -193,6 +193,24 @@ def test_json_is_the_only_thing_on_stdout(tmp_path) -> None:
     assert measures["style_gain"] > 0.3
 
 
+def test_evaluate_measures_an_excerpt_against_that_excerpt(tmp_path) -> None:
+    out = tmp_path / "out.wav"
+    speech, crickets = corpus_file(SPEECH), corpus_file(CRICKETS)
+    made = invoke(
+        "transfer", speech, crickets, "-o", out, "--start", "1", "--duration", "2s", "-q", *QUICK
+    )  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    kept = {}
+    for name, excerpt in (
+        ("aligned", ["--start", "1", "--duration", "2s"]),
+        ("whole", []),
+    ):
+        result = invoke("evaluate", speech, crickets, out, "--json", *excerpt)
+        assert result.exit_code == 0, result.stderr
+        kept[name] = json.loads(result.stdout)["measures"]["content_kept"]
+    assert kept["aligned"] > 0.8 and kept["aligned"] > kept["whole"] + 0.3
+
+
 def test_texture_json_measures_the_distance_to_the_style(tmp_path) -> None:
     result = invoke(
         "texture", corpus_file(CRICKETS), "--duration", "1s", "-o", tmp_path / "t.wav",

@@ -32,13 +32,29 @@ class _OneLineErrors(click.Group):
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "audiost"
-            message = exc.format_message().rstrip(".")
+            argv = kwargs.get("args") or (args[0] if args else None) or sys.argv[1:]
+            message = exc.format_message().rstrip(".") + _from_environment(exc, argv)
             fail(f"{message}; see '{where} --help'", exc.exit_code)
         except click.ClickException as exc:
             fail(exc.format_message(), exc.exit_code)
         except click.Abort:
             fail("interrupted", EXIT_INTERRUPTED)
         sys.exit(0)
+
+
+def _from_environment(exc: click.UsageError, argv: list[str]) -> str:
+    """Where a bad value came from when the user did not type it: ``(from $AUDIOST_TRANSFER_MIX)``."""
+    param, ctx = getattr(exc, "param", None), exc.ctx
+    if not isinstance(param, click.Option) or ctx is None:
+        return ""
+    typed = any(
+        arg == opt or arg.startswith(f"{opt}=") for arg in argv for opt in param.opts
+    )
+    if typed or param.resolve_envvar_value(ctx) is None:
+        return ""
+    return (
+        f" (from ${param.envvar or f'{ctx.auto_envvar_prefix}_{param.name.upper()}'})"
+    )
 
 
 @click.group(

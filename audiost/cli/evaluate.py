@@ -10,7 +10,14 @@ import click
 
 from ..config import AudioConfig
 from ..evaluate import COMPARE_SIZE
-from .common import given, printable, report_failures, some_settings
+from .common import (
+    given,
+    printable,
+    report_failures,
+    seconds_option,
+    some_settings,
+    time_option,
+)
 
 
 @click.command()
@@ -37,6 +44,16 @@ from .common import given, printable, report_failures, some_settings
 )
 @click.option(
     "--device", help=f"Images: compute device.  [default: {AudioConfig.device}]"
+)
+@click.option(
+    "--start",
+    callback=time_option,
+    help="Audio: OUTPUT was made from CONTENT from this time on (transfer --start); measure against that excerpt.",
+)
+@click.option(
+    "--duration",
+    callback=seconds_option,
+    help="Audio: ... and this long (transfer --duration).",
 )
 @some_settings("max_duration", "max_channels", "max_megapixels")
 @report_failures
