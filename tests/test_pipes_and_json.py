@@ -11,6 +11,7 @@ import io
 import json
 import os
 import pty
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -268,6 +269,17 @@ def test_intermediate_results_are_checked_before_the_work(tmp_path) -> None:
     assert_one_line_error(result, "out.iter0002.wav", "--overwrite")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.iter0002.wav"]
     assert (tmp_path / "out.iter0002.wav").read_bytes() == b"mine"
+
+
+def test_an_intermediate_result_never_replaces_an_input(tmp_path) -> None:
+    content = tmp_path / "out.iter0002.wav"
+    shutil.copy(corpus_file(SPEECH), content)
+    result = invoke(
+        "transfer", content, corpus_file(CRICKETS), "-o", tmp_path / "out.wav",
+        "--save-every", "2", "--overwrite", "--duration", "2s", *QUICK,
+    )  # fmt: skip
+    assert_one_line_error(result, "out.iter0002.wav", "inputs are never overwritten")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.iter0002.wav"]
 
 
 def test_pictures_have_no_intermediate_results(tmp_path) -> None:

@@ -229,15 +229,16 @@ class AudioStylist:
                 "save_every writes beside the output: give an output path and a count >= 1"
             )
         timings: dict[str, float] = {}
+        files = [
+            p
+            for p in (content, *(style for style, _ in styles))
+            if not isinstance(p, np.ndarray)
+        ]
         with stage(timings, "load"):
             if output is not None:
                 output = check_output_path(
                     output,
-                    inputs=[
-                        p
-                        for p in (content, *(style for style, _ in styles))
-                        if not isinstance(p, np.ndarray)
-                    ],
+                    inputs=files,
                     overwrite=overwrite,
                     suffixes=AUDIO_OUTPUT_FORMATS,
                 )
@@ -269,7 +270,7 @@ class AudioStylist:
                 save_every,
                 self._intermediate_writer(
                     audio_canvas, styled_wave, content_wave, targets, spans, output,
-                    overwrite, save_every,
+                    files, overwrite, save_every,
                 ),
             )  # fmt: skip
         # Said once every input has been read, just before the long part.
@@ -321,6 +322,7 @@ class AudioStylist:
         targets: StyleTargets,
         spans: list[tuple[int, int]],
         output: Path,
+        inputs: list[AudioInput],
         overwrite: bool,
         every: int,
     ) -> CanvasCallback:
@@ -330,6 +332,7 @@ class AudioStylist:
         for step in range(every, last, every):
             check_output_path(
                 intermediate_path(output, step),
+                inputs=inputs,
                 overwrite=overwrite,
                 suffixes=AUDIO_OUTPUT_FORMATS,
             )
