@@ -324,8 +324,8 @@ def within_style_range(
     they outdo the didgeridoo's drone (content kept 0.83 to 0.76).
 
     And what is decoded: an L-BFGS iterate can hold a single cell 70 dB
-    above the rest (the loss barely sees one cell; the ear hears a click),
-    which the next iteration removes. Seen mid-run (``fast``, iteration 10
+    above the rest (the loss barely sees one cell; the decoded audio is
+    dominated by it), which the next iteration removes. Seen mid-run (``fast``, iteration 10
     of 20); no final canvas of the quality table reaches the cap, so it
     guards intermediate results and unlucky endings only.
     """
