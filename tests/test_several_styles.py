@@ -269,6 +269,27 @@ def test_a_batch_takes_one_style_per_output() -> None:
     assert "--morph" not in result.output and "--style-weights" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("table", "named"),
+    [
+        ("[audio]\nmorph = true\n", "audio.morph"),
+        ("style_weights = [1, 2]\n", "style_weights"),
+    ],
+)
+def test_a_batch_recipe_that_combines_styles_is_refused_before_any_work(
+    tmp_path, inputs, table, named
+) -> None:
+    content, crickets, _ = inputs
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(table)
+    out = tmp_path / "out"
+    result = invoke(
+        "batch", content, "-s", crickets, "-o", out, "--recipe", recipe, "-q"
+    )
+    assert_one_line_error(result, named, "one style at a time")
+    assert not out.exists()
+
+
 def test_several_styles_through_arrays(inputs) -> None:
     """Arrays with their own rates, one per style."""
     content, crickets, djembe = inputs

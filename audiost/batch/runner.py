@@ -142,6 +142,17 @@ def run_batch(
         require_matplotlib()
     started = time.perf_counter()
     recipe = recipe or resolve_recipe()
+    several = [
+        f"{kind}.{name}"
+        for kind, config in (("audio", recipe.audio), ("image", recipe.image))
+        for name in ("style_weights", "morph")
+        if getattr(config, name, None)
+    ]
+    if several:
+        raise AudiostError(
+            f"the recipe sets {', '.join(several)}, which combine several styles in one output; "
+            "a batch styles each input with one style at a time: remove them from the recipe"
+        )
     out = _make_outdir(Path(outdir))
     summary = BatchSummary(outdir=out)
     with _locked(out):
