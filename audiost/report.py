@@ -37,11 +37,13 @@ def write_report(
     result: Any,
     *,
     excerpt: tuple[float, float | None] = (0.0, None),
+    evaluation: Evaluation | None = None,
 ) -> list[Path]:
     """Evaluate ``result`` (an AudioResult or ImageResult with ``output`` set) and write its report files.
 
     ``excerpt`` (audio): the ``(start, duration)`` of the content the
     output was made from; measures and pictures use that part only.
+    ``evaluation``: the result's measures, when the caller has them already.
     Returns the paths written. Raises AudiostError if matplotlib is missing
     or the folder cannot be written.
     """
@@ -57,8 +59,10 @@ def write_report(
         ) from None
     stem = Path(result.output).stem
     audio = hasattr(result, "sr")
-    start, duration = excerpt
-    evaluation = evaluate_result(content, style, result, start=start, duration=duration)
+    if evaluation is None:
+        evaluation = evaluate_result(
+            content, style, result, start=excerpt[0], duration=excerpt[1]
+        )
     if audio:
         picture = _spectrograms(pyplot, content, style, result.output, excerpt)
         picture_path = folder / f"{stem}.spectrograms.png"

@@ -116,9 +116,8 @@ def optimise_sections(
     merged = OptimisationResult(canvas=torch.empty(0))
     parts: dict[str, float] = {}
     notes = []
-    for index, ((start, stop), weight) in enumerate(
-        zip(spans, crossfade_weights(spans, EDGE_FRAMES), strict=True)
-    ):
+    fades = crossfade_weights(spans, EDGE_FRAMES)
+    for index, ((start, stop), weight) in enumerate(zip(spans, fades, strict=True)):
         with stage(timings, "encode", device):
             content_canvas, _ = audio_canvas.encode_frames(wave, start, stop)
             objective, init = build_problem(
@@ -135,8 +134,8 @@ def optimise_sections(
                 wave,
                 audio_canvas,
                 spans,
+                fades,
                 index,
-                weight,
                 cfg.iters,
             )
         with stage(timings, "optimise", device):
@@ -181,14 +180,13 @@ def _snapshot_canvas(
     wave: torch.Tensor,
     audio_canvas: AudioCanvas,
     spans: list[tuple[int, int]],
+    fades: list[np.ndarray],
     index: int,
-    weight: np.ndarray,
     iters: int,
 ) -> CanvasCallback:
-    """The callback that, during section ``index``, hands every ``every``-th iteration's whole canvas to ``snapshots``' callback."""
+    """The callback that, during section ``index``, hands every ``every``-th iteration's whole canvas (sections crossfaded by ``fades``) to ``snapshots``' callback."""
     every, callback = snapshots
     start, stop = spans[index]
-    fades = crossfade_weights(spans, EDGE_FRAMES)
 
     def on_canvas(iteration: int, canvas: torch.Tensor) -> None:
         step = index * iters + iteration
@@ -200,7 +198,7 @@ def _snapshot_canvas(
             if finished.numel()
             else torch.zeros((*canvas.shape[:-1], spans[-1][1]), device=device)
         )
-        whole[..., start:stop] += canvas * torch.as_tensor(weight, device=device)
+        whole[..., start:stop] += canvas * torch.as_tensor(fades[index], device=device)
         for (later_start, later_stop), fade in zip(
             spans[index + 1 :], fades[index + 1 :], strict=True
         ):

@@ -8,6 +8,7 @@ import math
 import re
 import signal
 import sys
+import time
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
@@ -99,6 +100,16 @@ def say(text: str) -> None:
     for path, name in ALIASES.items():
         text = text.replace(path, name)
     click.echo(printable(text), err=True)
+
+
+def say_done(result: Any, summary: str, started: float, quiet: bool) -> None:
+    """A finished run's warnings, and unless ``quiet`` what was written, how big, how long, where."""
+    for note in result.warnings:
+        say(f"audiost: warning: {note}")
+    if not quiet:
+        say(
+            f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}"
+        )
 
 
 #: Temporary paths that stand for a stream, and what messages call them.

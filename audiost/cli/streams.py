@@ -27,6 +27,14 @@ STREAM = Path("-")
 MAX_STDIN_BYTES = 4 << 30
 
 
+def one_writer_of_stdout(as_json: bool, output: Path | None) -> None:
+    """Refuse ``--json`` with ``-o -``: both would write to stdout."""
+    if as_json and output == STREAM:
+        raise AudiostError(
+            "--json and -o - would both write to stdout; give -o FILE with --json"
+        )
+
+
 @contextlib.contextmanager
 def stdin_inputs(paths: Sequence[Path]) -> Iterator[list[Path]]:
     """``paths`` with ``-`` replaced by a temporary file holding all of stdin.

@@ -20,10 +20,10 @@ from .common import (
     parse_size,
     reject_foreign_options,
     report_failures,
-    say,
+    say_done,
     some_settings,
 )
-from .streams import STREAM, stdin_inputs, stdout_output
+from .streams import one_writer_of_stdout, stdin_inputs, stdout_output
 
 
 @click.command(cls=SectionedCommand)
@@ -119,10 +119,7 @@ def texture(
     from stdin.
     """
     started = time.perf_counter()
-    if as_json and output == STREAM:
-        raise AudiostError(
-            "--json and -o - would both write to stdout; give -o FILE with --json"
-        )
+    one_writer_of_stdout(as_json, output)
     settings = {
         k: (str(v) if k == "weights" else v)
         for k, v in settings.items()
@@ -154,12 +151,7 @@ def texture(
             result, summary = _image(
                 style_file, size, destination, overwrite, preset, quiet, settings
             )
-        for note in result.warnings:
-            say(f"audiost: warning: {note}")
-        if not quiet:
-            say(
-                f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}"
-            )
+        say_done(result, summary, started, quiet)
         if as_json:
             from ..evaluate import evaluate_texture
             from .summary import print_json

@@ -26,11 +26,12 @@ from .common import (
     reject_foreign_options,
     report_failures,
     say,
+    say_done,
     seconds_option,
     setting_options,
     time_option,
 )
-from .streams import STREAM, stdin_inputs, stdout_output
+from .streams import STREAM, one_writer_of_stdout, stdin_inputs, stdout_output
 
 
 @click.command(cls=SectionedCommand)
@@ -115,10 +116,7 @@ def transfer(
     stdin.
     """
     started = time.perf_counter()
-    if as_json and output == STREAM:
-        raise AudiostError(
-            "--json and -o - would both write to stdout; give -o FILE with --json"
-        )
+    one_writer_of_stdout(as_json, output)
     with contextlib.ExitStack() as streams:
         # From here on, "-" is a temporary file holding what stdin gave.
         content_file, *style_files = streams.enter_context(
@@ -161,24 +159,11 @@ def transfer(
             result, summary = _transfer_image(
                 content_file, style_files, destination, overwrite, config, quiet
             )
-        for note in result.warnings:
-            say(f"audiost: warning: {note}")
-        if not quiet:
-            say(
-                f"wrote {result.output} ({summary}) in {time.perf_counter() - started:.1f} s on {result.device}"
-            )
+        say_done(result, summary, started, quiet)
         # With several styles, the measures are against the first.
-        if report is not None:
-            from ..report import write_report
-
-            written = write_report(
-                report, content_file, style_files[0], result, excerpt=excerpt
-            )
-            if not quiet:
-                say(f"report: {', '.join(str(path) for path in written)}")
-        if as_json:
+        evaluation = None
+        if report is not None or as_json:
             from ..evaluate import evaluate_result
-            from .summary import print_json
 
             evaluation = evaluate_result(
                 content_file,
@@ -187,6 +172,22 @@ def transfer(
                 start=excerpt[0],
                 duration=excerpt[1],
             )
+        if report is not None:
+            from ..report import write_report
+
+            written = write_report(
+                report,
+                content_file,
+                style_files[0],
+                result,
+                excerpt=excerpt,
+                evaluation=evaluation,
+            )
+            if not quiet:
+                say(f"report: {', '.join(str(path) for path in written)}")
+        if as_json:
+            from .summary import print_json
+
             print_json(
                 result,
                 inputs={
