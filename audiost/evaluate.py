@@ -124,22 +124,26 @@ def evaluate_audio(
     ``duration`` select the excerpt of the content that the output was
     made from (``transfer --start/--duration``), so that the two align.
     """
-    from .media.audio_io import check_audio, load_audio, read_spectral_convergence
+    from .media.audio_io import read_spectral_convergence
 
     limits = {"max_seconds": max_duration, "max_channels": max_channels}
     waves = []
     for path in (content, style, output):
         excerpt = {"start": start, "duration": duration} if path is content else {}
-        wave, rate = load_audio(path, **limits, **excerpt)
-        # One 2048-sample analysis frame at the analysis rate.
-        frame = math.ceil(2048 * rate / ANALYSIS_RATE)
-        waves += [
-            check_audio(wave, rate, min_samples=frame, name=os.fspath(path)),
-            rate,
-        ]
+        waves += _read_measurable(path, **limits, **excerpt)
     measures: dict[str, float | None] = dict(audio_measures(*waves))
     measures["spectral_convergence"] = read_spectral_convergence(output)
     return Evaluation("audio", measures)
+
+
+def _read_measurable(path: Source, **limits: Any) -> tuple[np.ndarray, int]:
+    """``path``'s audio and rate, refused in one line if over the limits or too short, silent or broken to measure."""
+    from .media.audio_io import check_audio, load_audio
+
+    wave, rate = load_audio(path, **limits)
+    # One 2048-sample analysis frame at the analysis rate.
+    frame = math.ceil(2048 * rate / ANALYSIS_RATE)
+    return check_audio(wave, rate, min_samples=frame, name=os.fspath(path)), rate
 
 
 def evaluate_image(
@@ -254,19 +258,27 @@ def evaluate_result(
     )
 
 
-def evaluate_texture(style: Source, output: Source) -> Evaluation:
+def evaluate_texture(
+    style: Source,
+    output: Source,
+    *,
+    max_duration: float = MAX_DURATION_S,
+    max_channels: int = MAX_CHANNELS,
+) -> Evaluation:
     """How near a texture is to its style: network-free distances (there is no content to measure a gain from).
 
-    Audio: the log-mel statistics distance (dB) and both noise floors;
-    images: the palette and gradient-statistics distances.
+    Audio: the log-mel statistics distance (dB) and both noise floors, with
+    the limits of :func:`evaluate_audio`; images: the palette and
+    gradient-statistics distances.
     """
     if media_kind(style) == "audio":
-        from .media.audio_io import load_audio, resample
+        from .media.audio_io import resample
         from .metrics import logmel_distance, noise_floor_db
 
+        limits = {"max_seconds": max_duration, "max_channels": max_channels}
         style_wave, output_wave = (
-            resample(wave, rate, ANALYSIS_RATE).mean(axis=0)
-            for wave, rate in (load_audio(style), load_audio(output))
+            resample(*_read_measurable(path, **limits), ANALYSIS_RATE).mean(axis=0)
+            for path in (style, output)
         )
         return Evaluation(
             "audio",

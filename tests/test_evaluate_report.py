@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
@@ -12,7 +13,8 @@ from PIL import Image
 
 from audiost import audio_preset, transfer_audio, transfer_image
 from audiost.cli import main
-from audiost.evaluate import evaluate, evaluate_image
+from audiost.errors import AudiostError
+from audiost.evaluate import evaluate, evaluate_image, evaluate_texture
 
 from .conftest import HED, corpus_file, needs_hed
 
@@ -51,6 +53,22 @@ def test_audio_measures_at_their_ends_and_between(audio_pair) -> None:
     assert real["content_kept"] > 0.5, real
     assert 0 < real["spectral_convergence"] < 1, real  # read back from the file's tag
     assert real["noise_floor_db_output"] < -50
+
+
+def test_texture_measures_keep_the_input_limits(audio_pair, tmp_path: Path) -> None:
+    """A texture's measures read its style as the texture did: within the same limits, refused in one line otherwise."""
+    _, style, output = audio_pair  # a 3 s tabla loop, and a transfer into it
+    itself = evaluate_texture(style, style).measures
+    assert itself["style_distance_output"] == pytest.approx(0, abs=1e-6)
+    assert evaluate_texture(style, output).measures["style_distance_output"] > 1
+    with pytest.raises(AudiostError, match=r"tabla\.flac.*longer than the 1 s limit"):
+        evaluate_texture(style, output, max_duration=1)
+    with pytest.raises(AudiostError, match=r"tabla\.flac.*channels"):
+        evaluate_texture(style, output, max_channels=1)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(44100, dtype=np.float32), 44100)
+    with pytest.raises(AudiostError, match=r"silent\.wav.*digital silence"):
+        evaluate_texture(style, silent)
 
 
 @needs_hed

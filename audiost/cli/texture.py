@@ -159,9 +159,18 @@ def texture(
             print_json(
                 result,
                 inputs={"style": style_file},
-                measures=evaluate_texture(style_file, result.output).measures,
+                measures=evaluate_texture(
+                    style_file, result.output, **_limits(result.config, kind)
+                ).measures,
                 seconds=time.perf_counter() - started,
             )
+
+
+def _limits(config: Any, kind: str) -> dict[str, Any]:
+    """The input limits the texture was made under, for measuring it (audio only)."""
+    if kind != "audio":
+        return {}
+    return {"max_duration": config.max_duration, "max_channels": config.max_channels}
 
 
 def _audio(
