@@ -24,9 +24,10 @@ from audiost import (
 from audiost.engine import ContentLoss, GramLoss
 from audiost.features import VGG
 from audiost.image.inputs import default_image_output
+from audiost.image.result import layout_warning
 from audiost.image.scales import planned_iterations, style_size
-from audiost.image_metrics import image_measures
-from audiost.media.image import resize, rgb_to_yiq, to_canvas
+from audiost.image_metrics import image_measures, structure_correlation
+from audiost.media.image import resize, rgb_to_yiq, to_canvas, to_uint8
 from audiost.media.image_io import load_image
 
 from .conftest import CORPUS, HED, needs_hed
@@ -122,6 +123,35 @@ def test_style_does_not_fade_as_the_picture_grows():
     for name in ("palette_gain", "texture_gain"):
         assert measures[320][name] >= measures[160][name] - 0.05, (name, measures)
     assert measures[160]["palette_gain"] > 0.6, "the painting's palette did not arrive"
+
+
+@needs_hed
+def test_a_washed_out_subject_is_said_with_a_way_out_that_works():
+    """A nearly flat painting's statistics ask for no edges: the result says so, and the settings it suggests keep the subject."""
+    hedgehog = CORPUS / "photo_hedgehog_in_grass_1024x731.webp"
+    flat = CORPUS / "painting_debian_emerald_vector_artwork_1280x720.png"
+    small = {"net": "vgg16", "weights": HED, "max_size": 160}
+    washed = transfer_image(hedgehog, flat, iters=150, **small)
+    (warning,) = washed.warnings  # structure 0.13 (0.23 at 256 px: a teal blob)
+    assert "layout" in warning
+    assert "--init content --style-weight 10 --iters 100" in warning
+    kept = transfer_image(
+        hedgehog, flat, init="content", style_weight=10, iters=100, **small
+    )
+    assert kept.warnings == []  # 0.37 (0.57 at 256 px, 0.52 at 512)
+    photo = load_image(hedgehog).rgb
+    assert structure_correlation(photo, kept.image / 255) > 0.3
+
+
+def test_layout_warning_only_where_there_was_a_layout_to_keep():
+    hedgehog = load_image(CORPUS / "photo_hedgehog_in_grass_1024x731.webp").rgb
+    teal = np.broadcast_to(np.array([0, 120, 110], np.uint8), (64, 90, 3)).copy()
+    config = image_preset()
+    assert layout_warning(config, hedgehog, teal) is not None
+    assert layout_warning(config, hedgehog, to_uint8(hedgehog)) is None
+    # Only the style was asked for, or the content is one colour.
+    assert layout_warning(config.replace(content_weight=0), hedgehog, teal) is None
+    assert layout_warning(config, np.full_like(hedgehog, 0.5), teal) is None
 
 
 def test_random_vgg_runs_without_files_or_network(tmp_path, monkeypatch):

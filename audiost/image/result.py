@@ -13,11 +13,19 @@ from ..config import ImageConfig
 from ..device import stage
 from ..engine.optimise import OptimisationResult
 from ..engine.tiles import plan_tiles
+from ..image_metrics import structure_correlation
 from ..limits import format_bytes
 from ..media.image_io import OUTPUT_FORMATS, write_image
 from ..provenance import make_record
 
 LOG = logging.getLogger("audiost")
+
+#: Below this correlation of the result's edge map with the photo's
+#: (:func:`~audiost.image_metrics.structure_correlation`) the subject is gone.
+#: Measured: a hedgehog in a flat teal vector artwork 0.23 to 0.28 at 256 to
+#: 1024 px, a teal blob; every other pair of the image table at least 0.43;
+#: the Gatys baseline's sheep x Bruegel 0.35, sheep still there.
+LAYOUT_LOST = 0.3
 
 
 @dataclass
@@ -86,3 +94,25 @@ def finish_image(
         with stage(timings, "write"):
             out.output = write_image(output, pixels, make_record(cfg))
     return out
+
+
+def layout_warning(
+    cfg: ImageConfig, content: np.ndarray, pixels: np.ndarray
+) -> str | None:
+    """A hint when a transfer kept little of the content's layout, which happens when the painting is nearly flat: its statistics then ask for no edges at all.
+
+    ``content`` is float RGB in [0, 1], ``pixels`` the uint8 result. Nothing
+    is said when only the style was asked for (no content weight) or the
+    content has no layout to keep (a flat picture).
+    """
+    if not (cfg.content_weight and cfg.style_weight) or content.std() < 1 / 255:
+        return None
+    kept = structure_correlation(content, pixels[..., :3].astype(np.float32) / 255)
+    if kept >= LAYOUT_LOST:
+        return None
+    # The way out measured on the hedgehog: structure 0.23 -> 0.57, palette 0.92 -> 0.23.
+    return (
+        f"little of the content's layout is left (structure {kept:.2f} of 1): the style's "
+        "flat areas outweigh its shapes; to keep the subject, with less of the style, "
+        "try --init content --style-weight 10 --iters 100"
+    )

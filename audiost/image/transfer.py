@@ -37,7 +37,7 @@ from .objective import (
     prepare_style,
     style_targets,
 )
-from .result import ImageResult, finish_image, log_plan
+from .result import ImageResult, finish_image, layout_warning, log_plan
 from .scales import coarse_to_fine, style_size
 
 
@@ -222,7 +222,10 @@ class ImageStylist:
                     axis=2,
                 )
 
-        return finish_image(cfg, device, pixels, result, timings, output)
+        styled = finish_image(cfg, device, pixels, result, timings, output)
+        if warning := layout_warning(cfg, content_picture.rgb, pixels):
+            styled.warnings.append(warning)
+        return styled
 
     def problem(
         self,
