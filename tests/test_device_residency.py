@@ -19,11 +19,21 @@ import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
-from audiost import audio_preset, transfer_audio, transfer_image
+from audiost import (
+    AudioStylist,
+    ImageStylist,
+    audio_preset,
+    image_preset,
+    transfer_audio,
+    transfer_image,
+)
 from audiost.device import stage
 from audiost.engine import optimise
+from audiost.image_metrics import image_measures
 from audiost.media.griffin_lim import griffin_lim
+from audiost.media.image_io import load_image
 from audiost.media.stft import Stft
+from audiost.metrics import audio_measures
 
 from .conftest import CORPUS, HED, clip, needs_hed, small_objective
 
@@ -108,24 +118,63 @@ def test_stages_add_up_and_a_failed_one_counts_nothing() -> None:
     assert "write" not in timings
 
 
+# CUDA against the CPU. Convolutions on CUDA use TF32 (torch's default):
+# their inputs are rounded to 10 mantissa bits. Emulated on the CPU (inputs
+# rounded, the gradient passed straight through), one evaluation of these
+# objectives moved its loss by 2e-5 (audio) and 1.3e-4 (image) and kept the
+# gradient's direction (cosine 0.99992 at worst): hence the bounds of
+# _same_evaluation. A whole run is another matter: L-BFGS's line search takes
+# discrete decisions, so 10 iterations of `fast` from a content scaled by
+# 1 + 1e-4 ended with a total loss 48 % higher and a spectral convergence
+# 0.31 instead of 0.22 (1 + 1e-6 to 1e-3: losses 2.02 to 3.33). Whole runs
+# are held to the product's measures instead of the CPU's final loss. Over
+# those runs the audio's spread by up to 0.1 (style gain 0.81 to 0.91,
+# content kept 0.92 to 0.97): bound 0.15. The image's moved by 0.005 at most
+# (5 iterations at 64 px, losses within 1 %) where the report that opened
+# #15 saw the CUDA loss 13 % below the CPU's: bound 0.1, a visible difference.
+
+
+def _evaluation(problem: tuple) -> tuple[float, torch.Tensor]:
+    objective, canvas = problem
+    x = canvas.detach().clone().requires_grad_(True)
+    total, _ = objective(x)
+    total.backward()
+    return float(total.detach()), x.grad.detach().cpu().flatten()
+
+
+def _same_evaluation(cpu: tuple, gpu: tuple) -> None:
+    """The same objective from the same start on both devices: the loss within TF32's error, the gradient pointing the same way."""
+    (cpu_loss, cpu_grad), (gpu_loss, gpu_grad) = _evaluation(cpu), _evaluation(gpu)
+    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-3)
+    assert torch.nn.functional.cosine_similarity(cpu_grad, gpu_grad, dim=0) > 0.999
+
+
 @needs_cuda
-def test_audio_transfer_on_cuda_matches_the_cpu() -> None:
+def test_audio_on_cuda_computes_what_the_cpu_does() -> None:
     content, sr = clip("speech_pocketsphinx_forever_16k_mono.flac", 2.0, 0.5)
     style, style_sr = clip("music_sonicpi_tabla_loop_44k_stereo.flac", 2.0)
     config = audio_preset("fast", iters=10, gl_iters=16)
-    cpu, gpu = (
-        transfer_audio(
+    _same_evaluation(
+        *(
+            AudioStylist(config.replace(device=d)).problem(
+                content, style, content_sr=sr, style_sr=style_sr
+            )
+            for d in ("cpu", "cuda")
+        )
+    )
+    measures = {}
+    for d in ("cpu", "cuda"):
+        result = transfer_audio(
             content, style, content_sr=sr, style_sr=style_sr, config=config, device=d
         )
-        for d in ("cpu", "cuda")
-    )
-    assert gpu.device.startswith("cuda")
-    assert np.isfinite(gpu.audio).all() and gpu.audio.shape == cpu.audio.shape
-    # TF32 convolutions and another summation order: close, not equal.
-    assert gpu.final_losses["total"] == pytest.approx(
-        cpu.final_losses["total"], rel=0.05
-    )
-    assert gpu.spectral_convergence == pytest.approx(cpu.spectral_convergence, abs=0.05)
+        assert result.device.startswith(d) and np.isfinite(result.audio).all()
+        measures[d] = audio_measures(
+            content, sr, style, style_sr, result.audio, result.sr
+        )
+    for name in ("style_gain", "content_kept"):
+        assert measures["cuda"][name] == pytest.approx(measures["cpu"][name], abs=0.15)
+    assert measures["cuda"]["style_gain"] > 0.6, measures
+    assert measures["cuda"]["content_kept"] > 0.8, measures
 
 
 @needs_cuda
@@ -145,12 +194,25 @@ def test_griffin_lim_on_cuda_matches_the_cpu() -> None:
 
 @needs_cuda
 @needs_hed
-def test_image_transfer_on_cuda_matches_the_cpu() -> None:
-    settings = {"net": "vgg16", "weights": HED, "max_size": 64, "iters": 5}
-    cat = CORPUS / "photo_chelsea_cat_451x300.png"
-    painting = CORPUS / "painting_hokusai_poppies_655x449.png"
-    cpu = transfer_image(cat, painting, device="cpu", **settings)
-    gpu = transfer_image(cat, painting, device="cuda", **settings)
-    assert gpu.final_losses["total"] == pytest.approx(
-        cpu.final_losses["total"], rel=0.05
+def test_image_on_cuda_computes_what_the_cpu_does() -> None:
+    config = image_preset(
+        "balanced", net="vgg16", weights=str(HED), max_size=64, iters=5
     )
+    cat = load_image(CORPUS / "photo_chelsea_cat_451x300.png").rgb
+    painting = load_image(CORPUS / "painting_hokusai_poppies_655x449.png").rgb
+    _same_evaluation(
+        *(
+            ImageStylist(config.replace(device=d)).problem(cat, painting)
+            for d in ("cpu", "cuda")
+        )
+    )
+    measures = {
+        d: image_measures(
+            cat,
+            painting,
+            transfer_image(cat, painting, config=config, device=d).image / 255,
+        )
+        for d in ("cpu", "cuda")
+    }
+    for name in ("palette_gain", "texture_gain", "structure_kept"):
+        assert measures["cuda"][name] == pytest.approx(measures["cpu"][name], abs=0.1)
