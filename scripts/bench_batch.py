@@ -15,9 +15,14 @@ are styled by a 3-second tabla loop, three ways:
    for every clip (the batch worker's way) against a fresh stylist per clip
    (the network and the style's Gram targets rebuilt each time).
 
+``--throughput-only`` keeps the first part's local runs alone, for a GPU
+(#15: 100 clips of 5 s with ``--jobs`` 1, 2, 4 and 8 worker processes
+sharing one GPU, which is what ``scripts/device_check.sh`` runs).
+
 Usage::
 
-    PYTHONPATH=. python3 scripts/bench_batch.py [--clips 20] [--preset fast] [--repeats 3]
+    PYTHONPATH=. python3 scripts/bench_batch.py [--clips 20] [--seconds 2] [--preset fast] [--repeats 3]
+        [--jobs 1,2] [--device auto] [--throughput-only]
 """
 
 from __future__ import annotations
@@ -51,8 +56,10 @@ RATE = 44100
 CLIP_S = 2.0
 
 
-def make_material(corpus: Path, folder: Path, count: int) -> tuple[list[Path], Path]:
-    """``count`` clips (two excerpts per source file, then more) and the style, as 44.1 kHz WAV."""
+def make_material(
+    corpus: Path, folder: Path, count: int, clip_s: float = CLIP_S
+) -> tuple[list[Path], Path]:
+    """``count`` clips of ``clip_s`` seconds (excerpts of each source file in turn, wrapping round a short one) and the style, as 44.1 kHz WAV."""
     import librosa
     import numpy as np
     import soundfile as sf
@@ -62,8 +69,11 @@ def make_material(corpus: Path, folder: Path, count: int) -> tuple[list[Path], P
         name = CLIP_SOURCES[index % len(CLIP_SOURCES)]
         audio, sr = sf.read(corpus / name, dtype="float32", always_2d=True)
         mono = librosa.resample(audio.mean(axis=1), orig_sr=sr, target_sr=RATE)
-        offset = int((0.5 + 2.5 * (index // len(CLIP_SOURCES))) * RATE)
-        excerpt = mono[offset : offset + int(CLIP_S * RATE)]
+        length = int(clip_s * RATE)
+        mono = np.tile(mono, -(-(length + RATE) // len(mono)))
+        offset = int((0.5 + (clip_s + 0.5) * (index // len(CLIP_SOURCES))) * RATE)
+        offset %= len(mono) - length + 1
+        excerpt = mono[offset : offset + length]
         path = folder / "clips" / f"{index:02d}_{Path(name).stem}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(path, np.ascontiguousarray(excerpt), RATE)
@@ -79,7 +89,12 @@ def make_material(corpus: Path, folder: Path, count: int) -> tuple[list[Path], P
 
 
 def timed_batch(
-    clips_dir: Path, style: Path, preset: str, executor: str, jobs: int
+    clips_dir: Path,
+    style: Path,
+    preset: str,
+    executor: str,
+    jobs: int,
+    device: str = "auto",
 ) -> dict[str, Any]:
     from audiost import resolve_recipe, run_batch
 
@@ -89,7 +104,7 @@ def timed_batch(
             [clips_dir],
             [style],
             out,
-            recipe=resolve_recipe(preset=preset),
+            recipe=resolve_recipe(preset=preset, settings={"device": device}),
             executor=executor,
             jobs=jobs,
         )
@@ -133,34 +148,51 @@ def reuse_run(
     return {"wall": time.perf_counter() - clock, "style": style_s}
 
 
-def bench_batch(corpus: Path, clips: int, preset: str, repeats: int) -> None:
+def bench_batch(
+    corpus: Path,
+    clips: int,
+    preset: str,
+    repeats: int,
+    *,
+    clip_s: float = CLIP_S,
+    jobs: Sequence[int] = (1, 2),
+    device: str = "auto",
+    throughput_only: bool = False,
+) -> None:
     from benchlib import markdown_table, seconds
 
-    try:
-        import ray
-    except ImportError:
-        ray = None
+    ray = None
+    if not throughput_only:
+        try:
+            import ray
+        except ImportError:
+            pass
     with tempfile.TemporaryDirectory(prefix="audiost-bench-material-") as tmp:
-        paths, style = make_material(corpus, Path(tmp), clips)
-        setups = [("local", 1), ("local", 2)] + ([("ray", 1)] if ray else [])
+        paths, style = make_material(corpus, Path(tmp), clips, clip_s)
+        setups = [("local", n) for n in jobs] + ([("ray", 1)] if ray else [])
         runs = {
             setup: [
-                timed_batch(paths[0].parent, style, preset, *setup)
+                timed_batch(paths[0].parent, style, preset, *setup, device)
                 for _ in range(repeats)
             ]
             for setup in setups
         }
-        startup = (
-            statistics.median(ray_startup() for _ in range(repeats)) if ray else None
-        )
-        reuse = [reuse_run(paths, style, preset, True) for _ in range(repeats)]
-        fresh = [reuse_run(paths, style, preset, False) for _ in range(repeats)]
+        if throughput_only:
+            reuse = fresh = []
+        else:
+            startup = (
+                statistics.median(ray_startup() for _ in range(repeats))
+                if ray
+                else None
+            )
+            reuse = [reuse_run(paths, style, preset, True) for _ in range(repeats)]
+            fresh = [reuse_run(paths, style, preset, False) for _ in range(repeats)]
 
     rows = []
-    for (executor, jobs), results in runs.items():
+    for (executor, workers), results in runs.items():
         wall = statistics.median(r["wall"] for r in results)
         label = (
-            f"local, `--jobs {jobs}`"
+            f"local, `--jobs {workers}`"
             if executor == "local"
             else "Ray, local instance (1 CPU per task)"
         )
@@ -173,13 +205,18 @@ def bench_batch(corpus: Path, clips: int, preset: str, repeats: int) -> None:
                 seconds(wall / clips),
             ]
         )
-    print(f"### Batch: {clips} clips of {CLIP_S:g} s at 44.1 kHz, `{preset}` preset\n")
+    print(
+        f"### Batch: {clips} clips of {clip_s:g} s at 44.1 kHz, `{preset}` preset, "
+        f"device {device}, median of {repeats}\n"
+    )
     print(
         markdown_table(
             ["executor", "pairs", "wall (s)", "pairs / min", "wall / pair (s)"], rows
         )
     )
     print()
+    if throughput_only:
+        return
     if ray:
         local2 = statistics.median(r["wall"] for r in runs[("local", 2)])
         ray_wall = statistics.median(r["wall"] for r in runs[("ray", 1)])
@@ -230,11 +267,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=CLIP_S, help="clip length")
+    parser.add_argument(
+        "--jobs", default="1,2", help="worker process counts, e.g. 1,2,4,8"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="only the local runs: no Ray, no style-target reuse comparison",
+    )
     args = parser.parse_args(argv)
     corpus = shared_corpus()
     if corpus is None:
         sys.exit("bench_batch: the shared corpus was not found; set AUDIOST_SHARED")
-    bench_batch(corpus, args.clips, args.preset, args.repeats)
+    bench_batch(
+        corpus,
+        args.clips,
+        args.preset,
+        args.repeats,
+        clip_s=args.seconds,
+        jobs=[int(n) for n in args.jobs.split(",")],
+        device=args.device,
+        throughput_only=args.throughput_only,
+    )
 
 
 if __name__ == "__main__":

@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# One prepared GPU check, sized for a short lease (a few minutes on an H200):
-#   1. the CUDA and torchaudio-oracle tests and the style-strength tests;
-#   2. start-up (--help) and cold against warm times, CLI and in-process, for a
-#      10 s clip and a 512 px picture (scripts/bench_cold_start.py);
-#   3. the audio quality table (scripts/bench_quality.py) on the GPU;
-#   4. the image quality table at 1024 px (scripts/bench_images.py), the size
-#      the 2-core CPU cannot run on every pair.
-# Everything it prints also lands in $OUT (or ./device-check) as log files.
+# One prepared GPU check, in parts, so that a short lease (15 minutes, at most
+# 10 per command) covers it in two calls:
+#   bash scripts/device_check.sh tests startup batch    # #15: about 5 minutes
+#   bash scripts/device_check.sh quality images          # #13/#14 tables on the GPU
+# (no argument: every part). The parts:
+#   tests    the CUDA and torchaudio-oracle tests and the style-strength tests;
+#   startup  start-up (--help) and cold against warm times, CLI and in-process,
+#            for a 10 s clip and a 512 px picture (scripts/bench_cold_start.py);
+#   batch    pairs per minute for 100 clips of 5 s with 1, 2, 4 and 8 worker
+#            processes on the one GPU (scripts/bench_batch.py);
+#   quality  the audio quality table (scripts/bench_quality.py) on the GPU;
+#   images   the image quality table at 1024 px, every method on every pair
+#            (scripts/bench_images.py), which the 2-core CPU cannot finish.
+# A summary table of the #15 figures ends the run. Everything it prints also
+# lands in $OUT (or ./device-check) as log files.
 #
 # Where the machine lacks packages, carry wheels in .whl/ and the shared
 # folder in .devshared/ (both ignored by git), e.g. through the device tool:
-#   carry: [".whl", ".devshared"]   command: bash scripts/device_check.sh
+#   carry: [".whl", ".devshared"]   command: bash scripts/device_check.sh tests startup batch
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-device-check}
 mkdir -p "$out"
+parts=${*:-tests startup batch quality images}
+want() { [[ " $parts " == *" $1 "* ]]; }
 if [ -d .whl ]; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
         --upgrade --target /tmp/site .whl/*.whl || exit 1
@@ -22,26 +31,75 @@ if [ -d .whl ]; then
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 [ -d .devshared ] && export AUDIOST_SHARED="$PWD/.devshared"
+shared=${AUDIOST_SHARED:-../shared}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
 
-echo "## tests"
-timeout 240 python3 -m pytest -q -p no:cacheprovider \
-    tests/test_device_residency.py tests/test_griffin_lim.py tests/test_style_strength.py \
-    2>&1 | tail -25 | tee "$out/tests.log"
+if want tests; then
+    echo "## tests"
+    timeout 240 python3 -m pytest -q -p no:cacheprovider \
+        tests/test_device_residency.py tests/test_griffin_lim.py tests/test_style_strength.py \
+        2>&1 | tail -25 | tee "$out/tests.log"
+fi
 
-echo "## start-up, and cold against warm (10 s clip, 512 px picture), cuda"
-timeout 60 python3 scripts/bench_startup.py --repeats 3 2>&1 | tee "$out/startup.md"
-timeout 240 python3 scripts/bench_cold_start.py --device cuda --repeats 3 --cli-repeats 2 \
-    2>&1 | grep -v Warning | tee "$out/cold_start.md"
+if want startup; then
+    echo "## start-up, and cold against warm (10 s clip, 512 px picture), cuda"
+    timeout 60 python3 scripts/bench_startup.py --repeats 3 2>&1 | tee "$out/startup.md"
+    timeout 240 python3 scripts/bench_cold_start.py --device cuda --repeats 3 --cli-repeats 2 \
+        2>&1 | grep -v Warning | tee "$out/cold_start.md"
+fi
 
-echo "## quality table on cuda"
-timeout 300 python3 scripts/bench_quality.py --device cuda --presets fast,balanced,best \
-    --dial --json "$out/quality.json" 2>&1 | grep -v Warning | tee "$out/quality.md"
+if want batch; then
+    echo "## batch throughput on one GPU: 100 clips of 5 s, 1/2/4/8 workers"
+    timeout 300 python3 scripts/bench_batch.py --device cuda --clips 100 --seconds 5 \
+        --jobs 1,2,4,8 --repeats 1 --throughput-only 2>&1 | grep -v Warning | tee "$out/batch.md"
+fi
 
-echo "## image quality table at 1024 px on cuda"
-timeout 420 python3 scripts/bench_images.py --device cuda --sizes 1024 \
-    --methods before,balanced,gatys --out "$out/images" --sheet "$out/images" \
-    --weights "${AUDIOST_SHARED:-../shared}/models/vgg16-hed/vgg16_hed_features_fp16.pth" \
-    --corpus "${AUDIOST_SHARED:-../shared}/corpus" --json "$out/images.json" \
-    2>&1 | grep -v Warning | tee "$out/images.md"
+if want quality; then
+    echo "## quality table on cuda"
+    timeout 300 python3 scripts/bench_quality.py --device cuda --presets fast,balanced,best \
+        --dial --json "$out/quality.json" 2>&1 | grep -v Warning | tee "$out/quality.md"
+fi
+
+if want images; then
+    echo "## image quality table at 1024 px on cuda"
+    timeout 420 python3 scripts/bench_images.py --device cuda --sizes 1024 \
+        --methods before,balanced,gatys --out "$out/images" --sheet "$out/images" \
+        --weights "$shared/models/vgg16-hed/vgg16_hed_features_fp16.pth" \
+        --corpus "$shared/corpus" --json "$out/images.json" \
+        2>&1 | grep -v Warning | tee "$out/images.md"
+fi
+
+echo "## summary"
+python3 - "$out" <<'EOF' | tee "$out/summary.md"
+"""One table of the #15 figures from the parts' logs (a part not run is left out)."""
+import sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+rows = [("GPU", (out / "gpu.txt").read_text().strip())]
+
+
+def lines(name):
+    path = out / name
+    return path.read_text().splitlines() if path.exists() else []
+
+
+summary = [line for line in lines("tests.log") if " passed" in line or " failed" in line]
+if summary:
+    rows.append(("CUDA, oracle and strength tests", summary[-1].strip("= ")))
+for line in lines("cold_start.md"):
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    if len(cells) >= 4 and cells[1] in ("CLI wall", "first transfer") or (
+        len(cells) >= 3 and cells[1].startswith("warm transfer")
+    ):
+        beyond = f" ({cells[3]} beyond warm)" if len(cells) > 3 and cells[3] else ""
+        rows.append((f"{cells[0]}: {cells[1]} (s)", cells[2] + beyond))
+for line in lines("batch.md"):
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    if cells[0].startswith("local"):
+        rows.append((f"batch 100 x 5 s, {cells[0]}: pairs / min", cells[3]))
+print("| what | figure |\n|---|---|")
+for what, figure in rows:
+    print(f"| {what} | {figure} |")
+EOF
