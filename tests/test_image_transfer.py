@@ -152,6 +152,9 @@ def test_layout_warning_only_where_there_was_a_layout_to_keep():
     # Only the style was asked for, or the content is one colour.
     assert layout_warning(config.replace(content_weight=0), hedgehog, teal) is None
     assert layout_warning(config, np.full_like(hedgehog, 0.5), teal) is None
+    # Already started from the photo: the way out is a shorter or milder run.
+    from_photo = layout_warning(config.replace(init="content"), hedgehog, teal)
+    assert "lower --style-weight or fewer --iters" in from_photo
 
 
 def test_random_vgg_runs_without_files_or_network(tmp_path, monkeypatch):
