@@ -145,7 +145,7 @@ def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
 def contact_sheet(
     path: Path, rows: list[tuple[Path, Path, list[Path]]], methods: list[str]
 ) -> None:
-    """One row per pair: photo, painting, then each method's output, each fitted in a cell."""
+    """One row per pair: photo, painting, then each method's output, each fitted in a cell ("not run" where an output is missing)."""
     from PIL import Image, ImageDraw
 
     cell, label = 200, 16
@@ -158,6 +158,11 @@ def contact_sheet(
         draw.text((x * cell + 4, 2), name, fill=(0, 0, 0))
     for y, (photo, painting, outputs) in enumerate(rows):
         for x, file in enumerate([photo, painting, *outputs]):
+            if not file.exists():
+                draw.text(
+                    (x * cell + 4, label + y * cell + 4), "not run", fill=(0, 0, 0)
+                )
+                continue
             with Image.open(file) as image:
                 image = image.convert("RGB")
                 image.thumbnail((cell - 4, cell - 4), Image.Resampling.LANCZOS)
