@@ -177,9 +177,7 @@ def bench_batch(
             ]
             for setup in setups
         }
-        if throughput_only:
-            reuse = fresh = []
-        else:
+        if not throughput_only:
             startup = (
                 statistics.median(ray_startup() for _ in range(repeats))
                 if ray

@@ -13,7 +13,7 @@ from ..config import ImageConfig
 from ..device import stage
 from ..engine.optimise import OptimisationResult
 from ..engine.tiles import plan_tiles
-from ..image_metrics import structure_correlation
+from ..image_metrics import STRUCTURE_SIDE, analysis_view, structure_correlation
 from ..limits import format_bytes
 from ..media.image_io import OUTPUT_FORMATS, write_image
 from ..provenance import make_record
@@ -105,7 +105,11 @@ def layout_warning(
     is said when only the style was asked for (no content weight) or the
     content has no layout to keep (a flat picture).
     """
-    if not (cfg.content_weight and cfg.style_weight) or content.std() < 1 / 255:
+    if not (cfg.content_weight and cfg.style_weight):
+        return None
+    # The measure's own small view: a 50-megapixel content is not read twice.
+    content = analysis_view(content, STRUCTURE_SIDE)
+    if content.std() < 1 / 255:
         return None
     kept = structure_correlation(content, pixels[..., :3].astype(np.float32) / 255)
     if kept >= LAYOUT_LOST:
