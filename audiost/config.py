@@ -256,6 +256,10 @@ class ImageConfig(_Settings):
     al. 2015); ``"luminance"`` transfers brightness only and keeps the
     content's colours (YIQ); ``"histogram"`` recolours the styles to the
     content's colour mean and covariance first (Gatys et al. 2016).
+    ``edge_weight``: weight of the content's outlines (the Laplacian of its
+    luminance blurred by an eightieth of the long side, Li et al. 2017),
+    which keep a subject recognisable where the style's flat fields would
+    wash it out; 0 leaves the layout to the content layers alone.
     ``style_loss``: the statistic matched at each style layer, as for audio.
     ``tile_size``: feature passes over canvases with a longer side go in
     tiles of at most this many pixels: the same result in the memory of one
@@ -268,6 +272,7 @@ class ImageConfig(_Settings):
     style_weight: float = 30.0
     style_loss: str = "gram"
     tv_weight: float = 0.01
+    edge_weight: float = 0.0
     optimizer: str = "lbfgs"
     lr: float | None = None
     init: str = "palette"
@@ -320,7 +325,11 @@ class ImageConfig(_Settings):
         if self.iters < 0 or self.refine_iters < 0:
             raise ValueError("iters and refine_iters must be >= 0")
         _check_weights(
-            self.content_weight, self.style_weight, self.tv_weight, *self.style_weights
+            self.content_weight,
+            self.style_weight,
+            self.tv_weight,
+            self.edge_weight,
+            *self.style_weights,
         )
         _check_lr(self.lr)
         _check_seed(self.seed)

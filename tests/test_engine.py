@@ -7,6 +7,7 @@ import torch
 
 from audiost.engine import (
     ContentLoss,
+    EdgeLoss,
     EnvelopeLoss,
     GramLoss,
     Objective,
@@ -15,8 +16,10 @@ from audiost.engine import (
     optimise,
 )
 from audiost.features import BandedSpectralConv
+from audiost.media.image import resize, to_canvas
+from audiost.media.image_io import load_image
 
-from .conftest import small_objective
+from .conftest import CORPUS, small_objective
 
 
 def test_gram_is_averaged_over_positions() -> None:
@@ -31,6 +34,21 @@ def test_losses_are_zero_at_target_and_relative() -> None:
     assert float(GramLoss(target)(target)) == 0
     assert float(ContentLoss(target)(torch.zeros_like(target))) == pytest.approx(1.0)
     assert float(GramLoss(target)(torch.zeros_like(target))) == pytest.approx(1.0)
+
+
+def test_edge_loss_sees_outlines_not_strokes() -> None:
+    """Marks finer than the blur are the style's to make; a moved outline is not."""
+    photo = to_canvas(
+        resize(load_image(CORPUS / "photo_chelsea_cat_451x300.png").rgb, (120, 80))
+    )
+    edges = EdgeLoss(photo, sigma=1.5)
+    assert float(edges(photo)) == 0
+    assert float(edges(torch.full_like(photo, 0.5))) == pytest.approx(1.0)
+    assert float(edges(photo * 0.5)) == pytest.approx(0.25)
+    rows, columns = torch.meshgrid(torch.arange(80), torch.arange(120), indexing="ij")
+    strokes = ((rows + columns) % 2).float() * 0.2 - 0.1  # 1 px, +-10 % of full scale
+    assert float(edges(photo + strokes)) < 1e-3  # measured 1e-11
+    assert float(edges(photo.roll(6, dims=-1))) > 1  # measured 2.3
 
 
 def test_envelope_loss_axes() -> None:

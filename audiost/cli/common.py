@@ -461,6 +461,12 @@ _SETTINGS = dict(
             help=f"Images: total-variation smoothing.  [default: {ImageConfig.tv_weight:g}]",
         ),
         _named(
+            "--edge-weight",
+            type=click.FloatRange(min=0),
+            help="Images: keep the photo's outlines (its blurred luminance edges): 1 keeps a subject that a flat style would wash out, for some of the style's texture."
+            f"  [default: {ImageConfig.edge_weight:g}]",
+        ),
+        _named(
             "--pooling",
             type=click.Choice(["max", "avg"]),
             help=f"Images: VGG pooling.  [default: {ImageConfig.pooling}]",
@@ -491,7 +497,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Inputs": ("styles", "pairs", "start", "duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
     "Audio": ("temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "mono", "sample_rate", "section_seconds"),
-    "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
+    "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "edge_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
     "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
     "Device": ("device", "seed", "jobs", "executor", "ray_address"),
 }  # fmt: skip

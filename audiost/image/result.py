@@ -114,15 +114,15 @@ def layout_warning(
     kept = structure_correlation(content, pixels[..., :3].astype(np.float32) / 255)
     if kept >= LAYOUT_LOST:
         return None
-    # The way out measured on the hedgehog: structure 0.23 -> 0.57, palette 0.92 -> 0.23;
-    # from the photo, the subject fades with every iteration (0.95, 0.70, 0.53
-    # after 0, 20, 50 at 128 px).
+    # The way out measured on the hedgehog at 160 / 512 / 1024 px: structure
+    # 0.13 / 0.28 / 0.24 -> 0.46 / 0.56 / 0.59 with --edge-weight 1, palette
+    # within 0.03 (docs/images.md).
     way_out = (
-        "a lower --style-weight or fewer --iters"
-        if cfg.init == "content"
-        else "--init content --style-weight 10 --iters 100"
+        f"a higher --edge-weight than {cfg.edge_weight:g}"
+        if cfg.edge_weight
+        else "--edge-weight 1"
     )
     return (
         f"little of the content's layout is left (structure {kept:.2f} of 1): the style's "
-        f"flat areas outweigh its shapes; to keep the subject, with less of the style, try {way_out}"
+        f"flat areas outweigh its shapes; to keep the subject's outlines, try {way_out}"
     )
