@@ -259,7 +259,8 @@ class ImageConfig(_Settings):
     ``edge_weight``: weight of the content's outlines (the Laplacian of its
     luminance blurred by an eightieth of the long side, Li et al. 2017),
     which keep a subject recognisable where the style's flat fields would
-    wash it out; 0 leaves the layout to the content layers alone.
+    wash it out; 0 leaves the layout to the content layers alone; None
+    (auto) is 1 for a style with almost no outlines of its own, else 0.
     ``style_loss``: the statistic matched at each style layer, as for audio.
     ``tile_size``: feature passes over canvases with a longer side go in
     tiles of at most this many pixels: the same result in the memory of one
@@ -272,7 +273,7 @@ class ImageConfig(_Settings):
     style_weight: float = 30.0
     style_loss: str = "gram"
     tv_weight: float = 0.01
-    edge_weight: float = 0.0
+    edge_weight: float | None = None
     optimizer: str = "lbfgs"
     lr: float | None = None
     init: str = "palette"
@@ -328,7 +329,7 @@ class ImageConfig(_Settings):
             self.content_weight,
             self.style_weight,
             self.tv_weight,
-            self.edge_weight,
+            *([] if self.edge_weight is None else [self.edge_weight]),
             *self.style_weights,
         )
         _check_lr(self.lr)

@@ -24,6 +24,7 @@ from audiost import (
 from audiost.engine import ContentLoss, GramLoss
 from audiost.features import VGG
 from audiost.image.inputs import default_image_output
+from audiost.image.objective import FLAT_STYLE_EDGE_WEIGHT, edge_weight_for
 from audiost.image.result import layout_warning
 from audiost.image.scales import planned_iterations, style_size
 from audiost.image_metrics import image_measures
@@ -126,16 +127,17 @@ def test_style_does_not_fade_as_the_picture_grows():
 
 
 @needs_hed
-def test_a_washed_out_subject_is_said_and_the_edge_weight_keeps_it():
-    """A nearly flat painting's statistics ask for no edges: the result says so, and the suggested edge term brings the subject's outlines back without giving up the painting's palette."""
+def test_a_flat_style_keeps_the_subjects_outlines_by_default():
+    """A nearly flat painting's statistics ask for no edges: by default the edge term keeps the subject, without giving up the painting's palette; turned off, the result says the layout was lost and names the way back."""
     hedgehog = CORPUS / "photo_hedgehog_in_grass_1024x731.webp"
     flat = CORPUS / "painting_debian_emerald_vector_artwork_1280x720.png"
     small = {"net": "vgg16", "weights": HED, "max_size": 160, "iters": 150}
-    washed = transfer_image(hedgehog, flat, **small)
+    washed = transfer_image(hedgehog, flat, edge_weight=0, **small)
     (warning,) = washed.warnings  # structure 0.13 (0.23 at 256 px: a teal blob)
     assert "layout" in warning
     assert "--edge-weight 1" in warning
-    kept = transfer_image(hedgehog, flat, edge_weight=1, **small)
+    kept = transfer_image(hedgehog, flat, **small)
+    assert kept.config.edge_weight == 1  # auto: the artwork has almost no outlines
     assert kept.warnings == []
     photo, painting = load_image(hedgehog).rgb, load_image(flat).rgb
     before = image_measures(photo, painting, washed.image / 255)
@@ -144,6 +146,31 @@ def test_a_washed_out_subject_is_said_and_the_edge_weight_keeps_it():
     assert after["structure_kept"] > before["structure_kept"] + 0.2
     assert after["palette_gain"] > before["palette_gain"] - 0.05
     assert after["texture_gain"] > 0.5
+
+
+def test_the_edge_term_is_on_by_default_only_for_styles_without_outlines():
+    photo = load_image(CAT).rgb
+    flat = load_image(
+        CORPUS / "painting_debian_emerald_vector_artwork_1280x720.png"
+    ).rgb
+    paper = load_image(CORPUS / "texture_rough_paper_512x512.png").rgb
+    auto = image_preset()
+    assert edge_weight_for(auto, photo, [flat]) == FLAT_STYLE_EDGE_WEIGHT
+    assert edge_weight_for(auto, photo, [paper]) == FLAT_STYLE_EDGE_WEIGHT
+    for name in (
+        "painting_hokusai_poppies_655x449.png",
+        "texture_gravel_gray_512x512.png",
+    ):
+        assert edge_weight_for(auto, photo, [load_image(CORPUS / name).rgb]) == 0
+    # Several styles count by their shares; a weight given is kept.
+    hokusai = load_image(PAINTING).rgb
+    assert edge_weight_for(auto, photo, [flat, hokusai]) == 0
+    mostly_flat = auto.replace(style_weights=(0.95, 0.05))
+    assert (
+        edge_weight_for(mostly_flat, photo, [flat, hokusai]) == FLAT_STYLE_EDGE_WEIGHT
+    )
+    assert edge_weight_for(auto.replace(edge_weight=0), photo, [flat]) == 0
+    assert edge_weight_for(auto.replace(edge_weight=3), photo, [hokusai]) == 3
 
 
 def test_layout_warning_only_where_there_was_a_layout_to_keep():

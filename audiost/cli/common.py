@@ -464,7 +464,7 @@ _SETTINGS = dict(
             "--edge-weight",
             type=click.FloatRange(min=0),
             help="Images: keep the photo's outlines (its blurred luminance edges): 1 keeps a subject that a flat style would wash out, for some of the style's texture."
-            f"  [default: {ImageConfig.edge_weight:g}]",
+            "  [default: auto, 1 for a style with almost no outlines of its own, else 0]",
         ),
         _named(
             "--pooling",

@@ -43,6 +43,46 @@ from .scales import style_size
 # of shapes an eightieth of the picture and larger (a 256 px picture's 3 px
 # blur), so the subject is kept at every size and the strokes are not.
 EDGE_SCALE = 80
+#: Below this ratio of the styles' outlines to the content's, a style has
+#: almost none of its own to draw the subject with, and the edge term is on
+#: by default. Measured on the corpus (:func:`outline_strength`): the flat
+#: vector artwork's are 0.08 to 0.29 of each photo's (the hedgehog 0.16),
+#: rough paper's 0.05 to 0.19; every other painting's and texture's 0.38 to
+#: 3.9. The threshold sits in that gap.
+FLAT_STYLE = 0.33
+#: The edge weight a flat style gets by default: the hedgehog in the vector
+#: artwork keeps its outlines (structure 0.24 -> 0.59 at 1024 px) and the
+#: painting's palette (0.92 -> 0.89), docs/images.md.
+FLAT_STYLE_EDGE_WEIGHT = 1.0
+
+
+def outline_strength(image: np.ndarray) -> float:
+    """The RMS of a picture's edge map at a 256 px analysis size: how much outline it has to offer."""
+    height, width = image.shape[:2]
+    scale = min(1.0, 256 / max(height, width))
+    small = resize(image, (max(1, round(width * scale)), max(1, round(height * scale))))
+    canvas = to_canvas(small)
+    return float(EdgeLoss(canvas, max(canvas.shape[-2:]) / EDGE_SCALE).scale.sqrt())
+
+
+def edge_weight_for(
+    cfg: ImageConfig, content: np.ndarray, styles: list[np.ndarray]
+) -> float:
+    """``cfg.edge_weight``, or, when it is None (auto), :data:`FLAT_STYLE_EDGE_WEIGHT` for styles with almost no outlines of their own and 0 otherwise.
+
+    Gram statistics paint what the style has: a style of flat fields paints
+    the photo's subject away (its outlines are not in them), while a style
+    with outlines of its own draws them where the content has them.
+    """
+    if cfg.edge_weight is not None:
+        return cfg.edge_weight
+    shares = _normalised(cfg.style_weights, len(styles))
+    style_outlines = sum(
+        share * outline_strength(style)
+        for share, style in zip(shares, styles, strict=True)
+    )
+    ratio = style_outlines / max(outline_strength(content), 1e-6)
+    return FLAT_STYLE_EDGE_WEIGHT if ratio < FLAT_STYLE else 0.0
 
 
 def prepare_content(

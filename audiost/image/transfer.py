@@ -32,12 +32,13 @@ from ..outputs import check_output_path
 from .inputs import ImageInput, as_list, image_input_name
 from .objective import (
     build_objective,
+    edge_weight_for,
     initial_canvas,
     prepare_content,
     prepare_style,
     style_targets,
 )
-from .result import ImageResult, finish_image, layout_warning, log_plan
+from .result import LOG, ImageResult, finish_image, layout_warning, log_plan
 from .scales import coarse_to_fine, style_size
 
 
@@ -193,9 +194,13 @@ class ImageStylist:
 
         with stage(timings, "prepare"):
             content_image, colour = prepare_content(cfg, content_picture, size)
+            cfg = self._with_edge_weight(
+                content_picture, style_pictures, image_input_name(content, "content")
+            )
 
         passes = _Passes(
             self,
+            cfg,
             content_image,
             style_list,
             style_pictures,
@@ -241,17 +246,35 @@ class ImageStylist:
         picture = self._load(content)
         size = size or fit_size(picture.size, self.config.max_size)
         style_list = as_list(styles)
+        style_pictures = [self._load(style) for style in style_list]
         passes = _Passes(
             self,
+            self._with_edge_weight(picture, style_pictures),
             prepare_content(self.config, picture, size)[0],
             style_list,
-            [self._load(style) for style in style_list],
+            style_pictures,
             size,
             None,
             {},
             torch.Generator(self.device).manual_seed(self.config.seed),
         )
         return passes.objective(size), passes.start(size)
+
+    def _with_edge_weight(
+        self, content: Picture, styles: list[Picture], name: str | None = None
+    ) -> ImageConfig:
+        """The configuration with the edge weight decided for this pair (auto: on for a style with almost no outlines), said when auto turned it on."""
+        weight = edge_weight_for(
+            self.config, content.rgb, [style.rgb for style in styles]
+        )
+        if self.config.edge_weight is None and weight and name is not None:
+            LOG.info(
+                "%s: the style has almost no outlines of its own; keeping the content's "
+                "(edge weight %g; --edge-weight 0 turns it off)",
+                name,
+                weight,
+            )
+        return self.config.replace(edge_weight=weight)
 
     def _load(self, source: ImageInput) -> Picture:
         return load_image(source, max_pixels=int(self.config.max_megapixels * 1e6))
@@ -284,6 +307,7 @@ class _Passes:
     """What every coarse-to-fine pass of one transfer is built from."""
 
     stylist: ImageStylist
+    config: ImageConfig
     content_image: np.ndarray
     styles: list[ImageInput]
     pictures: list[Picture]
@@ -311,7 +335,7 @@ class _Passes:
             resize(self.content_image, scale_size), stylist.device
         )
         return build_objective(
-            stylist.config,
+            self.config,
             stylist.network,
             content_canvas,
             style_losses,
@@ -320,7 +344,7 @@ class _Passes:
 
     def start(self, scale_size: tuple[int, int]) -> torch.Tensor:
         """The first pass's canvas (``init``)."""
-        cfg = self.stylist.config
+        cfg = self.config
         content_canvas = to_canvas(
             resize(self.content_image, scale_size), self.stylist.device
         )
