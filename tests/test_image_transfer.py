@@ -142,7 +142,7 @@ def test_a_flat_style_keeps_the_subjects_outlines_by_default():
     photo, painting = load_image(hedgehog).rgb, load_image(flat).rgb
     before = image_measures(photo, painting, washed.image / 255)
     after = image_measures(photo, painting, kept.image / 255)
-    # Measured: structure 0.13 -> 0.46, palette 0.93 -> 0.92, texture 0.72 -> 0.69.
+    # Measured: structure 0.13 -> 0.55, palette 0.93 -> 0.92, texture 0.72 -> 0.69.
     assert after["structure_kept"] > before["structure_kept"] + 0.2
     assert after["palette_gain"] > before["palette_gain"] - 0.05
     assert after["texture_gain"] > 0.5

@@ -453,6 +453,10 @@ class EdgeLoss(nn.Module):
     """
 
     _LAPLACIAN = ((0.0, -1.0, 0.0), (-1.0, 4.0, -1.0), (0.0, -1.0, 0.0))
+    # A flat reference has no outlines to keep: floored, so one does not
+    # make the canvas's faintest edge cost millions (real pictures' mean
+    # squares are 1e-5 (rough paper) to 5e-3).
+    _FLOOR = 1e-8
 
     def __init__(self, reference: torch.Tensor, sigma: float):
         super().__init__()
@@ -468,17 +472,26 @@ class EdgeLoss(nn.Module):
         self.step = max(1, round(sigma))
         target = self.edges(reference.detach())
         self.register_buffer("target", target)
-        self.register_buffer("scale", target.pow(2).mean().clamp_min(_EPS))
+        self.register_buffer("scale", target.pow(2).mean().clamp_min(self._FLOOR))
 
     def edges(self, canvas: torch.Tensor) -> torch.Tensor:
-        luminance = canvas.mean(1, keepdim=True)
+        # Replicated borders: outlines near the edge count too, and a canvas
+        # narrower than the blur (a 5 x 256 px strip) still has edges.
+        radius = self.rows.shape[-2] // 2
+        luminance = _replicate(canvas.mean(1, keepdim=True), radius)
         blurred = nn.functional.conv2d(
             nn.functional.conv2d(luminance, self.rows), self.columns
         )
-        return nn.functional.conv2d(blurred, self.laplacian, dilation=self.step)
+        return nn.functional.conv2d(
+            _replicate(blurred, self.step), self.laplacian, dilation=self.step
+        )
 
     def forward(self, canvas: torch.Tensor) -> torch.Tensor:
         return (self.edges(canvas) - self.target).pow(2).mean() / self.scale
+
+
+def _replicate(image: torch.Tensor, width: int) -> torch.Tensor:
+    return nn.functional.pad(image, (width,) * 4, mode="replicate")
 
 
 class TotalVariationLoss(nn.Module):

@@ -81,7 +81,10 @@ def edge_weight_for(
         share * outline_strength(style)
         for share, style in zip(shares, styles, strict=True)
     )
-    ratio = style_outlines / max(outline_strength(content), 1e-6)
+    content_outlines = outline_strength(content)
+    if content_outlines < 1e-4:  # a flat content: no outlines to keep
+        return 0.0
+    ratio = style_outlines / content_outlines
     return FLAT_STYLE_EDGE_WEIGHT if ratio < FLAT_STYLE else 0.0
 
 

@@ -115,8 +115,8 @@ def layout_warning(
     if kept >= LAYOUT_LOST:
         return None
     # The way out measured on the hedgehog at 160 / 512 / 1024 px: structure
-    # 0.13 / 0.28 / 0.24 -> 0.46 / 0.56 / 0.59 with --edge-weight 1, palette
-    # within 0.03 (docs/images.md).
+    # 0.13 / 0.28 / 0.24 -> 0.55 / 0.69 / 0.74 with --edge-weight 1, palette
+    # within 0.04 (docs/images.md).
     way_out = (
         f"a higher --edge-weight than {cfg.edge_weight:g}"
         if cfg.edge_weight
