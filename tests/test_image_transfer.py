@@ -170,6 +170,10 @@ def test_the_edge_term_is_on_by_default_only_for_styles_without_outlines():
         edge_weight_for(mostly_flat, photo, [flat, hokusai]) == FLAT_STYLE_EDGE_WEIGHT
     )
     assert edge_weight_for(auto.replace(edge_weight=0), photo, [flat]) == 0
+    # A one-colour content has no outlines to keep, whatever the style.
+    blank = np.full_like(photo, 0.5)
+    assert edge_weight_for(auto, blank, [flat]) == 0
+    assert edge_weight_for(auto, blank, [np.full_like(flat, 0.2)]) == 0
     assert edge_weight_for(auto.replace(edge_weight=3), photo, [hokusai]) == 3
 
 

@@ -46,13 +46,13 @@ EDGE_SCALE = 80
 #: Below this ratio of the styles' outlines to the content's, a style has
 #: almost none of its own to draw the subject with, and the edge term is on
 #: by default. Measured on the corpus (:func:`outline_strength`): the flat
-#: vector artwork's are 0.08 to 0.29 of each photo's (the hedgehog 0.16),
+#: vector artwork's are 0.07 to 0.26 of each photo's (the hedgehog 0.14),
 #: rough paper's 0.05 to 0.19; every other painting's and texture's 0.38 to
-#: 3.9. The threshold sits in that gap.
+#: 3.7. The threshold sits in that gap.
 FLAT_STYLE = 0.33
 #: The edge weight a flat style gets by default: the hedgehog in the vector
-#: artwork keeps its outlines (structure 0.24 -> 0.59 at 1024 px) and the
-#: painting's palette (0.92 -> 0.89), docs/images.md.
+#: artwork keeps its outlines (structure 0.24 -> 0.74 at 1024 px) and the
+#: painting's palette (0.92 -> 0.88), docs/images.md.
 FLAT_STYLE_EDGE_WEIGHT = 1.0
 
 
@@ -81,10 +81,9 @@ def edge_weight_for(
         share * outline_strength(style)
         for share, style in zip(shares, styles, strict=True)
     )
-    content_outlines = outline_strength(content)
-    if content_outlines < 1e-4:  # a flat content: no outlines to keep
-        return 0.0
-    ratio = style_outlines / content_outlines
+    # A flat content's strength is the loss's floor, which no style's is
+    # below: the ratio is then at least 1 and there is nothing to keep.
+    ratio = style_outlines / outline_strength(content)
     return FLAT_STYLE_EDGE_WEIGHT if ratio < FLAT_STYLE else 0.0
 
 
