@@ -23,7 +23,8 @@ LOG = logging.getLogger("audiost")
 #: Below this correlation of the result's edge map with the photo's
 #: (:func:`~audiost.image_metrics.structure_correlation`) the subject is gone.
 #: Measured: a hedgehog in a flat teal vector artwork without the edge term
-#: 0.23 to 0.28 at 256 to 1024 px, a teal blob; every other pair of the image table at least 0.43;
+#: 0.23 to 0.28 at 256 to 1024 px, a teal blob; every other pair of the
+#: image table at least 0.43;
 #: the Gatys baseline's sheep x Bruegel 0.35, sheep still there.
 LAYOUT_LOST = 0.3
 

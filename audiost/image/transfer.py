@@ -194,9 +194,14 @@ class ImageStylist:
 
         with stage(timings, "prepare"):
             content_image, colour = prepare_content(cfg, content_picture, size)
-            cfg = self._with_edge_weight(
-                content_picture, style_pictures, image_input_name(content, "content")
-            )
+            cfg = self._pair_config(content_picture, style_pictures)
+            if cfg.edge_weight and self.config.edge_weight is None:
+                LOG.info(
+                    "%s: the style has almost no outlines of its own; keeping the "
+                    "content's (edge weight %g; --edge-weight 0 turns it off)",
+                    image_input_name(content, "content"),
+                    cfg.edge_weight,
+                )
 
         passes = _Passes(
             self,
@@ -249,7 +254,7 @@ class ImageStylist:
         style_pictures = [self._load(style) for style in style_list]
         passes = _Passes(
             self,
-            self._with_edge_weight(picture, style_pictures),
+            self._pair_config(picture, style_pictures),
             prepare_content(self.config, picture, size)[0],
             style_list,
             style_pictures,
@@ -260,21 +265,13 @@ class ImageStylist:
         )
         return passes.objective(size), passes.start(size)
 
-    def _with_edge_weight(
-        self, content: Picture, styles: list[Picture], name: str | None = None
-    ) -> ImageConfig:
-        """The configuration with the edge weight decided for this pair (auto: on for a style with almost no outlines), said when auto turned it on."""
-        weight = edge_weight_for(
-            self.config, content.rgb, [style.rgb for style in styles]
-        )
-        if self.config.edge_weight is None and weight and name is not None:
-            LOG.info(
-                "%s: the style has almost no outlines of its own; keeping the content's "
-                "(edge weight %g; --edge-weight 0 turns it off)",
-                name,
-                weight,
+    def _pair_config(self, content: Picture, styles: list[Picture]) -> ImageConfig:
+        """The configuration for one pair: the edge weight decided (auto: on for a style with almost no outlines)."""
+        return self.config.replace(
+            edge_weight=edge_weight_for(
+                self.config, content.rgb, [style.rgb for style in styles]
             )
-        return self.config.replace(edge_weight=weight)
+        )
 
     def _load(self, source: ImageInput) -> Picture:
         return load_image(source, max_pixels=int(self.config.max_megapixels * 1e6))
