@@ -15,8 +15,10 @@
 # A summary table of the #15 figures ends the run. Everything it prints also
 # lands in $OUT (or ./device-check) as log files.
 #
-# Where the machine lacks packages, carry wheels in .whl/ and the shared
-# folder in .devshared/ (both ignored by git), e.g. through the device tool:
+# The GPU machine reaches no package index and has no ../shared:
+# `bash scripts/device_bundle.sh`, run beforehand on a machine with the
+# project installed, puts the wheels it lacks in .whl/ and a copy of the
+# shared folder in .devshared/ (both ignored by git); carry both:
 #   carry: [".whl", ".devshared"]   command: bash scripts/device_check.sh tests startup batch
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,10 @@ if [ -d .whl ]; then
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 [ -d .devshared ] && export AUDIOST_SHARED="$PWD/.devshared"
+python3 -c "import librosa, soundfile, soxr, tomli_w" 2>/dev/null || {
+    echo "device_check: audiost's dependencies do not import here; run scripts/device_bundle.sh and carry .whl" >&2
+    exit 1
+}
 shared=${AUDIOST_SHARED:-../shared}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"

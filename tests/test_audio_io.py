@@ -9,7 +9,7 @@ import soundfile as sf
 from audiost import AudiostError
 from audiost.media.audio_io import check_audio, load_audio, resample, write_audio
 
-from .conftest import corpus_file
+from .conftest import clip, corpus_file
 
 
 @pytest.mark.parametrize(
@@ -54,6 +54,16 @@ def test_resample_keeps_a_tone(tmp_path) -> None:
     assert out.shape == (1, 16000)
     spectrum = np.abs(np.fft.rfft(out[0]))
     assert abs(np.argmax(spectrum) - 1000) <= 1
+
+
+@pytest.mark.parametrize("target_sr", [22050, 16000, 48000])
+def test_resample_gives_librosas_soxr_hq_samples(target_sr: int) -> None:
+    import librosa
+
+    audio, sr = clip("music_wesnoth_traveling_minstrels_folk_44k_stereo.flac", 1.0)
+    audio = audio[:, :-7]  # a length whose resampled size rounds up
+    want = librosa.resample(audio, orig_sr=sr, target_sr=target_sr, res_type="soxr_hq")
+    np.testing.assert_array_equal(resample(audio, sr, target_sr), want)
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
 """Help, completion and ``import audiost`` answer without importing torch or librosa.
 
 Importing torch costs 1.5-4 s, as long as a short transfer's work; a user
-asking for ``--help`` or pressing TAB should not wait for it. How long each
-takes is measured by ``scripts/bench_startup.py``; these tests keep the heavy
-imports out.
+asking for ``--help`` or pressing TAB should not wait for it. A transfer
+needs torch, but not what a first call would otherwise import for nothing
+(torch's compiler, librosa's audio module). How long each takes is measured
+by ``scripts/bench_startup.py`` and ``scripts/bench_cold_start.py``; these
+tests keep the heavy imports out.
 """
 
 from __future__ import annotations
@@ -13,10 +15,18 @@ import subprocess
 import sys
 
 import pytest
+import soundfile as sf
 
 import audiost
 
+from .conftest import clip, corpus_file
+
 HEAVY = ("torch", "librosa")
+# What a transfer used to import on its first call, for nothing it needs: torch's
+# compiler (by torch.optim's first optimiser, 0.9 s), librosa's audio module
+# (by librosa.resample: scipy.signal, numba, 2 s) and scipy.signal (by
+# pyloudnorm, 0.7 s), on the 2-core development machine.
+FIRST_CALL = ("torch._dynamo", "librosa.core.audio", "scipy.signal")
 # Runs the CLI as the installed ``audiost`` script does, then reports which
 # heavy modules got imported.
 PROBE = f"""
@@ -26,7 +36,7 @@ try:
     main(sys.argv[1:], prog_name="audiost")
 except SystemExit as stop:
     code = stop.code
-print("HEAVY:", ",".join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)
+print("HEAVY:", ",".join(m for m in {HEAVY + FIRST_CALL!r} if m in sys.modules), file=sys.stderr)
 sys.exit(code)
 """
 
@@ -84,6 +94,28 @@ def test_completion_does_not_import_torch_or_librosa(words: str, expected: str) 
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout.splitlines()
     assert heavy_modules(result) == ""
+
+
+def test_a_transfer_imports_neither_the_compiler_nor_scipys_filters(
+    tmp_path,
+) -> None:
+    speech, sr = clip("speech_pocketsphinx_forever_16k_mono.flac", 1.0)
+    sf.write(tmp_path / "speech.wav", speech.T, sr)
+    result = run_probe(
+        "transfer",
+        str(tmp_path / "speech.wav"),
+        str(corpus_file("music_sonicpi_tabla_loop_44k_stereo.flac")),  # resampled
+        "-o",
+        str(tmp_path / "out.wav"),
+        "--preset",
+        "fast",
+        "--iters",
+        "2",
+        "-q",
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.wav").is_file()
+    assert heavy_modules(result) == "torch"
 
 
 def test_import_audiost_is_light_and_its_api_loads_on_use() -> None:

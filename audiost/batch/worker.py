@@ -134,9 +134,9 @@ def setup_worker(
     """Pin this process's threads and device; returns the configurations with the device filled in."""
     import torch
 
-    from ..device import use_cpu_cores
+    from ..device import prepare_process
 
-    use_cpu_cores(threads)
+    prepare_process(threads)
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     return (
         replace(audio, device=worker_device(audio.device, index, count)),

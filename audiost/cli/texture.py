@@ -136,10 +136,10 @@ def texture(
             raise AudiostError(
                 "--duration is for audio textures; use --size for images"
             )
-        from ..device import use_cpu_cores  # imports torch: not for --help
+        from ..device import prepare_process  # imports torch: not for --help
 
         # One thread per core this process may use (a container's quota included).
-        use_cpu_cores()
+        prepare_process()
         destination = streams.enter_context(
             stdout_output(output, ".wav" if kind == "audio" else ".png")
         )

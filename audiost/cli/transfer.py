@@ -141,10 +141,10 @@ def transfer(
             from ..report import require_matplotlib
 
             require_matplotlib()  # before the work, not after it
-        from ..device import use_cpu_cores  # imports torch: not for --help
+        from ..device import prepare_process  # imports torch: not for --help
 
         # One thread per core this process may use (a container's quota included).
-        use_cpu_cores()
+        prepare_process()
         config = _configure(kind, preset, settings, recipe)
         excerpt = (start or 0.0, duration)
         destination = streams.enter_context(

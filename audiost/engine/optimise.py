@@ -144,7 +144,7 @@ def optimise(
         # forward/backward pass per iteration. Adam never asks twice, so it
         # skips the comparison (a wait for the device).
         if last is None or not (lbfgs and torch.equal(last.canvas, point)):
-            opt.zero_grad(set_to_none=True)
+            point.grad = None  # zero_grad(set_to_none=True), for the one tensor
             total, parts = objective(bounded(point))
             # L-BFGS: checked at every evaluation, not once per step: a line
             # search that meets a NaN can accept a wild point whose loss the
