@@ -135,7 +135,9 @@ def _build(
 ) -> tuple[nn.Sequential, dict[str, int]]:
     """Layers in torchvision's order, and each ``convB_I`` name's ReLU index.
 
-    Convolutions are left uninitialised: loaded or randomised weights replace them.
+    Loaded or randomised weights replace the convolutions' default
+    initialisation (0.09 s for VGG19 here). ``nn.utils.skip_init`` would skip
+    it, but its first use imports sympy (0.3 s of a cold command).
     """
     layers: list[nn.Module] = []
     names: dict[str, int] = {}
@@ -145,7 +147,7 @@ def _build(
                 nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2)
             )
         layers += [
-            nn.utils.skip_init(nn.Conv2d, channels, width, 3, padding=1),
+            nn.Conv2d(channels, width, 3, padding=1),
             nn.ReLU(inplace=True),
         ]
         names[name] = index + 1
