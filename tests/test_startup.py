@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import soundfile as sf
@@ -97,46 +98,31 @@ def test_completion_does_not_import_torch_or_librosa(words: str, expected: str) 
     assert heavy_modules(result) == ""
 
 
-def test_an_audio_transfer_imports_only_what_it_needs(tmp_path) -> None:
+def audio_pair(tmp_path: Path) -> list[str]:
     speech, sr = clip("speech_pocketsphinx_forever_16k_mono.flac", 1.0)
     sf.write(tmp_path / "speech.wav", speech.T, sr)
-    result = run_probe(
-        "transfer",
-        str(tmp_path / "speech.wav"),
-        str(corpus_file("music_sonicpi_tabla_loop_44k_stereo.flac")),  # resampled
-        "-o",
-        str(tmp_path / "out.wav"),
-        "--preset",
-        "fast",
-        "--iters",
-        "2",
-        "-q",
-    )
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out.wav").is_file()
-    assert heavy_modules(result) == "torch"
+    style = corpus_file("music_sonicpi_tabla_loop_44k_stereo.flac")  # resampled
+    out = str(tmp_path / "out.wav")
+    return [str(tmp_path / "speech.wav"), str(style), "-o", out, "--preset", "fast"]
 
 
-@needs_hed
-def test_an_image_transfer_imports_only_what_it_needs(tmp_path) -> None:
-    result = run_probe(
-        "transfer",
-        str(corpus_file("photo_chelsea_cat_451x300.png")),
-        str(corpus_file("painting_hokusai_poppies_655x449.png")),
-        "-o",
-        str(tmp_path / "out.png"),
-        "--net",
-        "vgg16",
-        "--weights",
-        str(HED),
-        "--max-size",
-        "32",
-        "--iters",
-        "2",
-        "-q",
-    )
+def image_pair(tmp_path: Path) -> list[str]:
+    photo = corpus_file("photo_chelsea_cat_451x300.png")
+    painting = corpus_file("painting_hokusai_poppies_655x449.png")
+    network = ["--net", "vgg16", "--weights", str(HED), "--max-size", "32"]
+    return [str(photo), str(painting), "-o", str(tmp_path / "out.png"), *network]
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [audio_pair, pytest.param(image_pair, marks=needs_hed)],
+    ids=["audio", "image"],
+)
+def test_a_transfer_imports_only_what_it_needs(tmp_path: Path, pair) -> None:
+    args = pair(tmp_path)
+    result = run_probe("transfer", *args, "--iters", "2", "-q")
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out.png").is_file()
+    assert Path(args[3]).is_file()
     assert heavy_modules(result) == "torch"
 
 
