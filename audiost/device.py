@@ -93,7 +93,7 @@ def prepare_process(threads: int | None = None) -> int:
     the import of ``torch._dynamo``, which torch.optim's first optimiser
     triggers only to keep ``Optimizer.add_param_group`` out of
     ``torch.compile``'s tracing: 0.9 s of every cold command on the 2-core
-    development machine, as long as a 2 s clip's whole transfer there.
+    development machine, where a 2 s clip's whole transfer takes 1.5 s.
     These processes compile nothing, so there is nothing to keep out; a
     library caller's process is left as torch made it.
     """
