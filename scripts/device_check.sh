@@ -4,7 +4,8 @@
 #   bash scripts/device_check.sh tests startup batch    # #15: about 5 minutes
 #   bash scripts/device_check.sh quality images          # #13/#14 tables on the GPU
 # (no argument: every part). The parts:
-#   tests    the CUDA and torchaudio-oracle tests and the style-strength tests;
+#   tests    the CUDA and torchaudio-oracle tests, the style-strength tests, and
+#            CLI transfers (on the GPU) importing only what they need;
 #   startup  start-up (--help) and cold against warm times, CLI and in-process,
 #            for a 10 s clip and a 512 px picture (scripts/bench_cold_start.py);
 #   batch    pairs per minute for 100 clips of 5 s with 1, 2, 4 and 8 worker
@@ -45,6 +46,7 @@ if want tests; then
     echo "## tests"
     timeout 240 python3 -m pytest -q -p no:cacheprovider \
         tests/test_device_residency.py tests/test_griffin_lim.py tests/test_style_strength.py \
+        tests/test_startup.py \
         2>&1 | tail -25 | tee "$out/tests.log"
 fi
 
