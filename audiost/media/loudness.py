@@ -164,16 +164,21 @@ def true_peak(audio: np.ndarray) -> float:
     """
     import torch
 
-    peak = float(np.abs(audio).max(initial=0.0))
+    # The sample peak, without an absolute copy of the whole file.
+    peak = max(float(audio.max(initial=0.0)), -float(audio.min(initial=0.0)))
     length, margin = audio.shape[-1], _TRUE_PEAK_MARGIN
-    # Silence before and after, as a player gives: the chunks' wrap-around
-    # then joins zeros to zeros (what the file starts and ends on still rings).
-    padded = torch.from_numpy(np.pad(audio, ((0, 0), (margin, margin))))
     for first in range(0, length, _TRUE_PEAK_CHUNK):
         stop = min(length, first + _TRUE_PEAK_CHUNK)
-        chunk = padded[:, first : stop + 2 * margin]
+        start, end = max(0, first - margin), min(length, stop + margin)
+        # Silence before and after the file, as a player gives: the chunk's
+        # wrap-around then joins zeros to zeros (what the file starts and
+        # ends on still rings).
+        chunk = np.pad(
+            audio[:, start:end],
+            ((0, 0), (margin - (first - start), margin - (end - stop))),
+        )
         size = _OVERSAMPLE * chunk.shape[1]
-        upsampled = torch.fft.irfft(torch.fft.rfft(chunk), n=size)
+        upsampled = torch.fft.irfft(torch.fft.rfft(torch.from_numpy(chunk)), n=size)
         inner = upsampled[
             :, _OVERSAMPLE * margin : _OVERSAMPLE * (margin + stop - first)
         ]
