@@ -267,13 +267,14 @@ def evaluate_texture(
 ) -> Evaluation:
     """How near a texture is to its style: network-free distances (there is no content to measure a gain from).
 
-    Audio: the log-mel statistics distance (dB) and both noise floors, with
-    the limits of :func:`evaluate_audio`; images: the palette and
-    gradient-statistics distances.
+    Audio: the log-mel statistics distance (dB), both noise floors and the
+    longest stretch of the style the texture replays (s), with the limits
+    of :func:`evaluate_audio`; images: the palette and gradient-statistics
+    distances.
     """
     if media_kind(style) == "audio":
         from .media.audio_io import resample
-        from .metrics import logmel_distance, noise_floor_db
+        from .metrics import logmel_distance, longest_replay_s, noise_floor_db
 
         limits = {"max_seconds": max_duration, "max_channels": max_channels}
         style_wave, output_wave = (
@@ -288,6 +289,9 @@ def evaluate_texture(
                 ),
                 "noise_floor_db_style": noise_floor_db(style_wave, ANALYSIS_RATE),
                 "noise_floor_db_output": noise_floor_db(output_wave, ANALYSIS_RATE),
+                "longest_replay_s": longest_replay_s(
+                    output_wave, style_wave, ANALYSIS_RATE
+                ),
             },
         )
     from .image_metrics import palette_distance, texture_distance

@@ -3,7 +3,8 @@
 They answer three questions about an output: did it move toward the style
 (log-mel statistics), did it keep the content (onset envelope correlation),
 and did it add a broadband noise floor that neither input has (the classic
-failure of noise-initialised, random-phase reconstructions).
+failure of noise-initialised, random-phase reconstructions). For a texture,
+one more: is it new material, or stretches of its source replayed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 _N_MELS = 64
+#: Frame hop (samples at ANALYSIS_RATE, 23 ms) of the frame-by-frame measures.
+_HOP = 512
 #: Every audio measure is taken at this rate, whatever the files' rates, so
 #: one content and style have one baseline distance: an output at 16 kHz and
 #: one at 44.1 kHz are judged on the same band (up to 11 kHz).
@@ -110,3 +113,39 @@ def noise_floor_db(audio: np.ndarray, sr: int, *, percentile: float = 10.0) -> f
     power = power / max(float(power.mean()), 1e-20)
     floor = np.percentile(power, percentile, axis=1)
     return float(10 * np.log10(np.median(floor) + 1e-12))
+
+
+def longest_replay_s(output: np.ndarray, source: np.ndarray, sr: int) -> float:
+    """Seconds: the longest stretch of ``output`` that follows ``source`` frame by frame.
+
+    Each output frame's nearest source frame (log-mel, dB re each signal's
+    loudest) is found; a replay is a run of output frames whose nearest
+    frames are consecutive in the source too. A texture that rearranges its
+    source has short runs (tens of ms); a copied stretch, wherever it
+    starts and however it is shifted, is one run as long as the copy.
+    """
+    ours, theirs = _logmel_frames(output, sr), _logmel_frames(source, sr)
+    # Squared distances without the (per-row constant) |ours|^2, in chunks of
+    # output frames so a long file needs a few tens of MB, not a full matrix.
+    norms = (theirs**2).sum(axis=1)
+    nearest = np.concatenate(
+        [
+            (norms - 2 * chunk @ theirs.T).argmin(axis=1)
+            for chunk in np.array_split(ours, max(1, len(ours) // 512))
+        ]
+    )
+    longest = run = 1
+    for follows in np.diff(nearest) == 1:
+        run = run + 1 if follows else 1
+        longest = max(longest, run)
+    return longest * _HOP / sr
+
+
+def _logmel_frames(audio: np.ndarray, sr: int) -> np.ndarray:
+    """``(frames, mels)`` log-mel dB, 80 dB of range below the signal's loudest."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(
+        y=_mono(audio), sr=sr, n_mels=_N_MELS, hop_length=_HOP, fmax=sr / 2
+    )
+    return librosa.power_to_db(mel, ref=np.max, top_db=80).T

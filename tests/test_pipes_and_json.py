@@ -221,6 +221,7 @@ def test_texture_json_measures_the_distance_to_the_style(tmp_path) -> None:
     record = json.loads(result.stdout)
     assert record["style"] == str(corpus_file(CRICKETS))
     assert record["measures"]["style_distance_output"] < 15
+    assert 0 < record["measures"]["longest_replay_s"] < 0.5  # new material
 
 
 def test_a_report_of_an_excerpt_is_aligned_with_it(tmp_path) -> None:

@@ -14,7 +14,7 @@ from audiost import synthesize_audio, synthesize_image
 from audiost.cli import main
 from audiost.cli.common import parse_duration, parse_size
 from audiost.errors import AudiostError
-from audiost.metrics import logmel_distance, noise_floor_db
+from audiost.metrics import logmel_distance, longest_replay_s, noise_floor_db
 
 from .conftest import HED, clip, corpus_file, needs_hed
 
@@ -32,31 +32,6 @@ def onset_envelope(audio: np.ndarray) -> np.ndarray:
 def tabla() -> np.ndarray:
     audio, sr = clip("music_sonicpi_tabla_loop_44k_stereo.flac", 3.0)
     return librosa.resample(audio.mean(axis=0), orig_sr=sr, target_sr=RATE)[None]
-
-
-def longest_replay(output: np.ndarray, source: np.ndarray) -> float:
-    """Seconds: the longest stretch of ``output`` that follows ``source`` frame by frame.
-
-    Each output frame's nearest source frame (log-mel, dB) is found; a
-    replay is a run of output frames whose nearest frames are consecutive
-    in the source too. A texture rearranges the style, so its runs are
-    short; a copied stretch, wherever it starts, is one long run.
-    """
-
-    def frames(audio: np.ndarray) -> np.ndarray:
-        mel = librosa.feature.melspectrogram(
-            y=np.atleast_2d(audio).mean(axis=0), sr=RATE, n_mels=64
-        )
-        return librosa.power_to_db(mel, ref=np.max, top_db=80).T
-
-    ours, theirs = frames(output), frames(source)
-    distances = ((ours[:, None, :] - theirs[None, :, :]) ** 2).sum(axis=-1)
-    nearest = distances.argmin(axis=1)
-    longest = run = 1
-    for step in np.diff(nearest):
-        run = run + 1 if step == 1 else 1
-        longest = max(longest, run)
-    return longest * 512 / RATE
 
 
 def onset_rhythm(envelope: np.ndarray, lags: int = 100) -> np.ndarray:
@@ -111,9 +86,9 @@ def test_audio_texture_has_the_style_not_its_timeline(
     # for seconds; the texture (which starts from the source's frames in
     # random order) for at most a few frames (measured 0.05 s).
     shifted = np.roll(np.tile(tabla, 2), RATE)[:, : 5 * RATE]
-    assert longest_replay(shifted, tabla) > 2.0
-    assert longest_replay(result.audio, tabla) < 0.3
-    assert longest_replay(no_rhythm.audio, tabla) < 0.3
+    assert longest_replay_s(shifted, tabla, RATE) > 2.0
+    assert longest_replay_s(result.audio, tabla, RATE) < 0.3
+    assert longest_replay_s(no_rhythm.audio, tabla, RATE) < 0.3
 
 
 @needs_hed

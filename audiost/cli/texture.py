@@ -55,7 +55,7 @@ from .streams import one_writer_of_stdout, stdin_inputs, stdout_output
     "--json",
     "as_json",
     is_flag=True,
-    help="When done, print one JSON object on stdout: output, style, settings, timings and distances to the style. Messages stay on stderr.",
+    help="When done, print one JSON object on stdout: output, style, settings, timings, distances to the style and (audio) the longest stretch of it replayed. Messages stay on stderr.",
 )
 @some_settings(
     "iters",
