@@ -119,33 +119,41 @@ def longest_replay_s(output: np.ndarray, source: np.ndarray, sr: int) -> float:
     """Seconds: the longest stretch of ``output`` that follows ``source`` frame by frame.
 
     Each output frame's nearest source frame (log-mel, dB re each signal's
-    loudest) is found; a replay is a run of output frames whose nearest
-    frames are consecutive in the source too. A texture that rearranges its
-    source has short runs (tens of ms); a copied stretch, wherever it
-    starts and however it is shifted, is one run as long as the copy.
+    loudest) is found among source frames four times as dense, so a copy
+    lands within 64 samples of a frame of its own whatever its offset; a
+    replay is a run of output frames whose nearest frames advance through
+    the source as they do (3 to 5 dense frames a frame). A texture that
+    rearranges its source has short runs (tens of ms); a copied stretch,
+    wherever it starts, is one run as long as the copy.
     """
-    ours, theirs = _logmel_frames(output, sr), _logmel_frames(source, sr)
-    # Squared distances without the (per-row constant) |ours|^2, in chunks of
-    # output frames so a long file needs a few tens of MB, not a full matrix.
+    ours = _logmel_frames(output, sr, _HOP)
+    theirs = _logmel_frames(source, sr, _HOP // _DENSER)
+    # Squared distances without the (per-row constant) |ours|^2, 32 output
+    # frames at a time: an hour-long source then needs about 160 MB, not
+    # the whole frames-by-frames matrix.
     norms = (theirs**2).sum(axis=1)
     nearest = np.concatenate(
         [
-            (norms - 2 * chunk @ theirs.T).argmin(axis=1)
-            for chunk in np.array_split(ours, max(1, len(ours) // 512))
+            (norms - 2 * ours[start : start + 32] @ theirs.T).argmin(axis=1)
+            for start in range(0, len(ours), 32)
         ]
     )
     longest = run = 1
-    for follows in np.diff(nearest) == 1:
-        run = run + 1 if follows else 1
+    for step in np.diff(nearest):
+        run = run + 1 if abs(step - _DENSER) <= 1 else 1
         longest = max(longest, run)
     return longest * _HOP / sr
 
 
-def _logmel_frames(audio: np.ndarray, sr: int) -> np.ndarray:
-    """``(frames, mels)`` log-mel dB, 80 dB of range below the signal's loudest."""
+#: How many times denser than the output's the source's frames are read.
+_DENSER = 4
+
+
+def _logmel_frames(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:
+    """``(frames, mels)`` log-mel dB every ``hop`` samples, 80 dB of range below the signal's loudest."""
     import librosa
 
     mel = librosa.feature.melspectrogram(
-        y=_mono(audio), sr=sr, n_mels=_N_MELS, hop_length=_HOP, fmax=sr / 2
+        y=_mono(audio), sr=sr, n_mels=_N_MELS, hop_length=hop, fmax=sr / 2
     )
     return librosa.power_to_db(mel, ref=np.max, top_db=80).T

@@ -83,10 +83,12 @@ def test_audio_texture_has_the_style_not_its_timeline(
     )[0, 1]
     assert rhythm > 0.8 and rhythm > rhythm_free + 0.3, (rhythm, rhythm_free)
     # Not a copy: a copied stretch of the source, delayed by 1 s, follows it
-    # for seconds; the texture (which starts from the source's frames in
-    # random order) for at most a few frames (measured 0.05 s).
+    # for over a second (measured 1.65 s of the 3 s copied: the loop repeats
+    # itself, and a frame's nearest may lie in the other repeat); the
+    # texture (which starts from the source's frames in random order) for
+    # at most a few frames (measured 0.05 s).
     shifted = np.roll(np.tile(tabla, 2), RATE)[:, : 5 * RATE]
-    assert longest_replay_s(shifted, tabla, RATE) > 2.0
+    assert longest_replay_s(shifted, tabla, RATE) > 1.0
     assert longest_replay_s(result.audio, tabla, RATE) < 0.3
     assert longest_replay_s(no_rhythm.audio, tabla, RATE) < 0.3
 
