@@ -14,6 +14,9 @@ import numpy as np
 _N_MELS = 64
 #: Frame hop (samples at ANALYSIS_RATE, 23 ms) of the frame-by-frame measures.
 _HOP = 512
+#: How many times denser than an output's the source's frames are read
+#: when looking for replayed stretches.
+_DENSER = 4
 #: Every audio measure is taken at this rate, whatever the files' rates, so
 #: one content and style have one baseline distance: an output at 16 kHz and
 #: one at 44.1 kHz are judged on the same band (up to 11 kHz).
@@ -124,7 +127,8 @@ def longest_replay_s(output: np.ndarray, source: np.ndarray, sr: int) -> float:
     replay is a run of output frames whose nearest frames advance through
     the source as they do (3 to 5 dense frames a frame). A texture that
     rearranges its source has short runs (tens of ms); a copied stretch,
-    wherever it starts, is one run as long as the copy.
+    wherever it starts, is one run as long as the copy (shorter where the
+    source repeats itself exactly: a loop's repeats are indistinguishable).
     """
     ours = _logmel_frames(output, sr, _HOP)
     theirs = _logmel_frames(source, sr, _HOP // _DENSER)
@@ -143,10 +147,6 @@ def longest_replay_s(output: np.ndarray, source: np.ndarray, sr: int) -> float:
         run = run + 1 if abs(step - _DENSER) <= 1 else 1
         longest = max(longest, run)
     return longest * _HOP / sr
-
-
-#: How many times denser than the output's the source's frames are read.
-_DENSER = 4
 
 
 def _logmel_frames(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:

@@ -161,6 +161,20 @@ def test_texture_command(tmp_path: Path, tabla: np.ndarray) -> None:
     assert short.exit_code == 2 and "shorter than one analysis frame" in short.output
 
 
+def test_a_replayed_stretch_is_found_at_any_offset() -> None:
+    """Applause, nearly noise: a copy a fraction of a frame out of step is still found."""
+    audio, sr = clip("sfx_applause_crowd_44k_mono_f32.wav", 3.0)
+    applause = librosa.resample(audio[0], orig_sr=sr, target_sr=RATE)
+    delay = 12345  # 24.1 frames of 512 samples
+    copy = np.concatenate([applause[-delay:], applause[:-delay]])
+    shuffled = np.random.default_rng(0).permutation(
+        applause[: 129 * 512].reshape(129, 512)
+    )
+    # Measured 2.41 s of the 2.44 s copied in one piece, 0.05 s shuffled.
+    assert longest_replay_s(copy, applause, RATE) > 1.2
+    assert longest_replay_s(shuffled.ravel(), applause, RATE) < 0.2
+
+
 def test_a_texture_starts_from_the_styles_frames_without_its_order() -> None:
     import torch
 
