@@ -86,9 +86,17 @@ def _logmel_stats(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
 
     y = _mono(audio)
     y = y / max(float(np.sqrt(np.mean(y**2))), 1e-12)
-    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_mels=_N_MELS, fmax=sr / 2)
-    db = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
+    db = librosa.power_to_db(_mel_power(y, sr), ref=1.0, amin=1e-10, top_db=None)
     return db.mean(axis=1), db.std(axis=1)
+
+
+def _mel_power(y: np.ndarray, sr: int, hop: int = _HOP) -> np.ndarray:
+    """``(mels, frames)`` mel power of a mono signal: the one analysis every log-mel measure reads."""
+    import librosa
+
+    return librosa.feature.melspectrogram(
+        y=y, sr=sr, n_mels=_N_MELS, hop_length=hop, fmax=sr / 2
+    )
 
 
 def onset_correlation(a: np.ndarray, b: np.ndarray, sr: int) -> float:
@@ -153,7 +161,6 @@ def _logmel_frames(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:
     """``(frames, mels)`` log-mel dB every ``hop`` samples, 80 dB of range below the signal's loudest."""
     import librosa
 
-    mel = librosa.feature.melspectrogram(
-        y=_mono(audio), sr=sr, n_mels=_N_MELS, hop_length=hop, fmax=sr / 2
-    )
-    return librosa.power_to_db(mel, ref=np.max, top_db=80).T
+    return librosa.power_to_db(
+        _mel_power(_mono(audio), sr, hop), ref=np.max, top_db=80
+    ).T
