@@ -69,7 +69,7 @@ DESCRIPTIONS = {
     "texture_gain": "images, network-free: share of the content's distance to the style's gradient statistics closed, seen at 256 px (strokes that scale with the picture count, a fine grain does not)",
     "texture_distance_content": "distance of the content's gradient statistics to the style's",
     "texture_distance_output": "the same for the output",
-    "spectral_convergence": "reconstruction: | |STFT(audio written)| - optimised spectrogram | / |spectrogram| (0 = consistent)",
+    "spectral_convergence": "reconstruction: | |STFT(audio written)| - the optimised spectrogram | / |spectrogram| (0 = consistent; the waveform stage, optimising the audio itself, may move it away)",
 }
 
 

@@ -182,6 +182,17 @@ def _loss_curves(pyplot: Any, result: Any) -> Any:
         )
     if len(steps):
         axis.set_yscale("log")
+    # Audio: after the canvas stage, the loss of the audio Griffin-Lim
+    # wrote (higher: the canvas was no signal's), then the waveform stage.
+    canvas_iterations = getattr(result, "canvas_iterations", 0)
+    if 0 < canvas_iterations < len(steps):
+        axis.axvline(
+            canvas_iterations + 0.5,
+            color="grey",
+            linestyle="--",
+            linewidth=1,
+            label="Griffin-Lim, then the waveform",
+        )
     axis.set_xlabel("iteration")
     axis.set_ylabel("loss (each term relative to its target)")
     axis.legend(fontsize=7, ncol=2)
@@ -221,6 +232,13 @@ def _write_json(
         "timings": result.timings,
         "final_losses": result.final_losses,
         "losses": result.losses,
+        # Audio: the first this many losses are the spectrogram's, the rest
+        # the waveform stage's (of the audio written).
+        **(
+            {"canvas_iterations": result.canvas_iterations}
+            if hasattr(result, "canvas_iterations")
+            else {}
+        ),
         "measures": evaluation.measures,
         "measures_meaning": {name: DESCRIPTIONS[name] for name in evaluation.measures},
         "warnings": result.warnings,

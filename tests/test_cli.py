@@ -14,7 +14,7 @@ from audiost.cli import main
 
 from .conftest import corpus_file
 
-FAST = ["--preset", "fast", "--iters", "4", "--gl-iters", "4"]
+FAST = ["--preset", "fast", "--iters", "4", "--gl-iters", "4", "--wave-iters", "2"]
 
 
 @pytest.fixture
@@ -34,9 +34,9 @@ def test_default_output_name_progress_and_summary(
     assert out.exists() and sorted(os.listdir(work)) == [
         "speech_x_music.wav"
     ]  # no temp files left
-    assert (
-        "loss=" in result.stderr and "4/4" in result.stderr
-    )  # the bar: iterations and loss
+    # The bar: iterations of both stages, and the loss.
+    assert "loss=" in result.stderr and "6/6" in result.stderr
+    assert "styling the waveform" in result.stderr
     assert f"wrote {out.name}" in result.stderr
     info, content = sf.info(out), sf.info(speech_file)
     # The content's channels and duration at the (higher) style's rate.

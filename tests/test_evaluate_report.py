@@ -148,7 +148,9 @@ def test_transfer_report(audio_pair, tmp_path: Path) -> None:
             # Drawn, not blank: many distinct colours.
             assert len(picture.convert("RGB").getcolors(1 << 20) or []) > 200
     data = json.loads((report / "styled.json").read_text())
-    assert data["config"]["iters"] == 10 and len(data["losses"]) == 10
+    # The spectrogram's iterations, then the waveform stage's.
+    assert data["config"]["iters"] == data["canvas_iterations"] == 10
+    assert len(data["losses"]) == 10 + data["config"]["wave_iters"] == 20
     assert data["measures"] == pytest.approx(evaluate(content, style, output).measures)
     assert "spectral_convergence" in data["measures_meaning"]
 

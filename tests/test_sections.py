@@ -111,6 +111,11 @@ def test_long_content_in_sections_has_no_seams(one_thread) -> None:
     for result in results.values():
         assert result.audio.shape == content.shape and np.isfinite(result.audio).all()
         assert np.abs(result.audio).max() > 0.05
+    # Both stages went section by section: the waveform stage's seams are
+    # measured with the spectrogram's below.
+    sectioned = results["sections"]
+    assert cfg.wave_iters and sectioned.canvas_iterations == len(spans) * cfg.iters
+    assert len(sectioned.losses) == len(spans) * (cfg.iters + cfg.wave_iters)
     steps = {name: np.abs(np.diff(envelope_db(r.audio))) for name, r in results.items()}
     hop = audio_canvas.stft.hop
     crossfades = np.zeros(len(steps["whole"]), dtype=bool)

@@ -29,7 +29,9 @@ class AudioResult:
     final_losses: dict[str, float] = field(default_factory=dict)
     #: Each iteration's loss terms, for loss curves.
     history: list[dict[str, float]] = field(default_factory=list)
-    #: Of the audio written against the optimised spectrogram (0 = identical).
+    #: How many of ``losses`` the canvas stage made; the waveform stage's follow.
+    canvas_iterations: int = 0
+    #: Of the audio written against the canvas stage's spectrogram (0 = identical).
     spectral_convergence: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     output: Path | None = None
@@ -48,16 +50,22 @@ def finish_audio(
     *,
     mid_side: bool = False,
     dry: np.ndarray | None = None,
+    waveform: OptimisationResult | None = None,
 ) -> AudioResult:
     """The end every audio pipeline shares: loudness, the dry/wet mix, consistency, the result and its atomic write.
 
     ``reference`` is the audio whose loudness is matched (the content, or the
     style for a texture); its loudness pass counts to the ``reconstruct``
-    stage the decode began; ``wave`` is in the canvas's layout (``mid_side``:
-    mid and side channels). ``dry``, the content at the output's rate, is
-    blended back at ``1 - cfg.mix``, and the blend is matched like the
-    result: every mix is at the content's loudness.
+    stage the decode began; ``wave`` is Griffin-Lim's result, in the
+    canvas's layout (``mid_side``: mid and side channels). ``waveform``, the
+    waveform stage's result, replaces it when given: its samples are
+    written, its losses follow the canvas stage's, and its final loss is
+    the result's (the loss of the audio written). ``dry``, the content at
+    the output's rate, is blended back at ``1 - cfg.mix``, and the blend is
+    matched like the result: every mix is at the content's loudness.
     """
+    stages = [result] if waveform is None else [result, waveform]
+    wave = wave if waveform is None else waveform.canvas
     with stage(timings, "reconstruct", device):
         consistency = audio_canvas.consistency(result.canvas, wave)
         audio = (left_right(wave) if mid_side else wave).cpu().numpy()
@@ -74,12 +82,13 @@ def finish_audio(
         sr=audio_canvas.sr,
         config=cfg,
         device=str(device),
-        losses=result.losses,
-        final_losses=result.parts,
-        history=result.history,
+        losses=[loss for done in stages for loss in done.losses],
+        final_losses=stages[-1].parts,
+        history=[parts for done in stages for parts in done.history],
+        canvas_iterations=len(result.losses),
         spectral_convergence=consistency,
         timings=timings,
-        warnings=[result.stopped_early] if result.stopped_early else [],
+        warnings=[done.stopped_early for done in stages if done.stopped_early],
     )
     if output is not None:
         with stage(timings, "write"):

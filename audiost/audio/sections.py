@@ -12,18 +12,19 @@ with Griffin-Lim starting, in its overlap, from the previous section's phase.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from ..config import AudioConfig
 from ..device import stage
-from ..engine import optimise_with
+from ..engine import Objective, optimise_with
 from ..engine.optimise import CanvasCallback, OptimisationResult, StepCallback
 from ..media.audio import AudioCanvas
 from ..media.griffin_lim import griffin_lim
 from ..media.pghi import pghi_phase
-from .objective import StyleTargets, build_problem
+from .objective import StyleTargets, build_objective, build_problem
 
 #: Neighbouring sections of a long content share this much audio (s).
 SECTION_OVERLAP_S = 2.0
@@ -149,7 +150,7 @@ def optimise_sections(
                 # gradient and stayed there (81 % of the 65 Hz frames on
                 # folk x game theme at strength 0.75, sub-bass 8.6 dB too loud).
                 min_value=0.0,
-                on_step=_overall_progress(on_step, index, len(spans), cfg.iters),
+                on_step=overall_progress(on_step, index, len(spans), cfg.iters),
                 on_canvas=on_canvas,
             )
         if index == 0:
@@ -172,6 +173,30 @@ def optimise_sections(
     merged.parts = parts
     merged.stopped_early = "; ".join(notes) or None
     return merged
+
+
+def section_objectives(
+    cfg: AudioConfig,
+    audio_canvas: AudioCanvas,
+    content_wave: np.ndarray,
+    style: StyleTargets,
+    spans: list[tuple[int, int]],
+) -> Callable[[int, int], Objective]:
+    """Each section's objective again, for the waveform stage: built when asked, so only one section's content features are held at a time."""
+    wave = torch.as_tensor(
+        content_wave, dtype=torch.float32, device=audio_canvas.device
+    )
+    total = spans[-1][1]
+
+    def objective_for(start: int, stop: int) -> Objective:
+        content_canvas, _ = audio_canvas.encode_frames(wave, start, stop)
+        return build_objective(
+            cfg,
+            style.during(start, stop, total, audio_canvas.frames_per_second),
+            content_canvas,
+        )
+
+    return objective_for
 
 
 def _snapshot_canvas(
@@ -211,15 +236,15 @@ def _snapshot_canvas(
     return on_canvas
 
 
-def _overall_progress(
-    on_step: StepCallback | None, index: int, count: int, iters: int
+def overall_progress(
+    on_step: StepCallback | None, index: int, count: int, iters: int, offset: int = 0
 ) -> StepCallback | None:
-    """Report a section's iterations as progress through the whole run, in iterations of one section."""
-    if on_step is None or count == 1:
+    """Report a section's iterations as progress through the whole run, in iterations of one section, after ``offset`` (an earlier stage's)."""
+    if on_step is None or (count == 1 and not offset):
         return on_step
 
     def report(iteration: int, loss: float) -> None:
-        on_step(math.ceil((index * iters + iteration) / count), loss)
+        on_step(offset + math.ceil((index * iters + iteration) / count), loss)
 
     return report
 

@@ -36,6 +36,7 @@ from ..outputs import check_output_path
 from .inputs import AudioInput, audio_input_name, read_audio_input, style_layout
 from .objective import build_network, prepare_style, style_terms
 from .result import AudioResult, finish_audio
+from .waveform import optimise_waveform
 
 #: Weight of the rhythm (feature autocorrelation) term in audio textures.
 RHYTHM_WEIGHT = 1.0
@@ -198,6 +199,15 @@ def _synthesize_audio(
             phase=phase,
             generator=generator,
         )
+    waveform = optimise_waveform(
+        cfg,
+        audio_canvas,
+        synthesised,
+        [(0, frames)],
+        lambda start, stop: objective,
+        timings,
+        on_step,
+    )
     return finish_audio(
         cfg,
         device,
@@ -208,6 +218,7 @@ def _synthesize_audio(
         timings,
         output,
         mid_side=is_mid_side,
+        waveform=waveform,
     )
 
 

@@ -49,7 +49,13 @@ from .objective import (
     within_style_range,
 )
 from .result import AudioResult, finish_audio
-from .sections import decode_sections, optimise_sections, section_spans
+from .sections import (
+    decode_sections,
+    optimise_sections,
+    section_objectives,
+    section_spans,
+)
+from .waveform import optimise_waveform
 
 LOG = logging.getLogger("audiost")
 
@@ -190,7 +196,9 @@ class AudioStylist:
     ) -> tuple[Objective, torch.Tensor]:
         """The objective and starting canvas of the content's first section, built as :meth:`transfer` builds them.
 
-        For benchmarks and custom optimisation loops.
+        For benchmarks and custom optimisation loops. The waveform stage
+        minimises the same objective through the STFT
+        (:func:`audiost.audio.waveform.optimise_waveform`).
         """
         styles = as_styles(style, style_sr, self.config)
         content_wave, audio_canvas = self._read_content(content, content_sr, styles)
@@ -301,6 +309,15 @@ class AudioStylist:
             wave = decode_sections(
                 cfg, audio_canvas, result.canvas, styled_wave, spans, generator
             )
+        waveform = optimise_waveform(
+            cfg,
+            audio_canvas,
+            wave,
+            spans,
+            section_objectives(cfg, audio_canvas, styled_wave, targets, spans),
+            timings,
+            on_step,
+        )
         return finish_audio(
             cfg,
             device,
@@ -312,6 +329,7 @@ class AudioStylist:
             output,
             mid_side=targets.mid_side,
             dry=content_wave,
+            waveform=waveform,
         )
 
     def _intermediate_writer(

@@ -361,6 +361,11 @@ _SETTINGS = dict(
             help="Audio: Griffin-Lim iterations (overrides the preset).",
         ),
         _named(
+            "--wave-iters",
+            type=click.IntRange(min=0),
+            help="Audio: iterations on the output's samples after Griffin-Lim, against the same objective, so the audio written is what was optimised; 0 writes Griffin-Lim's result (overrides the preset).",
+        ),
+        _named(
             "--loudness",
             type=click.Choice(LOUDNESS_CHOICES),
             help="Audio: match the content's loudness as BS.1770 LUFS (with a -1 dBTP true-peak ceiling) or RMS, or leave the level as reconstructed."
@@ -496,7 +501,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "loudness", "mix", "bit_depth"),
     "Inputs": ("styles", "pairs", "start", "duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
-    "Audio": ("temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "mono", "sample_rate", "section_seconds"),
+    "Audio": ("temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
     "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "edge_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
     "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
     "Device": ("device", "seed", "jobs", "executor", "ray_address"),

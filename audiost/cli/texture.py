@@ -12,7 +12,7 @@ import click
 from ..config import AUDIO_PRESETS, AudioConfig, ImageConfig
 from ..errors import AudiostError
 from ..media.kind import media_kind
-from ..progress import progress_bar
+from ..progress import audio_progress, progress_bar
 from .common import (
     SectionedCommand,
     make_config,
@@ -75,6 +75,7 @@ from .streams import one_writer_of_stdout, stdin_inputs, stdout_output
     "level_distribution_weight",
     "phase_init",
     "gl_iters",
+    "wave_iters",
     "sample_rate",
     "mono",
     "loudness",
@@ -198,7 +199,7 @@ def _audio(
         except (sf.LibsndfileError, RuntimeError, OSError):
             seconds = 10.0  # the loader reports the real problem next
     output = output or Path(f"{style.stem}_texture.wav")
-    with progress_bar(config.iters, "synthesising", quiet=quiet) as on_step:
+    with audio_progress(config, "synthesising", quiet) as on_step:
         result = synthesize_audio(
             style, seconds, output, config=config, overwrite=overwrite, on_step=on_step
         )

@@ -18,7 +18,7 @@ from ..config import AUDIO_PRESETS, audio_preset, image_preset
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..outputs import default_output_path
-from ..progress import progress_bar
+from ..progress import audio_progress, progress_bar
 from .common import (
     SectionedCommand,
     given,
@@ -260,7 +260,7 @@ def _transfer_audio(
     from ..audio import transfer_audio  # deferred: --help should not wait for torch
 
     output = output or default_output_path(content, styles, ".wav")
-    with progress_bar(config.iters, "styling", quiet=quiet) as on_step:
+    with audio_progress(config, "styling", quiet) as on_step:
         result = transfer_audio(
             content,
             styles,

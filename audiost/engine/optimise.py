@@ -9,9 +9,12 @@ from typing import Any, Protocol
 
 import torch
 
-from .objective import Objective
-
 _LINE_SEARCH_EVALS = 20
+
+#: What is minimised: ``point -> (total, {term name: unweighted value})``; an
+#: :class:`~audiost.engine.Objective` on a canvas, or one seen through a
+#: transform (the waveform stage looks at samples through the STFT).
+Loss = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
 #: Called after every iteration with (iteration, total loss).
 StepCallback = Callable[[int, float], None]
@@ -52,7 +55,7 @@ class OptimisationResult:
 
 
 def optimise(
-    objective: Objective,
+    objective: Loss,
     init: torch.Tensor,
     *,
     iters: int,
@@ -67,9 +70,11 @@ def optimise(
 
     Parameters
     ----------
-    objective : Objective
+    objective : Loss
+        Usually an :class:`~audiost.engine.Objective` of the canvas; any
+        function of the point with the same result will do.
     init : torch.Tensor
-        Starting canvas (copied, not modified).
+        Starting canvas (or other point: a waveform), copied, not modified.
     iters : int
         Optimiser iterations (an L-BFGS iteration may evaluate the objective
         more than once in its line search).
@@ -210,7 +215,7 @@ def optimise(
 
 def optimise_with(
     settings: OptimiserSettings,
-    objective: Objective,
+    objective: Loss,
     init: torch.Tensor,
     **options: Any,
 ) -> OptimisationResult:
@@ -233,7 +238,7 @@ def _stopped(iteration: int) -> str:
 
 
 def _final_loss(
-    objective: Objective,
+    objective: Loss,
     canvas: torch.Tensor,
     bounded: Callable[[torch.Tensor], torch.Tensor],
     last: _Evaluation | None,

@@ -62,6 +62,10 @@ class AudioCanvas:
         """Frames ``start:stop`` of :meth:`encode`'s results, from the samples they cover only."""
         return self._canvas_and_phase(self.stft.frames(wave, start, stop))
 
+    def canvas_of(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex STFT ``(channels, bins, frames)`` -> canvas ``(channels, 1, bins, frames)``; differentiable, so samples can be optimised through it."""
+        return torch.log1p(spec.abs() / self.floor).unsqueeze(1).contiguous()
+
     def _canvas_and_phase(
         self, spec: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,7 +73,7 @@ class AudioCanvas:
         phase = spec / magnitude.clamp_min(1e-12)
         # Where the magnitude is zero the phase is undefined; any unit phasor will do.
         phase = torch.where(magnitude > 0, phase, torch.ones_like(phase))
-        return torch.log1p(magnitude / self.floor).unsqueeze(1).contiguous(), phase
+        return self.canvas_of(spec), phase
 
     def magnitude(self, canvas: torch.Tensor) -> torch.Tensor:
         """Canvas ``(channels, 1, bins, frames)`` -> linear magnitudes ``(channels, bins, frames)``."""

@@ -62,13 +62,26 @@ class Stft:
         frames are then exactly the whole signal's, edges included (torch's
         centred STFT reflects the signal at its ends, not at a section's).
         """
-        half, length = self.n_fft // 2, wave.shape[-1]
-        first = start * self.hop - half
+        first, last, pad = self.samples_read(start, stop, wave.shape[-1])
+        return self.frames_of(wave[..., first:last], pad)
+
+    def samples_read(
+        self, start: int, stop: int, length: int
+    ) -> tuple[int, int, tuple[int, int]]:
+        """The samples ``first:last`` of a ``length``-sample signal that frames ``start:stop`` read, and the reflection padding they need at its ends.
+
+        So a caller can hold (or optimise) just those samples and get the
+        frames from :meth:`frames_of`.
+        """
+        first = start * self.hop - self.n_fft // 2
         last = first + (stop - start - 1) * self.hop + self.n_fft
-        section = wave[..., max(first, 0) : min(last, length)]
         pad = (max(-first, 0), max(last - length, 0))
-        lead = wave.shape[:-1]
-        section = section.reshape(-1, 1, section.shape[-1])
+        return max(first, 0), min(last, length), pad
+
+    def frames_of(self, samples: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:
+        """The frames of ``samples`` ``(..., n)`` as :meth:`samples_read` delimited them: ``(..., bins, frames)`` complex."""
+        lead = samples.shape[:-1]
+        section = samples.reshape(-1, 1, samples.shape[-1])
         if any(pad):
             section = torch.nn.functional.pad(section, pad, mode="reflect")
         spec = torch.stft(
