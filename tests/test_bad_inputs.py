@@ -55,7 +55,7 @@ IDS = [
     f"{'shared' if path.parent == BAD else 'tests'}/{path.name}" for path, _ in MEDIA
 ]
 
-AUDIO_FAST = ["--preset", "fast", "--iters", "1", "--gl-iters", "1", "-q"]
+AUDIO_FAST = ["--preset", "fast", "--iters", "1", "--gl-iters", "1", "--wave-iters", "1", "-q"]  # fmt: skip
 IMAGE_FAST = ["--net", "vgg16", "--weights", "random", "--iters", "1", "-q"]
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -110,6 +110,7 @@ AUDIO = {
     **COMMON,
     "--iters": small_or_bad_int("0", "1"),
     "--gl-iters": small_or_bad_int("0", "1", "2"),
+    "--wave-iters": small_or_bad_int("0", "1", "2"),
     "--temporal-envelope-weight": FLOAT_TEXT | JUNK,
     "--spectral-envelope-weight": FLOAT_TEXT | JUNK,
     "--level-distribution-weight": FLOAT_TEXT | JUNK,

@@ -37,7 +37,7 @@ from .conftest import (
     small_tmpfs,
 )
 
-FAST = ["--preset", "fast", "--iters", "3", "--gl-iters", "2", "-q"]
+FAST = ["--preset", "fast", "--iters", "3", "--gl-iters", "2", "--wave-iters", "1", "-q"]  # fmt: skip
 
 
 def files_in(folder: Path) -> list[str]:

@@ -31,7 +31,7 @@ from .conftest import (
     run_cli,
 )
 
-AUDIO_FAST = ["--preset", "fast", "--iters", "1", "--gl-iters", "1", "-q"]
+AUDIO_FAST = ["--preset", "fast", "--iters", "1", "--gl-iters", "1", "--wave-iters", "1", "-q"]  # fmt: skip
 IMAGE_FAST = ["--net", "vgg16", "--weights", "random", "--iters", "1", "-q"]
 
 pytestmark = pytest.mark.usefixtures("one_thread")
