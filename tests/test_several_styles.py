@@ -189,7 +189,7 @@ def test_a_morph_runs_across_sections(inputs, style_audio) -> None:
     result = transfer_audio(
         content,
         [crickets, djembe],
-        config=QUICK.replace(iters=10),
+        config=QUICK.replace(iters=10, wave_iters=3),
         duration=14.0,
         section_seconds=6.0,
         morph=True,
