@@ -56,16 +56,15 @@ def finish_audio(
 
     ``reference`` is the audio whose loudness is matched (the content, or the
     style for a texture); its loudness pass counts to the ``reconstruct``
-    stage the decode began; ``wave`` is Griffin-Lim's result, in the
-    canvas's layout (``mid_side``: mid and side channels). ``waveform``, the
-    waveform stage's result, replaces it when given: its samples are
-    written, its losses follow the canvas stage's, and its final loss is
-    the result's (the loss of the audio written). ``dry``, the content at
+    stage the decode began; ``wave`` is the audio to write, in the
+    canvas's layout (``mid_side``: mid and side channels). ``waveform``,
+    the waveform stage's result when it ran: its losses follow the canvas
+    stage's, and its final loss is the result's (the loss of the audio
+    written). ``dry``, the content at
     the output's rate, is blended back at ``1 - cfg.mix``, and the blend is
     matched like the result: every mix is at the content's loudness.
     """
     stages = [result] if waveform is None else [result, waveform]
-    wave = wave if waveform is None else waveform.canvas
     with stage(timings, "reconstruct", device):
         consistency = audio_canvas.consistency(result.canvas, wave)
         audio = (left_right(wave) if mid_side else wave).cpu().numpy()

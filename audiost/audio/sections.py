@@ -115,8 +115,6 @@ def optimise_sections(
     wave = torch.as_tensor(content_wave, dtype=torch.float32, device=device)
     total = spans[-1][1]
     merged = OptimisationResult(canvas=torch.empty(0))
-    parts: dict[str, float] = {}
-    notes = []
     fades = crossfade_weights(spans, EDGE_FRAMES)
     for index, ((start, stop), weight) in enumerate(zip(spans, fades, strict=True)):
         with stage(timings, "encode", device):
@@ -160,19 +158,28 @@ def optimise_sections(
         merged.canvas[..., start:stop] += section.canvas * torch.as_tensor(
             weight, device=device
         )
-        merged.losses += section.losses
-        merged.history += section.history
-        for name, value in section.parts.items():
-            parts[name] = parts.get(name, 0.0) + value * (stop - start) / total
-        if section.stopped_early:
-            notes.append(
-                section.stopped_early
-                if len(spans) == 1
-                else f"section {index + 1}: {section.stopped_early}"
-            )
-    merged.parts = parts
-    merged.stopped_early = "; ".join(notes) or None
+        add_section(merged, section, index, spans)
     return merged
+
+
+def add_section(
+    merged: OptimisationResult,
+    section: OptimisationResult,
+    index: int,
+    spans: list[tuple[int, int]],
+    stage_name: str = "",
+) -> None:
+    """Add section ``index``'s losses and history to ``merged``, its final losses weighted by its share of the frames, and why it stopped early, if it did."""
+    start, stop = spans[index]
+    merged.losses += section.losses
+    merged.history += section.history
+    for name, value in section.parts.items():
+        share = value * (stop - start) / spans[-1][1]
+        merged.parts[name] = merged.parts.get(name, 0.0) + share
+    if section.stopped_early:
+        where = f"section {index + 1}: " if len(spans) > 1 else ""
+        note = f"{stage_name}{where}{section.stopped_early}"
+        merged.stopped_early = "; ".join(filter(None, (merged.stopped_early, note)))
 
 
 def section_objectives(
@@ -182,14 +189,17 @@ def section_objectives(
     style: StyleTargets,
     spans: list[tuple[int, int]],
 ) -> Callable[[int, int], Objective]:
-    """Each section's objective again, for the waveform stage: built when asked, so only one section's content features are held at a time."""
-    wave = torch.as_tensor(
-        content_wave, dtype=torch.float32, device=audio_canvas.device
-    )
-    total = spans[-1][1]
+    """Each section's objective again, for the waveform stage: built when asked, from that section's samples, so only one section's content is on the device at a time."""
+    stft, total = audio_canvas.stft, spans[-1][1]
 
     def objective_for(start: int, stop: int) -> Objective:
-        content_canvas, _ = audio_canvas.encode_frames(wave, start, stop)
+        first, last, pad = stft.samples_read(start, stop, content_wave.shape[-1])
+        samples = torch.as_tensor(
+            content_wave[..., first:last],
+            dtype=torch.float32,
+            device=audio_canvas.device,
+        )
+        content_canvas = audio_canvas.canvas_of(stft.frames_of(samples, pad))
         return build_objective(
             cfg,
             style.during(start, stop, total, audio_canvas.frames_per_second),

@@ -20,7 +20,7 @@ from ..config import AudioConfig
 from ..device import stage
 from ..engine.optimise import Loss, OptimisationResult, StepCallback, optimise
 from ..media.audio import AudioCanvas
-from .sections import overall_progress
+from .sections import add_section, overall_progress
 
 #: The objective for STFT frames ``start:stop``.
 SectionObjective = Callable[[int, int], Loss]
@@ -35,13 +35,15 @@ def optimise_waveform(
     timings: dict[str, float],
     on_step: StepCallback | None = None,
 ) -> OptimisationResult | None:
-    """``cfg.wave_iters`` L-BFGS iterations on the samples of ``wave`` ``(channels, samples)``, a section at a time; timed as the ``waveform`` stage.
+    """``cfg.wave_iters`` L-BFGS iterations on the samples of ``wave`` ``(channels, samples)``, in place, a section at a time; timed as the ``waveform`` stage.
 
     Each span of STFT frames is judged by ``objective_for(start, stop)``
     through the same STFT and log-magnitude the canvas stage saw; only the
     samples its frames read move. Sections are optimised in turn on one
     signal, so a section starts from its predecessor's result where they
-    overlap and there is nothing to crossfade. Always L-BFGS, whatever
+    overlap and there is nothing to crossfade; only one section's copy is
+    held besides ``wave`` (Griffin-Lim's result, which is not needed
+    afterwards). Always L-BFGS, whatever
     ``cfg.optimizer``: its line search finds the step, and a step size
     chosen for a canvas means nothing for samples. Progress continues after
     the canvas stage's ``cfg.iters``.
@@ -49,8 +51,8 @@ def optimise_waveform(
     Returns
     -------
     OptimisationResult or None
-        ``canvas`` holds the optimised samples (``wave`` is not modified);
-        ``parts`` the loss of the audio written, weighted by section length.
+        ``canvas`` is ``wave``, now holding the optimised samples; ``parts``
+        the loss of the audio written, weighted by section length.
         None when ``cfg.wave_iters`` is 0: Griffin-Lim's result is written.
     """
     if not cfg.wave_iters:
@@ -70,12 +72,9 @@ def _optimise_sections(
     on_step: StepCallback | None,
 ) -> OptimisationResult:
     stft = audio_canvas.stft
-    samples = wave.detach().clone()
-    merged = OptimisationResult(canvas=samples)
-    total = spans[-1][1]
-    notes = []
+    merged = OptimisationResult(canvas=wave)
     for index, (start, stop) in enumerate(spans):
-        first, last, pad = stft.samples_read(start, stop, samples.shape[-1])
+        first, last, pad = stft.samples_read(start, stop, wave.shape[-1])
         objective = objective_for(start, stop)
 
         def through_stft(
@@ -87,21 +86,12 @@ def _optimise_sections(
 
         section = optimise(
             through_stft,
-            samples[..., first:last],
+            wave[..., first:last],
             iters=cfg.wave_iters,
             on_step=overall_progress(
                 on_step, index, len(spans), cfg.wave_iters, offset=cfg.iters
             ),
         )
-        samples[..., first:last] = section.canvas
-        merged.losses += section.losses
-        merged.history += section.history
-        for name, value in section.parts.items():
-            merged.parts[name] = (
-                merged.parts.get(name, 0.0) + value * (stop - start) / total
-            )
-        if section.stopped_early:
-            where = "" if len(spans) == 1 else f", section {index + 1}"
-            notes.append(f"waveform stage{where}: {section.stopped_early}")
-    merged.stopped_early = "; ".join(notes) or None
+        wave[..., first:last] = section.canvas
+        add_section(merged, section, index, spans, "waveform stage: ")
     return merged

@@ -64,7 +64,10 @@ class AudioCanvas:
 
     def canvas_of(self, spec: torch.Tensor) -> torch.Tensor:
         """Complex STFT ``(channels, bins, frames)`` -> canvas ``(channels, 1, bins, frames)``; differentiable, so samples can be optimised through it."""
-        return torch.log1p(spec.abs() / self.floor).unsqueeze(1).contiguous()
+        return self._canvas(spec.abs())
+
+    def _canvas(self, magnitude: torch.Tensor) -> torch.Tensor:
+        return torch.log1p(magnitude / self.floor).unsqueeze(1).contiguous()
 
     def _canvas_and_phase(
         self, spec: torch.Tensor
@@ -73,7 +76,7 @@ class AudioCanvas:
         phase = spec / magnitude.clamp_min(1e-12)
         # Where the magnitude is zero the phase is undefined; any unit phasor will do.
         phase = torch.where(magnitude > 0, phase, torch.ones_like(phase))
-        return self.canvas_of(spec), phase
+        return self._canvas(magnitude), phase
 
     def magnitude(self, canvas: torch.Tensor) -> torch.Tensor:
         """Canvas ``(channels, 1, bins, frames)`` -> linear magnitudes ``(channels, bins, frames)``."""
