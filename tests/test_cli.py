@@ -234,8 +234,7 @@ def test_images_go_through_the_same_command(runner, tmp_path, monkeypatch) -> No
     )
     assert (
         result.exit_code == 2
-        and "--gl-iters" in result.stderr
-        and "image" in result.stderr
+        and "--gl-iters does not apply to image inputs; leave it out" in result.stderr
     )
 
 

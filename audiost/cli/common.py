@@ -583,4 +583,7 @@ def reject_foreign_options(kind: str, settings: dict[str, Any]) -> None:
     foreign = [name for name in settings if name not in fields]
     if foreign:
         names = ", ".join("--" + name.replace("_", "-") for name in foreign)
-        raise AudiostError(f"{names} do(es) not apply to {kind} inputs")
+        verb, them = ("does", "it") if len(foreign) == 1 else ("do", "them")
+        raise AudiostError(
+            f"{names} {verb} not apply to {kind} inputs; leave {them} out"
+        )
