@@ -123,7 +123,11 @@ def test_bad_file_in_transfer(
     kind = kind_of(path)
     out = tmp_path / ("out.wav" if kind == "audio" else "out.png")
     pair = [path, partners[kind]] if role == "content" else [partners[kind], path]
-    options = AUDIO_FAST if kind == "audio" else [*IMAGE_FAST, "--max-size", "32"]
+    options = (
+        AUDIO_FAST
+        if kind == "audio"
+        else [*IMAGE_FAST, "--refine-iters", "1", "--max-size", "32"]
+    )
     result = invoke("transfer", *pair, "-o", out, *options)
     flat_style = role == "style" and kind == "image" and flat(path)
     check_outcome(result, path, row, tmp_path, out, flat_style=flat_style)
@@ -248,7 +252,13 @@ def test_bad_image_or_weights_in_the_python_api(
     from audiost import AudiostError, transfer_image
 
     noise = np.random.default_rng(0).random((24, 40, 3)).astype(np.float32)
-    tiny = {"net": "vgg16", "weights": "random", "max_size": 32, "iters": 1}
+    tiny = {
+        "net": "vgg16",
+        "weights": "random",
+        "max_size": 32,
+        "iters": 1,
+        "refine_iters": 1,
+    }
     output = tmp_path / "out.png"
     if path.suffix == ".pth":
         content, tiny["weights"] = noise, str(path)

@@ -128,7 +128,7 @@ def test_folder_with_every_bad_file(tmp_path: Path) -> None:
     style, texture = make_style(tmp_path), CORPUS / "texture_gravel_gray_512x512.png"
     recipe = tmp_path / "recipe.toml"
     recipe.write_text(
-        f'[image]\nnet = "vgg16"\nweights = "{HED}"\nmax_size = 48\niters = 3\n'
+        f'[image]\nnet = "vgg16"\nweights = "{HED}"\nmax_size = 48\niters = 3\nrefine_iters = 1\n'
     )
     out = tmp_path / "out"
     result = subprocess.run(

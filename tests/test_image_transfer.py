@@ -110,9 +110,10 @@ def test_style_does_not_fade_as_the_picture_grows():
     Before coarse to fine, a larger picture got only a fine grain over the
     photo: measured on a GPU, 0.90 at 512 px, 0.78 at 2048 px.
     """
-    short = {"iters": 40, "refine_iters": 20, "start_size": 160}
+    # Measured: palette 0.87 at 128 px, 0.87 at 256; texture -0.43, 0.17.
+    short = {"iters": 40, "refine_iters": 20, "start_size": 128}
     measures = {}
-    for size in (160, 320):
+    for size in (128, 256):
         result = transfer_image(
             CAT, PAINTING, net="vgg16", weights=HED, max_size=size, **short
         )
@@ -122,8 +123,8 @@ def test_style_does_not_fade_as_the_picture_grows():
             result.image.astype(np.float32) / 255,
         )
     for name in ("palette_gain", "texture_gain"):
-        assert measures[320][name] >= measures[160][name] - 0.05, (name, measures)
-    assert measures[160]["palette_gain"] > 0.6, "the painting's palette did not arrive"
+        assert measures[256][name] >= measures[128][name] - 0.05, (name, measures)
+    assert measures[128]["palette_gain"] > 0.6, "the painting's palette did not arrive"
 
 
 @needs_hed
