@@ -51,6 +51,7 @@ def finish_audio(
     mid_side: bool = False,
     dry: np.ndarray | None = None,
     waveform: OptimisationResult | None = None,
+    channels: int | None = None,
 ) -> AudioResult:
     """The end every audio pipeline shares: loudness, the dry/wet mix, consistency, the result and its atomic write.
 
@@ -60,7 +61,8 @@ def finish_audio(
     canvas's layout (``mid_side``: mid and side channels). ``waveform``,
     the waveform stage's result when it ran: its losses follow the canvas
     stage's, and its final loss is the result's (the loss of the audio
-    written). ``dry``, the content at
+    written). ``channels``: a mono result is written to this many channels
+    (a near-mono stereo style's texture). ``dry``, the content at
     the output's rate, is blended back at ``1 - cfg.mix``, and the blend is
     matched like the result: every mix is at the content's loudness.
     """
@@ -68,6 +70,8 @@ def finish_audio(
     with stage(timings, "reconstruct", device):
         consistency = audio_canvas.consistency(result.canvas, wave)
         audio = (left_right(wave) if mid_side else wave).cpu().numpy()
+        if channels is not None and audio.shape[0] == 1:
+            audio = np.repeat(audio, channels, axis=0)
         if dry is not None and cfg.mix < 1:
             # Both sides at the content's loudness before they are blended;
             # the blend is then matched as a whole (two partly unrelated
