@@ -355,6 +355,33 @@ VINYL = "sfx_vinyl_record_hiss_44k_stereo.flac"
 STEREO_MEASURED = (-0.93, 0.99, -0.92)
 
 
+def test_a_near_mono_stereo_style_styles_a_stereo_song() -> None:
+    """The tabla loop is stereo with its side 59 dB below its mid: it is laid out as mono.
+
+    As mid and side, its near-silent side stalled the optimisation and the
+    folk song came back unchanged: measured style gain -0.01, content kept
+    1.00, floor +22.5 dB over the loop's, loss 4942. Mixed to mono: 0.46,
+    0.80, +5.0 dB, loss 3.65.
+    """
+    song = clip("music_wesnoth_traveling_minstrels_folk_44k_stereo.flac", 2.0, 0.5)
+    tabla = clip("music_sonicpi_tabla_loop_44k_stereo.flac", 2.0, 0.5)
+    laid, is_mid_side = style_layout(tabla[0], 2)
+    assert laid.shape[0] == 1 and not is_mid_side
+    result = transfer_audio(
+        song[0],
+        tabla[0],
+        content_sr=song[1],
+        style_sr=tabla[1],
+        config=audio_preset("fast"),
+    )
+    assert result.audio.shape == song[0].shape
+    measures = audio_measures(*song, *tabla, result.audio, result.sr)
+    assert measures["style_gain"] > 0.3, measures
+    assert measures["content_kept"] > 0.6, measures
+    floor = measures["noise_floor_db_output"] - measures["noise_floor_db_style"]
+    assert floor < 10, floor
+
+
 def test_a_stereo_style_keeps_its_stereo_image() -> None:
     """The vinyl record's rumble is anti-phase between its channels and cancels in mono.
 

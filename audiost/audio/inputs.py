@@ -115,9 +115,9 @@ def is_near_mono(wave: np.ndarray) -> bool:
     """Whether a stereo ``(2, samples)`` signal's side is :data:`NEAR_MONO_DB` or more below its mid.
 
     Such a side is near-silent noise. Styled as its own channel, its
-    relative terms are steep and a texture's optimisation stalls on them:
-    the tabla loop's rhythm term stayed at 1.0 (0.20 from its mono mix),
-    and the texture's beat correlated 0.43 with the loop's (0.93).
+    relative terms are steep and the optimisation stalls on them: the
+    tabla loop's texture kept its rhythm term at 1.0 (0.20 from its mono
+    mix), its beat correlating 0.43 with the loop's (0.93).
     """
     if wave.shape[0] != 2:
         return False
@@ -132,8 +132,13 @@ def style_layout(wave: np.ndarray, channels: int) -> tuple[np.ndarray, bool]:
     Two stereo inputs are styled as mid and side (:func:`~.media.audio.mid_side`),
     channel by channel. Otherwise a style whose channels do not match the
     result's is mixed to mono and drives every channel: a mono result
-    takes the style as a mono listener hears it.
+    takes the style as a mono listener hears it. So does a stereo style
+    that is mono to any listener (:func:`is_near_mono`): as mid and side,
+    its near-silent side left a stereo song styled by the tabla loop
+    unchanged (style gain -0.13, loss 27; mixed to mono 0.57, loss 2.5).
     """
+    if is_near_mono(wave):
+        wave = wave.mean(axis=0, keepdims=True)
     if wave.shape[0] == channels == 2:
         return mid_side(wave), True
     if wave.shape[0] not in (1, channels):

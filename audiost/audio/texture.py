@@ -34,13 +34,7 @@ from ..media.audio_io import (
 from ..media.pghi import pghi_phase
 from ..memory import check_audio_memory, out_of_memory_reported
 from ..outputs import check_output_path
-from .inputs import (
-    AudioInput,
-    audio_input_name,
-    is_near_mono,
-    read_audio_input,
-    style_layout,
-)
+from .inputs import AudioInput, audio_input_name, read_audio_input, style_layout
 from .objective import build_network, prepare_style, style_terms
 from .result import AudioResult, finish_audio
 from .waveform import optimise_waveform
@@ -154,12 +148,9 @@ def _synthesize_audio(
         )
 
     with stage(timings, "style", device):
-        # A near-mono stereo style is synthesised once, as mono, and written
-        # to both channels (is_near_mono says why).
-        near_mono = is_near_mono(wave)
-        styled_wave, is_mid_side = style_layout(
-            wave.mean(axis=0, keepdims=True) if near_mono else wave, wave.shape[0]
-        )
+        # A near-mono stereo style is laid out as mono: synthesised once and
+        # written to both channels (finish_audio's ``channels``).
+        styled_wave, is_mid_side = style_layout(wave, wave.shape[0])
         style_canvas, _ = audio_canvas.encode(styled_wave)
         targets = prepare_style(
             cfg,
