@@ -110,10 +110,12 @@ def test_style_does_not_fade_as_the_picture_grows():
     Before coarse to fine, a larger picture got only a fine grain over the
     photo: measured on a GPU, 0.90 at 512 px, 0.78 at 2048 px.
     """
-    # Measured: palette 0.87 at 128 px, 0.87 at 256; texture -0.43, 0.17.
-    short = {"iters": 40, "refine_iters": 20, "start_size": 128}
+    # Measured: palette 0.81 at 96 px, 0.81 at 192; texture -0.74, -0.21.
+    # At these sizes one pass at full size does as well (0.92 / 0.03 at
+    # 192 px): the fade is a large-picture effect, this guards its absence.
+    short = {"iters": 40, "refine_iters": 20, "start_size": 96}
     measures = {}
-    for size in (128, 256):
+    for size in (96, 192):
         result = transfer_image(
             CAT, PAINTING, net="vgg16", weights=HED, max_size=size, **short
         )
@@ -123,8 +125,8 @@ def test_style_does_not_fade_as_the_picture_grows():
             result.image.astype(np.float32) / 255,
         )
     for name in ("palette_gain", "texture_gain"):
-        assert measures[256][name] >= measures[128][name] - 0.05, (name, measures)
-    assert measures[128]["palette_gain"] > 0.6, "the painting's palette did not arrive"
+        assert measures[192][name] >= measures[96][name] - 0.05, (name, measures)
+    assert measures[96]["palette_gain"] > 0.6, "the painting's palette did not arrive"
 
 
 @needs_hed

@@ -43,37 +43,41 @@ def onset_rhythm(envelope: np.ndarray, lags: int = 100) -> np.ndarray:
     return full / full[0]
 
 
-def test_audio_texture_has_the_style_not_its_timeline(
-    tabla: np.ndarray, one_thread
-) -> None:
-    result = synthesize_audio(
-        tabla, 5.0, style_sr=RATE, iters=60, kernel_widths=(3, 9), gl_iters=32
-    )
-    no_rhythm = synthesize_audio(
-        tabla,
-        5.0,
-        style_sr=RATE,
-        iters=60,
-        kernel_widths=(3, 9),
-        gl_iters=32,
-        rhythm_weight=0,
-    )
-    assert result.audio.shape == (1, 5 * RATE) and np.isfinite(result.audio).all()
+def test_audio_texture_has_the_style_not_its_timeline(one_thread) -> None:
+    """The tabla loop's texture: its statistics, its quiet between strokes and its beat, not its timeline.
+
+    The loop is stereo with its side 59 dB below its mid. Styled as mid and
+    side, the near-silent side stalled the optimisation (rhythm terms 1.14
+    after 30 iterations, beat 0.43); it is synthesised as mono and written
+    to both channels.
+    """
+    audio, sr = clip("music_sonicpi_tabla_loop_44k_stereo.flac", 3.0)
+    tabla = librosa.resample(audio, orig_sr=sr, target_sr=RATE)
+    settings = {"style_sr": RATE, "iters": 60, "kernel_widths": (3, 9), "gl_iters": 32}
+    result = synthesize_audio(tabla, 4.0, **settings)
+    no_rhythm = synthesize_audio(tabla, 4.0, rhythm_weight=0, **settings)
+    assert result.audio.shape == (2, 4 * RATE) and np.isfinite(result.audio).all()
+    assert np.array_equal(result.audio[0], result.audio[1])
     assert np.sqrt(np.mean(result.audio**2)) == pytest.approx(
         np.sqrt(np.mean(tabla**2)), rel=0.05
     )
     # Statistics: far closer to the style than an unrelated recording is
     # (measured 0.10 of the distance; 0.36 when the start was noise).
-    applause, sr = clip("sfx_applause_crowd_44k_mono_f32.wav", 3.0)
+    applause, asr = clip("sfx_applause_crowd_44k_mono_f32.wav", 3.0)
     unrelated = logmel_distance(
-        librosa.resample(applause[0], orig_sr=sr, target_sr=RATE), tabla, RATE
+        librosa.resample(applause[0], orig_sr=asr, target_sr=RATE), tabla, RATE
     )
-    assert logmel_distance(result.audio, tabla, RATE) < 0.3 * unrelated
+    assert logmel_distance(result.audio, tabla, RATE) < 0.25 * unrelated
     # Quiet between the strokes, as the loop is: the noise floor measured
-    # 0.3 dB above the style's (16.4 dB, a steady hiss, from a noise start).
+    # 0.4 dB above the style's (16.4 dB, a steady hiss, from a noise start).
     floor = noise_floor_db(result.audio, RATE) - noise_floor_db(tabla, RATE)
-    assert floor < 8, floor
-    # Rhythm: the loop's beat comes back (measured 0.94 against 0.32 without the term).
+    assert floor < 6, floor
+    # Rhythm: the loop's beat comes back (measured 0.89 against 0.37 without
+    # the term), and every rhythm term fell well below its start.
+    rhythm_terms = {
+        k: v for k, v in result.final_losses.items() if k.startswith("rhythm")
+    }
+    assert rhythm_terms and max(rhythm_terms.values()) < 0.9, rhythm_terms
     source = onset_envelope(tabla)
     rhythm = np.corrcoef(
         onset_rhythm(onset_envelope(result.audio)), onset_rhythm(source)
@@ -83,45 +87,14 @@ def test_audio_texture_has_the_style_not_its_timeline(
     )[0, 1]
     assert rhythm > 0.8 and rhythm > rhythm_free + 0.3, (rhythm, rhythm_free)
     # Not a copy: a copied stretch of the source, delayed by 1 s, follows it
-    # for over a second (measured 1.65 s of the 3 s copied: the loop repeats
-    # itself, and a frame's nearest may lie in the other repeat); the
-    # texture (which starts from the source's grains of 0.1 s in random
-    # order) for about a grain (measured 0.07 s, 0.12 s without rhythm).
-    shifted = np.roll(np.tile(tabla, 2), RATE)[:, : 5 * RATE]
+    # for over a second (the loop repeats itself, and a frame's nearest may
+    # lie in the other repeat); the texture (which starts from the source's
+    # grains of 0.1 s in random order) for about a grain (measured 0.07 s,
+    # 0.14 s without rhythm).
+    shifted = np.roll(np.tile(tabla, 2), RATE, axis=1)[:, : 4 * RATE]
     assert longest_replay_s(shifted, tabla, RATE) > 1.0
     assert longest_replay_s(result.audio, tabla, RATE) < 0.3
     assert longest_replay_s(no_rhythm.audio, tabla, RATE) < 0.3
-
-
-def test_a_stereo_textures_strokes_keep_their_quiet(one_thread) -> None:
-    """The tabla loop in stereo: quiet between the strokes, as the loop is, and its rhythm sought.
-
-    From single frames in random order, no signal had the canvas made and
-    the gaps filled with hiss: measured +14.4 dB above the loop's floor and
-    0.52 of an unrelated recording's distance. From grains of 0.1 s: +2.8 dB
-    and 0.11, with no stretch of the loop replayed for over 0.12 s. The
-    loop's side is 59 dB below its mid: styled as mid and side, the
-    near-silent side stalled the optimisation (rhythm terms 1.14 after 30
-    iterations); synthesised as mono and written to both channels, 0.67
-    and 0.72, and the floor -0.0 dB.
-    """
-    audio, sr = clip("music_sonicpi_tabla_loop_44k_stereo.flac", 3.0)
-    tabla = librosa.resample(audio, orig_sr=sr, target_sr=RATE)
-    result = synthesize_audio(
-        tabla, 3.0, style_sr=RATE, iters=30, kernel_widths=(3, 9), gl_iters=32
-    )
-    assert result.audio.shape == (2, 3 * RATE) and np.isfinite(result.audio).all()
-    assert np.array_equal(result.audio[0], result.audio[1])
-    rhythm = {k: v for k, v in result.final_losses.items() if k.startswith("rhythm")}
-    assert rhythm and max(rhythm.values()) < 0.9, rhythm
-    floor = noise_floor_db(result.audio, RATE) - noise_floor_db(tabla, RATE)
-    assert floor < 6, floor
-    applause, asr = clip("sfx_applause_crowd_44k_mono_f32.wav", 3.0)
-    unrelated = logmel_distance(
-        librosa.resample(applause[0], orig_sr=asr, target_sr=RATE), tabla, RATE
-    )
-    assert logmel_distance(result.audio, tabla, RATE) < 0.25 * unrelated
-    assert longest_replay_s(result.audio, tabla, RATE) < 0.3
 
 
 def test_near_mono_is_told_from_stereo() -> None:
