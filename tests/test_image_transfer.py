@@ -212,6 +212,22 @@ def test_random_vgg_runs_without_files_or_network(tmp_path, monkeypatch):
     assert np.isfinite(result.final_losses["total"]) and not (tmp_path / "hub").exists()
 
 
+def test_a_strip_kept_over_the_maximum_size_says_so(caplog):
+    """A 60x3000 strip at max_size 32 is worked at 16x800 (the features need 16 px): said, not silent."""
+    tall = CORPUS / "bad" / "tall_60x3000.png"
+    with caplog.at_level("INFO", logger="audiost"):
+        result = transfer_image(
+            tall, _noise(), **(TINY | {"max_size": 32, "iters": 0, "refine_iters": 0})
+        )
+    assert result.image.shape[:2] == (800, 16)
+    assert "the short side is kept at 16 px" in caplog.text
+    assert "the long side is 800 px, over the maximum size 32" in caplog.text
+    with caplog.at_level("INFO", logger="audiost"):
+        caplog.clear()
+        transfer_image(CAT, _noise(), **(TINY | {"iters": 0, "refine_iters": 0}))
+    assert "short side is kept" not in caplog.text
+
+
 def test_alpha_is_reattached():
     content = _rgba()
     result = transfer_image(content, _noise(), **TINY)

@@ -26,7 +26,7 @@ from ..engine.optimise import StepCallback
 from ..errors import AudiostError
 from ..features.vgg import VGG, vgg_layer_names
 from ..media.image import fit_size, from_canvas, resize, to_canvas, to_uint8, yiq_to_rgb
-from ..media.image_io import OUTPUT_FORMATS, Picture, load_image
+from ..media.image_io import MIN_SIDE, OUTPUT_FORMATS, Picture, load_image
 from ..memory import out_of_memory_reported, plan_image_memory
 from ..outputs import check_output_path
 from .inputs import ImageInput, as_list, image_input_name
@@ -175,6 +175,15 @@ class ImageStylist:
                 for style in style_list
             ]
             size = fit_size(content_picture.size, cfg.max_size)
+            if max(size) > cfg.max_size:
+                LOG.info(
+                    "%s: the short side is kept at %d px, the least the features "
+                    "need, so the long side is %d px, over the maximum size %d",
+                    image_input_name(content, "content"),
+                    MIN_SIDE,
+                    max(size),
+                    cfg.max_size,
+                )
             tile_side, peak = plan_image_memory(
                 cfg,
                 size,
