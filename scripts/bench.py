@@ -2,7 +2,7 @@
 
 Three things are measured:
 
-1. **The full pipeline** (``audiost.transfer_audio``, ``bench_pipeline.py``) on the bundled examples,
+1. **The full pipeline** (``audiost.transfer_audio`` and ``audiost.synthesize_audio``, ``bench_pipeline.py``) on the bundled examples,
    ``examples/speech.wav`` styled by ``examples/music.wav``, for each preset
    asked for. Stage times come from ``AudioResult.timings`` (the pipeline
    times itself); wall time is taken around the whole ``transfer_audio`` call.

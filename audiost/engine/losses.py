@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import torch
-from scipy.fft import next_fast_len
 from torch import nn
 
 _EPS = 1e-12
@@ -239,6 +238,10 @@ def autocorrelation(features: torch.Tensor, max_lag: int) -> torch.Tensor:
     lengths compare, and divided by lag 0 so only the *shape* counts: when
     things recur, not how loud they are (the Gram sees that).
     """
+    # Here, not at the top: importing scipy.fft takes about 0.2 s, and only
+    # textures come here; transfers and pictures never pay it.
+    from scipy.fft import next_fast_len
+
     series = features.flatten(2)
     series = series - series.mean(dim=-1, keepdim=True)
     length = series.shape[-1]
