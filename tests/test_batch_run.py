@@ -292,7 +292,13 @@ def test_interrupt_keeps_finished_outputs(tmp_path: Path, how: str) -> None:
         and "Traceback" not in stderr
     ), stderr
     assert all(Path(line["output"]).exists() for line in done)
-    assert len(list(out.glob("*.wav"))) == len(done)  # nothing half-made
+    # Nothing half-made: every output is whole. One more than the manifest
+    # says per worker is possible: a worker can rename its finished output
+    # into place as the Ctrl-C arrives, before its result reaches the batch
+    # (seen once: 2 outputs, 1 done); the next run skips it, "output exists".
+    outputs = list(out.glob("*.wav"))
+    assert len(done) <= len(outputs) <= len(done) + int(jobs)
+    assert all(sf.info(path).frames > 0 for path in outputs)
     assert not partial_files(out)
 
 
