@@ -121,10 +121,15 @@ def is_near_mono(wave: np.ndarray) -> bool:
     """
     if wave.shape[0] != 2:
         return False
-    # Dot products in the input's precision: no float64 squared copies of a
-    # channel (a 10-minute stereo style would need 400 MB of them).
-    side, both = wave[0] - wave[1], wave[0] + wave[1]
-    return bool(np.dot(side, side) <= np.dot(both, both) * 10 ** (NEAR_MONO_DB / 10))
+    # A million samples at a time: the side and sum of a whole 10-minute
+    # stereo style would be two 100 MB copies, made on every transfer's start.
+    side = both = 0.0
+    for start in range(0, wave.shape[1], 1 << 20):
+        left, right = wave[:, start : start + (1 << 20)]
+        difference, total = left - right, left + right
+        side += float(np.dot(difference, difference))
+        both += float(np.dot(total, total))
+    return side <= both * 10 ** (NEAR_MONO_DB / 10)
 
 
 def style_layout(wave: np.ndarray, channels: int) -> tuple[np.ndarray, bool]:
