@@ -293,13 +293,36 @@ def test_interrupt_keeps_finished_outputs(tmp_path: Path, how: str) -> None:
     ), stderr
     assert all(Path(line["output"]).exists() for line in done)
     # Nothing half-made: every output is whole. One more than the manifest
-    # says per worker is possible: a worker can rename its finished output
-    # into place as the Ctrl-C arrives, before its result reaches the batch
-    # (seen once: 2 outputs, 1 done); the next run skips it, "output exists".
+    # says per worker is possible: a worker can be stopped between renaming
+    # its finished output into place and sending its line (a line already
+    # sent is recorded, test_lines_sent_as_the_batch_stops_are_recorded);
+    # the next run skips such an output, "output exists".
     outputs = list(out.glob("*.wav"))
     assert len(done) <= len(outputs) <= len(done) + int(jobs)
     assert all(sf.info(path).frames > 0 for path in outputs)
     assert not partial_files(out)
+
+
+def test_lines_sent_as_the_batch_stops_are_recorded() -> None:
+    """A pair that finished as the Ctrl-C arrived (its line in the pipe, unread) is counted, not lost from the manifest."""
+    from multiprocessing import Pipe
+    from types import SimpleNamespace
+
+    from audiost.batch.local import _collect_sent
+
+    finished, idle, silent = (SimpleNamespace(task=name) for name in "abc")
+    ends = [Pipe() for _ in range(3)]
+    for worker, (ours, _) in zip((finished, idle, silent), ends, strict=True):
+        worker.conn = ours
+    ends[0][1].send({"status": "done"})
+    idle.task = None
+    ends[2][1].close()  # a worker stopped before sending anything
+    recorded = []
+    _collect_sent(
+        [finished, idle, silent], lambda task, line: recorded.append((task, line))
+    )
+    assert recorded == [("a", {"status": "done"})]
+    assert finished.task is None and silent.task == "c"
 
 
 @needs_corpus

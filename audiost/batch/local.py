@@ -81,6 +81,7 @@ class LocalExecutor:
                 worker.finish()
         except KeyboardInterrupt:
             _stop(workers)
+            _collect_sent(workers, on_result)
             raise
 
 
@@ -134,6 +135,23 @@ def _stop(workers: list[_Worker]) -> None:
         if worker.process.is_alive():
             worker.process.kill()
             worker.process.join()
+
+
+def _collect_sent(workers: list[_Worker], on_result: ResultCallback) -> None:
+    """Record the lines stopped workers sent but nobody read yet.
+
+    A pair can finish as the Ctrl-C arrives: its output is in place and its
+    line is in the pipe. Recording it keeps the manifest and the
+    interrupted summary in step with the outputs on disk.
+    """
+    for worker in workers:
+        if worker.task is None:
+            continue
+        with contextlib.suppress(EOFError, OSError):
+            if worker.conn.poll():
+                line = worker.conn.recv()
+                task, worker.task = worker.task, None
+                on_result(task, line)
 
 
 def _died(task: Task, exitcode: int | None) -> dict[str, Any]:
