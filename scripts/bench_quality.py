@@ -16,7 +16,10 @@ this process:
 Measures are ``audiost evaluate``'s (:func:`audiost.metrics.audio_measures`,
 at 22.05 kHz): style_gain (0 = the content's log-mel statistics, 1 = the
 style's), content_kept (onset correlation with the content), the noise
-floor against the style's (hiss raises it), and the onset correlation with
+floor against the style's (hiss raises it; the issue's bar) and against the
+louder of the two inputs' floors (a floor neither input has, which is
+what the measure is for: a content denser than its style is not hiss),
+and the onset correlation with
 the style against the content's own (pasting the style's timeline raises
 it). Times are the whole call (CPU unless ``--device``). With
 ``--pictures`` a sheet of log-mel spectrograms (content, style, baseline,
@@ -90,6 +93,22 @@ PAIRS = (
 STRENGTHS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 #: The issue's bar for hiss: the output's noise floor at most this far above the style's.
 HISS_DB = 6.0
+
+
+def floor_over_style(r: dict[str, Any]) -> float:
+    """dB the output's noise floor lies above the style's (the issue's hiss measure)."""
+    return r["noise_floor_db_output"] - r["noise_floor_db_style"]
+
+
+def floor_over_inputs(r: dict[str, Any]) -> float:
+    """dB the output's noise floor lies above the louder of the two inputs' floors: a floor neither input has."""
+    return r["noise_floor_db_output"] - max(
+        r["noise_floor_db_content"], r["noise_floor_db_style"]
+    )
+
+
+def flagged(db: float) -> str:
+    return f"{db:+.0f}" + (" **hiss**" if db > HISS_DB else "")
 
 
 def short(name: str) -> str:
@@ -175,7 +194,6 @@ def run_pair(
 def pair_rows(label: str, results: dict[str, dict[str, Any]]) -> list[list[str]]:
     rows = []
     for name, r in results.items():
-        hiss = r["noise_floor_db_output"] - r["noise_floor_db_style"]
         rows.append(
             [
                 label,
@@ -183,7 +201,8 @@ def pair_rows(label: str, results: dict[str, dict[str, Any]]) -> list[list[str]]
                 f"{r['time']:.1f}",
                 f"{r['style_gain']:.2f}",
                 f"{r['content_kept']:.2f}",
-                f"{hiss:+.0f}" + (" **hiss**" if hiss > HISS_DB else ""),
+                flagged(floor_over_style(r)),
+                flagged(floor_over_inputs(r)),
                 f"{r['style_onsets_output']:+.2f} ({r['style_onsets_content']:+.2f})",
             ]
         )
@@ -198,10 +217,8 @@ def summary_rows(
         results = [pair[name] for pair in everything if name in pair]
         gains = [r["style_gain"] for r in results]
         kept = [r["content_kept"] for r in results]
-        hissy = sum(
-            r["noise_floor_db_output"] - r["noise_floor_db_style"] > HISS_DB
-            for r in results
-        )
+        hissy = sum(floor_over_style(r) > HISS_DB for r in results)
+        new_floor = sum(floor_over_inputs(r) > HISS_DB for r in results)
         rows.append(
             [
                 name,
@@ -211,6 +228,7 @@ def summary_rows(
                 f"{statistics.median(kept):.2f}",
                 f"{min(kept):.2f}",
                 str(hissy),
+                str(new_floor),
             ]
         )
     return rows
@@ -318,13 +336,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "min",
                 "content_kept, median",
                 "min",
-                "pairs with hiss",
+                "pairs with hiss (vs style)",
+                "(vs both inputs)",
             ],
             summary_rows(everything, names),
         )
     )
     print(
-        "\nPer pair (noise floor: output minus style, dB; onsets: correlation with the style, the content's own in brackets):\n"
+        "\nPer pair (noise floor: output minus style's, and minus the louder input's, dB; onsets: correlation with the style, the content's own in brackets):\n"
     )
     print(
         markdown_table(
@@ -335,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "style_gain",
                 "content_kept",
                 "noise floor vs style",
+                "vs both inputs",
                 "style onsets",
             ],
             rows,
