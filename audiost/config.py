@@ -47,9 +47,12 @@ class AudioConfig(_Settings):
     Weights are relative: each loss is normalised by its target's size, so
     ``style_weight=1`` and ``content_weight=1`` pull about equally hard.
     ``content_weight`` scales everything taken from the content (its
-    features and, times ``temporal_envelope_weight``, its loudness over
-    time: off by default, as the features already carry the content's
-    timing and the envelope kept the style's dark moments out),
+    features; times ``content_level_weight`` and the content's share of
+    the two weights, its level in every bin and frame, which the features, seen through log-frequency bands and
+    without each bin's mean, cannot hold; and, times
+    ``temporal_envelope_weight``, its loudness over time: off by default,
+    as the features already carry the content's timing and the envelope
+    kept the style's dark moments out),
     ``style_weight`` everything taken from the style (its statistics
     and, times ``spectral_envelope_weight``, its average spectrum, times
     ``level_distribution_weight``, how each frequency's level is
@@ -70,6 +73,7 @@ class AudioConfig(_Settings):
     content_weight: float = 1.0
     style_weight: float = 6.0
     style_loss: str = "gram"
+    content_level_weight: float = 2.0
     temporal_envelope_weight: float = 0.0
     spectral_envelope_weight: float = 0.01
     level_distribution_weight: float = 3.0
@@ -132,6 +136,7 @@ class AudioConfig(_Settings):
         _check_weights(
             self.content_weight,
             self.style_weight,
+            self.content_level_weight,
             self.temporal_envelope_weight,
             self.spectral_envelope_weight,
             self.level_distribution_weight,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -207,6 +208,20 @@ def test_saved_recipe_reruns_exactly_and_guards_the_folder(tmp_path: Path) -> No
         save_recipe(other, tmp_path, overwrite=False)
     save_recipe(other, tmp_path, overwrite=True)
     assert load_recipe(path)["audio"]["seed"] == 4
+
+
+def test_a_folder_from_an_earlier_version_is_not_resumed_as_if_it_were_this_ones(
+    tmp_path: Path,
+) -> None:
+    """A setting the saved recipe lacks was not in the program that made those outputs: --recipe cannot finish them alike."""
+    path = save_recipe(resolve_recipe({"preset": "fast"}), tmp_path, overwrite=False)
+    text = path.read_text()
+    path.write_text(re.sub(r"content_level_weight = .*\n", "", text))
+    assert path.read_text() != text
+    with pytest.raises(AudiostError, match="earlier audiost") as caught:
+        save_recipe(resolve_recipe(load_recipe(path)), tmp_path, overwrite=False)
+    assert "audio.content_level_weight" in str(caught.value)
+    assert "--recipe" not in str(caught.value)
 
 
 def test_manifest_survives_a_line_cut_by_a_crash(tmp_path: Path) -> None:

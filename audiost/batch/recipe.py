@@ -148,6 +148,16 @@ def save_recipe(recipe: Recipe, outdir: Path, *, overwrite: bool) -> Path:
     wanted = recipe.to_toml()
     if path.exists() and not overwrite:
         saved = load_recipe(path)
+        added = _added(saved, wanted)
+        if added:
+            # Its recipe cannot say how those outputs were made in a setting it
+            # lacks, so --recipe would not reproduce them either.
+            names = ", ".join(added[:4])
+            raise AudiostError(
+                f"holds results made by an earlier audiost, before the setting(s) {names}; "
+                "--overwrite to redo them with this one, or choose another -o",
+                path,
+            )
         changes = _differences(saved, wanted)
         if changes:
             raise AudiostError(
@@ -222,6 +232,19 @@ _FIELD_TYPES = _field_types()
 
 def _for(values: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in fields}
+
+
+def _added(
+    saved: Mapping[str, Any], wanted: Mapping[str, Any], prefix: str = ""
+) -> list[str]:
+    """The settings in ``wanted`` that ``saved`` (a recipe from an earlier audiost) does not have."""
+    added = []
+    for key, value in wanted.items():
+        if key not in saved:
+            added.append(f"{prefix}{key}")
+        elif isinstance(value, dict) and isinstance(saved[key], dict):
+            added += _added(saved[key], value, f"{prefix}{key}.")
+    return added
 
 
 def _differences(

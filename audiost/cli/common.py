@@ -333,6 +333,12 @@ _SETTINGS = dict(
             f"  [default: {AudioConfig.seed}]",
         ),
         _named(
+            "--content-level-weight",
+            type=click.FloatRange(min=0),
+            help="Audio: also hold the output to the content's level in every frequency and moment, relative to --content-weight; it keeps a low --strength near the content."
+            f"  [default: {AudioConfig.content_level_weight:g}]",
+        ),
+        _named(
             "--temporal-envelope-weight",
             type=click.FloatRange(min=0),
             help="Audio: also hold the output to the content's loudness over time, relative to --content-weight."
@@ -501,7 +507,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "loudness", "mix", "bit_depth"),
     "Inputs": ("styles", "pairs", "start", "duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
-    "Audio": ("temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
+    "Audio": ("content_level_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
     "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "edge_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
     "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
     "Device": ("device", "seed", "jobs", "executor", "ray_address"),
