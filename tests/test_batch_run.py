@@ -26,6 +26,7 @@ from audiost import (
     run_batch,
     transfer_audio,
 )
+from audiost.batch import BatchInterrupted
 from audiost.cli import main
 from audiost.errors import AudiostError
 from audiost.media.audio_io import resample, write_audio
@@ -484,6 +485,43 @@ def test_ray_executor_on_a_local_instance(tmp_path: Path) -> None:
         line = lines[content.name]
         assert line["status"] == "done" and line["worker"].endswith("@ray")
         assert_styled_from(Path(line["output"]), content, Path(line["style"]))
+
+
+@pytest.mark.ray
+@needs_corpus
+def test_ray_pairs_that_finished_as_the_batch_stops_are_recorded(
+    tmp_path: Path,
+) -> None:
+    """A Ctrl-C while the driver records one pair keeps the line of another that finished meanwhile."""
+    pytest.importorskip("ray")
+    make_clips(tmp_path / "in", 2)
+    style, out = make_style(tmp_path), tmp_path / "out"
+
+    class StopAfterBothFinish:
+        def started(self, todo: int, skipped: int, failed: int) -> None:
+            self.stopped = False
+
+        def finished(self, line: dict) -> None:
+            if self.stopped:
+                return
+            self.stopped = True
+            deadline = time.monotonic() + 120
+            while len(list(out.glob("*.wav"))) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1.5)  # the second task returns its line just after its rename
+            raise KeyboardInterrupt
+
+    with pytest.raises(BatchInterrupted) as stopped:
+        run_batch(
+            [tmp_path / "in"],
+            [style],
+            out,
+            recipe=resolve_recipe(settings={"iters": 8, "gl_iters": 8}),
+            executor="ray",
+            listener=StopAfterBothFinish(),
+        )
+    assert stopped.value.summary.done == 2
+    assert [line["status"] for line in manifest_lines(out)] == ["done", "done"]
 
 
 @needs_corpus

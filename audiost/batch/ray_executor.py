@@ -101,25 +101,35 @@ class RayExecutor:
                     return
                 in_flight[remote.remote(task, configs)] = task
 
+        def collect(done: list[Any]) -> None:
+            for ref in done:
+                task = in_flight.pop(ref)
+                try:
+                    line = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    line = record(
+                        task.content,
+                        task.style,
+                        "failed",
+                        output=task.output,
+                        error=f"Ray task failed ({type(exc).__name__}): {_first_line(exc)}",
+                    )
+                on_result(task, line)
+
         submit()
         try:
             while in_flight:
                 done, _ = ray.wait(list(in_flight), num_returns=1)
-                for ref in done:
-                    task = in_flight.pop(ref)
-                    try:
-                        line = ray.get(ref)
-                    except ray.exceptions.RayError as exc:
-                        line = record(
-                            task.content,
-                            task.style,
-                            "failed",
-                            output=task.output,
-                            error=f"Ray task failed ({type(exc).__name__}): {_first_line(exc)}",
-                        )
-                    on_result(task, line)
+                collect(done)
                 submit()
         except KeyboardInterrupt:
+            # Tasks that finished as the Ctrl-C arrived have their outputs in
+            # place: record them, so the manifest and summary match the disk.
+            if in_flight:
+                done, _ = ray.wait(
+                    list(in_flight), num_returns=len(in_flight), timeout=0
+                )
+                collect(done)
             for ref in in_flight:
                 ray.cancel(ref, force=True)
             raise
