@@ -62,6 +62,7 @@ DESCRIPTIONS = {
     "noise_floor_db_content": "level of the content's quietest moments, dB re its mean power",
     "noise_floor_db_style": "level of the style's quietest moments, dB re its mean power",
     "noise_floor_db_output": "level of the output's quietest moments (a hiss floor raises it)",
+    "noise_floor_added_db": "output's noise floor over the louder of the two inputs' floors: a floor neither input has (hiss) when above about 6 dB",
     "palette_gain": "images, network-free: share of the content's colour-distribution distance to the style closed (0 = content, 1 = style)",
     "palette_distance_content": "sliced Wasserstein distance of the content's colours to the style's (RGB, 0..1)",
     "palette_distance_output": "the same for the output",

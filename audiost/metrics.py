@@ -46,7 +46,7 @@ def audio_measures(
     sr = ANALYSIS_RATE
     before = logmel_distance(content, style, sr)
     after = logmel_distance(output, style, sr)
-    return {
+    measures = {
         "style_gain": relative_gain(before, after),
         "content_kept": onset_correlation(output, content, sr),
         "style_distance_content": before,
@@ -57,6 +57,10 @@ def audio_measures(
         "noise_floor_db_style": noise_floor_db(style, sr),
         "noise_floor_db_output": noise_floor_db(output, sr),
     }
+    measures["noise_floor_added_db"] = measures["noise_floor_db_output"] - max(
+        measures["noise_floor_db_content"], measures["noise_floor_db_style"]
+    )
+    return measures
 
 
 def relative_gain(before: float, after: float) -> float:

@@ -100,13 +100,6 @@ def floor_over_style(r: dict[str, Any]) -> float:
     return r["noise_floor_db_output"] - r["noise_floor_db_style"]
 
 
-def floor_over_inputs(r: dict[str, Any]) -> float:
-    """dB the output's noise floor lies above the louder of the two inputs' floors: a floor neither input has."""
-    return r["noise_floor_db_output"] - max(
-        r["noise_floor_db_content"], r["noise_floor_db_style"]
-    )
-
-
 def flagged(db: float) -> str:
     return f"{db:+.0f}" + (" **hiss**" if db > HISS_DB else "")
 
@@ -202,7 +195,7 @@ def pair_rows(label: str, results: dict[str, dict[str, Any]]) -> list[list[str]]
                 f"{r['style_gain']:.2f}",
                 f"{r['content_kept']:.2f}",
                 flagged(floor_over_style(r)),
-                flagged(floor_over_inputs(r)),
+                flagged(r["noise_floor_added_db"]),
                 f"{r['style_onsets_output']:+.2f} ({r['style_onsets_content']:+.2f})",
             ]
         )
@@ -218,7 +211,7 @@ def summary_rows(
         gains = [r["style_gain"] for r in results]
         kept = [r["content_kept"] for r in results]
         hissy = sum(floor_over_style(r) > HISS_DB for r in results)
-        new_floor = sum(floor_over_inputs(r) > HISS_DB for r in results)
+        new_floor = sum(r["noise_floor_added_db"] > HISS_DB for r in results)
         rows.append(
             [
                 name,
