@@ -49,8 +49,8 @@ class AudioConfig(_Settings):
     ``content_weight`` scales everything taken from the content (its
     features; times ``content_level_weight`` and the content's share of
     the two weights, its level in every bin and frame, which the
-    features, seen through log-frequency bands and without each bin's
-    mean, cannot hold; and, times ``temporal_envelope_weight``, its
+    features, pooled over frequency (the spectral network's log bands, a
+    VGG's max-pooling) and without each bin's mean, cannot hold; and, times ``temporal_envelope_weight``, its
     loudness over time: off by default,
     as the features already carry the content's timing and the envelope
     kept the style's dark moments out),
