@@ -39,9 +39,8 @@ TEXTURE = CORPUS / "texture_gravel_gray_512x512.png"
 
 #: A cheap, file-free configuration for behaviour (not quality) tests.
 TINY = {"net": "vgg16", "weights": "random", "max_size": 32, "iters": 2}
-
-
-pytestmark = pytest.mark.usefixtures("one_thread")
+# No one-thread fixture here: the pretrained VGG16 at 160 px is big enough
+# that two threads cut the module's time from 93 to 59 s on the 2-core CPU.
 
 
 def _rgba(height: int = 24, width: int = 40) -> np.ndarray:
@@ -134,9 +133,9 @@ def test_a_flat_style_keeps_the_subjects_outlines_by_default():
     """A nearly flat painting's statistics ask for no edges: by default the edge term keeps the subject, without giving up the painting's palette; turned off, the result says the layout was lost and names the way back."""
     hedgehog = CORPUS / "photo_hedgehog_in_grass_1024x731.webp"
     flat = CORPUS / "painting_debian_emerald_vector_artwork_1280x720.png"
-    small = {"net": "vgg16", "weights": HED, "max_size": 160, "iters": 150}
+    small = {"net": "vgg16", "weights": HED, "max_size": 160, "iters": 100}
     washed = transfer_image(hedgehog, flat, edge_weight=0, **small)
-    (warning,) = washed.warnings  # structure 0.13 (0.23 at 256 px: a teal blob)
+    (warning,) = washed.warnings  # structure 0.21: a teal blob
     assert "layout" in warning
     assert "--edge-weight 1" in warning
     kept = transfer_image(hedgehog, flat, **small)
@@ -145,7 +144,7 @@ def test_a_flat_style_keeps_the_subjects_outlines_by_default():
     photo, painting = load_image(hedgehog).rgb, load_image(flat).rgb
     before = image_measures(photo, painting, washed.image / 255)
     after = image_measures(photo, painting, kept.image / 255)
-    # Measured: structure 0.13 -> 0.55, palette 0.93 -> 0.92, texture 0.72 -> 0.69.
+    # Measured: structure 0.21 -> 0.56, palette 0.93 -> 0.93, texture 0.72 -> 0.69.
     assert after["structure_kept"] > before["structure_kept"] + 0.2
     assert after["palette_gain"] > before["palette_gain"] - 0.05
     assert after["texture_gain"] > 0.5
