@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .media.mel import mel_power, onset_strength, power_to_db, stft_power
+
 _N_MELS = 64
 #: Frame hop (samples at ANALYSIS_RATE, 23 ms) of the frame-by-frame measures.
 _HOP = 512
@@ -86,29 +88,20 @@ def logmel_distance(a: np.ndarray, b: np.ndarray, sr: int) -> float:
 
 
 def _logmel_stats(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    import librosa
-
     y = _mono(audio)
     y = y / max(float(np.sqrt(np.mean(y**2))), 1e-12)
-    db = librosa.power_to_db(_mel_power(y, sr), ref=1.0, amin=1e-10, top_db=None)
+    db = power_to_db(_mel_power(y, sr))
     return db.mean(axis=1), db.std(axis=1)
 
 
 def _mel_power(y: np.ndarray, sr: int, hop: int = _HOP) -> np.ndarray:
     """``(mels, frames)`` mel power of a mono signal: the one analysis every log-mel measure reads."""
-    import librosa
-
-    return librosa.feature.melspectrogram(
-        y=y, sr=sr, n_mels=_N_MELS, hop_length=hop, fmax=sr / 2
-    )
+    return mel_power(y, sr, n_mels=_N_MELS, hop=hop)
 
 
 def onset_correlation(a: np.ndarray, b: np.ndarray, sr: int) -> float:
     """Pearson correlation of the onset-strength envelopes of two signals (1 = same rhythm and articulation)."""
-    import librosa
-
-    env_a = librosa.onset.onset_strength(y=_mono(a), sr=sr)
-    env_b = librosa.onset.onset_strength(y=_mono(b), sr=sr)
+    env_a, env_b = onset_strength(_mono(a), sr), onset_strength(_mono(b), sr)
     n = min(len(env_a), len(env_b))
     if n < 2 or env_a[:n].std() == 0 or env_b[:n].std() == 0:
         return 0.0
@@ -122,9 +115,7 @@ def noise_floor_db(audio: np.ndarray, sr: int, *, percentile: float = 10.0) -> f
     bins. A steady broadband hiss lifts every bin's quiet moments and so this
     value; gaps and decays that stay dark keep it low.
     """
-    import librosa
-
-    power = np.abs(librosa.stft(_mono(audio), n_fft=1024, hop_length=256)) ** 2
+    power = stft_power(_mono(audio), n_fft=1024, hop=256)
     power = power / max(float(power.mean()), 1e-20)
     floor = np.percentile(power, percentile, axis=1)
     return float(10 * np.log10(np.median(floor) + 1e-12))
@@ -163,8 +154,4 @@ def longest_replay_s(output: np.ndarray, source: np.ndarray, sr: int) -> float:
 
 def _logmel_frames(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:
     """``(frames, mels)`` log-mel dB every ``hop`` samples, 80 dB of range below the signal's loudest."""
-    import librosa
-
-    return librosa.power_to_db(
-        _mel_power(_mono(audio), sr, hop), ref=np.max, top_db=80
-    ).T
+    return power_to_db(_mel_power(_mono(audio), sr, hop), ref=None, top_db=80).T

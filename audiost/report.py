@@ -104,9 +104,8 @@ def _spectrograms(
     output: Any,
     excerpt: tuple[float, float | None],
 ) -> Any:
-    import librosa
-
     from .media.audio_io import load_audio, resample
+    from .media.mel import mel_frequencies, mel_power, power_to_db
 
     out, sr = load_audio(output)
     start, duration = excerpt
@@ -119,12 +118,12 @@ def _spectrograms(
         else:
             wave, rate = load_audio(path)
         mono = resample(wave, rate, sr).mean(axis=0)
-        mel = librosa.feature.melspectrogram(y=mono, sr=sr, n_mels=128, fmax=sr / 2)
+        mel = mel_power(mono, sr, n_mels=128, hop=512)
         panels.append(
             (
                 f"{title}: {Path(path).name}"
                 + (f" from {start:g} s" if path is content and start else ""),
-                librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None),
+                power_to_db(mel),
                 mono.size / sr,
             )
         )
@@ -146,7 +145,7 @@ def _spectrograms(
         axis.set_title(title, fontsize=9)
         axis.set_xlabel("time (s)")
     ticks = np.linspace(0, 127, 6)
-    hertz = librosa.mel_frequencies(n_mels=128, fmax=sr / 2)
+    hertz = mel_frequencies(128, sr / 2)
     axes[0].set_yticks(ticks, [f"{hertz[int(t)]:.0f}" for t in ticks])
     axes[0].set_ylabel("frequency (Hz, mel scale)")
     figure.colorbar(image, ax=axes, label="dB", shrink=0.9)

@@ -26,6 +26,7 @@ from benchlib import REPO, machine_lines, markdown_table
 
 HEAVY = ("torch", "librosa", "scipy", "numba", "numpy", "soundfile", "PIL")
 CLI = "from audiost.cli import main; main(prog_name='audiost')"
+EXAMPLES = REPO / "examples"
 COMMANDS: dict[str, list[str]] = {
     "python (nothing imported)": ["-c", "pass"],
     "import torch": ["-c", "import torch"],
@@ -37,6 +38,15 @@ COMMANDS: dict[str, list[str]] = {
     "audiost texture --help": ["-c", CLI, "texture", "--help"],
     "audiost --version": ["-c", CLI, "--version"],
     "completion (audiost tr<TAB>)": ["-c", CLI],
+    # Measuring needs neither torch nor librosa: NumPy and soxr only.
+    "audiost evaluate (5.6 s clips)": [
+        "-c",
+        CLI,
+        "evaluate",
+        str(EXAMPLES / "speech.wav"),
+        str(EXAMPLES / "music.wav"),
+        str(EXAMPLES / "music.wav"),
+    ],
 }
 # What bash's completion script sets for ``audiost tr<TAB>``.
 COMPLETION_ENV = {

@@ -126,6 +126,15 @@ def test_a_transfer_imports_only_what_it_needs(tmp_path: Path, pair) -> None:
     assert heavy_modules(result) == "torch"
 
 
+def test_evaluate_imports_neither_torch_nor_librosa(tmp_path: Path) -> None:
+    """Measuring audio is NumPy and soxr work: a cold ``audiost evaluate`` took 2.5 s, 2.1 of it librosa's import."""
+    content, style = audio_pair(tmp_path)[:2]
+    result = run_probe("evaluate", content, style, content)
+    assert result.returncode == 0, result.stderr
+    assert "style_gain" in result.stdout
+    assert heavy_modules(result) == ""
+
+
 def test_import_audiost_is_light_and_its_api_loads_on_use() -> None:
     code = (
         "import sys, audiost\n"
