@@ -524,6 +524,54 @@ def test_ray_pairs_that_finished_as_the_batch_stops_are_recorded(
     assert [line["status"] for line in manifest_lines(out)] == ["done", "done"]
 
 
+@pytest.mark.ray
+@needs_corpus
+def test_ray_shares_a_gpu_between_pairs_when_asked(tmp_path: Path) -> None:
+    """``--jobs 2`` under Ray runs two pairs on one GPU at once (a declared GPU: Ray only counts it)."""
+    ray = pytest.importorskip("ray")
+    (first,) = make_clips(tmp_path / "in", 1, seconds=3.0)
+    shutil.copy(first, tmp_path / "in" / "again.wav")  # the same work twice
+    style, out = make_style(tmp_path), tmp_path / "out"
+    arrived: list[float] = []
+
+    class Arrivals:
+        def started(self, todo: int, skipped: int, failed: int) -> None:
+            pass
+
+        def finished(self, line: dict) -> None:
+            arrived.append(time.monotonic())
+
+    recipe = resolve_recipe(settings={"iters": 40, "gl_iters": 16})
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        summary = run_batch(
+            [tmp_path / "in"],
+            [style],
+            out,
+            recipe=recipe,
+            executor="ray",
+            jobs=2,
+            listener=Arrivals(),
+        )
+        assert summary.done == 2
+        # Together, the two lines arrive about at once; one after the
+        # other, a whole pair's time apart.
+        shortest = min(line["seconds"] for line in manifest_lines(out))
+        assert arrived[1] - arrived[0] < 0.5 * shortest, (arrived, shortest)
+        # This run is on the CPU: pairs per GPU mean nothing there, and it says so.
+        with pytest.raises(AudiostError, match=r"pairs per GPU.*runs on the CPU"):
+            run_batch(
+                [tmp_path / "in"],
+                [style],
+                tmp_path / "cpu",
+                recipe=resolve_recipe(settings={"device": "cpu"}),
+                executor="ray",
+                jobs=2,
+            )
+    finally:
+        ray.shutdown()
+
+
 @needs_corpus
 def test_unwritable_output_folder_reads_clearly(tmp_path: Path, speech) -> None:
     """An output folder that cannot be written is a one-line AudiostError, even when the temporary file cannot be made."""

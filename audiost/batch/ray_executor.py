@@ -26,9 +26,19 @@ _configured: dict[str, tuple[AudioConfig, ImageConfig]] = {}
 
 
 class RayExecutor:
-    """Runs tasks on Ray, one CPU (and one GPU where the cluster has them) per task."""
+    """Runs tasks on Ray: one CPU per task, and where the cluster has GPUs, ``per_gpu`` tasks share each.
 
-    def __init__(self, address: str | None, audio: AudioConfig, image: ImageConfig):
+    Several pairs on one GPU keep it busy through each pair's host-side
+    work (decoding, Griffin-Lim's start, writing), as local workers do.
+    """
+
+    def __init__(
+        self,
+        address: str | None,
+        audio: AudioConfig,
+        image: ImageConfig,
+        per_gpu: int = 1,
+    ):
         try:
             import ray
         except ImportError:
@@ -37,6 +47,7 @@ class RayExecutor:
             ) from None
         self.ray = ray
         self.address = address
+        self.per_gpu = per_gpu
         self.audio, self.image = audio, image
 
     def run(self, tasks: Sequence[Task], on_result: ResultCallback) -> None:
@@ -51,11 +62,24 @@ class RayExecutor:
             resources = ray.cluster_resources()
             gpus = int(resources.get("GPU", 0))
             use_gpu = gpus > 0 and "cpu" not in (self.audio.device, self.image.device)
-            slots = gpus if use_gpu else int(resources.get("CPU", 1))
+            if self.per_gpu > 1 and not use_gpu:
+                raise AudiostError(
+                    f"--jobs {self.per_gpu} with --executor ray sets pairs per GPU, and "
+                    + (
+                        "this batch runs on the CPU"
+                        if gpus
+                        else "the Ray cluster has no GPU"
+                    )
+                    + "; leave --jobs out (Ray gives each pair a CPU)"
+                )
+            slots = gpus * self.per_gpu if use_gpu else int(resources.get("CPU", 1))
             # max_calls=0: Ray would otherwise start a fresh process for every GPU
             # task, throwing away the network and style targets each time.
             remote = ray.remote(
-                num_cpus=1, num_gpus=1 if use_gpu else 0, max_calls=0, max_retries=1
+                num_cpus=1,
+                num_gpus=1 / self.per_gpu if use_gpu else 0,
+                max_calls=0,
+                max_retries=1,
             )(_ray_task)
             configs = ray.put((self.audio, self.image))
             self._drain(

@@ -99,7 +99,8 @@ def run_batch(
     recipe : Recipe, optional
         Settings and output template; default: the ``balanced`` preset.
     jobs : int
-        Local worker processes (``executor="local"``).
+        Local worker processes (``executor="local"``); with ``"ray"``, pairs
+        sharing each GPU (1: a GPU per pair; CPU-only work takes a CPU each).
     executor : {"local", "ray"}
         Where pairs run: worker processes here, or Ray tasks.
     ray_address : str, optional
@@ -262,7 +263,7 @@ def _executor(name: str, jobs: int, ray_address: str | None, recipe: Recipe) -> 
     if name == "ray":
         from .ray_executor import RayExecutor
 
-        return RayExecutor(ray_address, recipe.audio, recipe.image)
+        return RayExecutor(ray_address, recipe.audio, recipe.image, per_gpu=jobs)
     from .local import LocalExecutor
 
     return LocalExecutor(jobs, recipe.audio, recipe.image)

@@ -79,7 +79,7 @@ _SHOWN_FAILURES = 10
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Local worker processes; CPU cores (or GPUs) are shared out between them.",
+    help="Local worker processes; CPU cores (or GPUs) are shared out between them. With --executor ray: pairs per GPU.",
 )
 @click.option(
     "--executor",
@@ -139,10 +139,6 @@ def batch(
     missing. OUTDIR gets manifest.jsonl (one line per pair) and recipe.toml
     (the settings used). Exit code 1 if any pair failed.
     """
-    if executor == "ray" and jobs != 1:
-        raise click.UsageError(
-            "--jobs is for the local executor; Ray sizes the work to the cluster"
-        )
     loaded = load_recipe(recipe) if recipe else None
     resolved = resolve_recipe(
         loaded,
