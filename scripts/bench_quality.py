@@ -21,7 +21,9 @@ louder of the two inputs' floors (a floor neither input has, which is
 what the measure is for: a content denser than its style is not hiss),
 and the onset correlation with
 the style against the content's own (pasting the style's timeline raises
-it). Times are the whole call (CPU unless ``--device``). With
+it). Where the content is speech, STOI (pystoi, in the test extras):
+how intelligible the words stay. Times are the whole call (CPU unless
+``--device``). With
 ``--pictures`` a sheet of log-mel spectrograms (content, style, baseline,
 each preset) is written for every pair, to look at the texture arriving.
 
@@ -124,14 +126,20 @@ def run_pair(
     methods: Sequence[str],
     strengths: Sequence[float],
     device: str,
+    speech: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Each method's output (``audio``, ``sr``), wall time and measures on one pair."""
+    """Each method's output (``audio``, ``sr``), wall time and measures on one pair.
+
+    With ``speech`` (a spoken content), also ``stoi``: how intelligible the
+    words stay (:func:`audiost.metrics.speech_intelligibility`; None
+    without pystoi).
+    """
     from baseline_ulyanov import ulyanov_transfer
 
     from audiost import audio_preset, synthesize_audio, transfer_audio
     from audiost.config import strength_weights
     from audiost.media.audio_io import resample
-    from audiost.metrics import audio_measures
+    from audiost.metrics import audio_measures, speech_intelligibility
 
     (content_wave, content_sr), (style_wave, style_sr) = content, style
     rate = max(content_sr, style_sr)
@@ -180,8 +188,16 @@ def run_pair(
         measures = audio_measures(
             content_wave, content_sr, style_wave, style_sr, audio, sr
         )
+        if speech:
+            measures["stoi"] = speech_intelligibility(
+                content_wave, content_sr, audio, sr
+            )
         out[name] = {"audio": audio, "sr": sr, "time": wall, **measures}
     return out
+
+
+def shown(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def pair_rows(label: str, results: dict[str, dict[str, Any]]) -> list[list[str]]:
@@ -197,6 +213,7 @@ def pair_rows(label: str, results: dict[str, dict[str, Any]]) -> list[list[str]]
                 flagged(floor_over_style(r)),
                 flagged(r["noise_floor_added_db"]),
                 f"{r['style_onsets_output']:+.2f} ({r['style_onsets_content']:+.2f})",
+                shown(r.get("stoi")),
             ]
         )
     return rows
@@ -212,6 +229,7 @@ def summary_rows(
         kept = [r["content_kept"] for r in results]
         hissy = sum(floor_over_style(r) > HISS_DB for r in results)
         new_floor = sum(r["noise_floor_added_db"] > HISS_DB for r in results)
+        stois = [r["stoi"] for r in results if r.get("stoi") is not None]
         rows.append(
             [
                 name,
@@ -222,6 +240,8 @@ def summary_rows(
                 f"{min(kept):.2f}",
                 str(hissy),
                 str(new_floor),
+                shown(statistics.median(stois) if stois else None),
+                shown(min(stois) if stois else None),
             ]
         )
     return rows
@@ -304,7 +324,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         content = excerpt(corpus / content_name, args.seconds)
         style = excerpt(corpus / style_name, args.seconds)
         label = f"{index}: {short(content_name)} x {short(style_name)}"
-        results = run_pair(content, style, methods, strengths, args.device)
+        results = run_pair(
+            content,
+            style,
+            methods,
+            strengths,
+            args.device,
+            speech=content_name.startswith("speech_"),
+        )
         everything.append(results)
         rows += pair_rows(label, results)
         record[label] = {
@@ -331,12 +358,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "min",
                 "pairs with hiss (vs style)",
                 "(vs both inputs)",
+                "STOI, speech contents, median",
+                "min",
             ],
             summary_rows(everything, names),
         )
     )
     print(
-        "\nPer pair (noise floor: output minus style's, and minus the louder input's, dB; onsets: correlation with the style, the content's own in brackets):\n"
+        "\nPer pair (noise floor: output minus style's, and minus the louder input's, dB; onsets: correlation with the style, the content's own in brackets; STOI: speech contents' intelligibility, 1 = the words as clear as the content's):\n"
     )
     print(
         markdown_table(
@@ -349,6 +378,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "noise floor vs style",
                 "vs both inputs",
                 "style onsets",
+                "STOI",
             ],
             rows,
         )

@@ -293,7 +293,7 @@ _SETTINGS = dict(
         _named(
             "--strength",
             type=click.FloatRange(0, 1),
-            help="Both weights at once: 0 = the content, 0.5 = the defaults, 1 = the style's texture only (instead of --content-weight and --style-weight).",
+            help="Both weights at once: 0 = the content, 0.25 keeps a voice's words clear, 0.5 = the defaults, 1 = the style's texture only (instead of --content-weight and --style-weight).",
         ),
         _named(
             "--style-loss",
