@@ -50,10 +50,10 @@ class AudioConfig(_Settings):
     features; times ``content_level_weight`` and the content's share of
     the two weights, its level in every bin and frame, which the
     features, pooled over frequency (the spectral network's log bands, a
-    VGG's max-pooling) and without each bin's mean, cannot hold; and, times ``temporal_envelope_weight``, its
-    loudness over time: off by default,
-    as the features already carry the content's timing and the envelope
-    kept the style's dark moments out),
+    VGG's max-pooling) and without each bin's mean, cannot hold; and,
+    times ``temporal_envelope_weight``, its loudness over time: off by
+    default, as the features already carry the content's timing and the
+    envelope kept the style's dark moments out),
     ``style_weight`` everything taken from the style (its statistics
     and, times ``spectral_envelope_weight``, its average spectrum, times
     ``level_distribution_weight``, how each frequency's level is
