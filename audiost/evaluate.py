@@ -33,7 +33,12 @@ import numpy as np
 from .errors import AudiostError
 from .limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS
 from .media.kind import media_kind
-from .metrics import ANALYSIS_RATE, audio_measures, relative_gain
+from .metrics import (
+    ANALYSIS_RATE,
+    audio_measures,
+    relative_gain,
+    speech_intelligibility,
+)
 
 Source = str | os.PathLike
 
@@ -63,6 +68,7 @@ DESCRIPTIONS = {
     "noise_floor_db_style": "level of the style's quietest moments, dB re its mean power",
     "noise_floor_db_output": "level of the output's quietest moments (a hiss floor raises it)",
     "noise_floor_added_db": "output's noise floor over the louder of the two inputs' floors: a floor neither input has (hiss) when above about 6 dB",
+    "speech_intelligibility": "audio, --speech: STOI of the output against the spoken content (1 = as intelligible, about 0.4 = words lost, above 0.75 most words follow)",
     "palette_gain": "images, network-free: share of the content's colour-distribution distance to the style closed (0 = content, 1 = style)",
     "palette_distance_content": "sliced Wasserstein distance of the content's colours to the style's (RGB, 0..1)",
     "palette_distance_output": "the same for the output",
@@ -97,13 +103,14 @@ def evaluate(
     if foreign:
         kind = "images" if audio else "audio"
         names = ", ".join("--" + name.replace("_", "-") for name in foreign)
-        raise AudiostError(f"{names} apply to {kind} only")
+        verb = "applies" if len(foreign) == 1 else "apply"
+        raise AudiostError(f"{names} {verb} to {kind} only")
     if audio:
         return evaluate_audio(content, style, output, **options)
     return evaluate_image(content, style, output, **options)
 
 
-_AUDIO_OPTIONS = ("max_duration", "max_channels", "start", "duration")
+_AUDIO_OPTIONS = ("max_duration", "max_channels", "start", "duration", "speech")
 #: Images are compared at most at this long side (the output's size if smaller).
 COMPARE_SIZE = 512
 
@@ -117,6 +124,7 @@ def evaluate_audio(
     max_channels: int = MAX_CHANNELS,
     start: float = 0.0,
     duration: float | None = None,
+    speech: bool = False,
 ) -> Evaluation:
     """Audio measures at :data:`~audiost.metrics.ANALYSIS_RATE` (all three files resampled to it, mono).
 
@@ -124,6 +132,8 @@ def evaluate_audio(
     ``max_channels`` channels are refused, as by a transfer. ``start`` and
     ``duration`` select the excerpt of the content that the output was
     made from (``transfer --start/--duration``), so that the two align.
+    With ``speech`` (the content is spoken), also ``speech_intelligibility``
+    (:func:`~audiost.metrics.speech_intelligibility`, which needs pystoi).
     """
     from .media.audio_io import read_spectral_convergence
 
@@ -133,6 +143,15 @@ def evaluate_audio(
         excerpt = {"start": start, "duration": duration} if path is content else {}
         waves += _read_measurable(path, **limits, **excerpt)
     measures: dict[str, float | None] = dict(audio_measures(*waves))
+    if speech:
+        content_wave, content_sr, _, _, output_wave, output_sr = waves
+        measures["speech_intelligibility"] = speech_intelligibility(
+            content_wave, content_sr, output_wave, output_sr
+        )
+        if measures["speech_intelligibility"] is None:
+            raise AudiostError(
+                "measuring speech intelligibility needs pystoi: pip install 'audiost[speech]'"
+            )
     measures["spectral_convergence"] = read_spectral_convergence(output)
     return Evaluation("audio", measures)
 

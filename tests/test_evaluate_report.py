@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,32 @@ def test_evaluate_command(audio_pair) -> None:
         main, ["evaluate", str(content), str(corpus_file(CAT)), str(output)]
     )
     assert mixed.exit_code == 2 and "must be the same kind" in mixed.output
+
+
+def test_evaluate_speech_intelligibility(audio_pair, monkeypatch) -> None:
+    """``--speech`` adds STOI: 1 for the content itself, lower for the styled output; said in one line where it cannot be measured."""
+    content, style, output = audio_pair
+    runner = CliRunner()
+
+    def stoi_of(made: Path) -> float:
+        result = runner.invoke(
+            main,
+            ["evaluate", str(content), str(style), str(made), "--speech", "--json"],
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["measures"]["speech_intelligibility"]
+
+    assert stoi_of(content) > 0.99
+    assert 0.3 < stoi_of(output) < 0.95
+    picture = str(corpus_file(CAT))
+    images = runner.invoke(main, ["evaluate", picture, picture, picture, "--speech"])
+    assert images.exit_code == 2 and "--speech applies to audio only" in images.output
+    monkeypatch.setitem(sys.modules, "pystoi", None)  # as if not installed
+    missing = runner.invoke(
+        main, ["evaluate", str(content), str(style), str(output), "--speech"]
+    )
+    assert missing.exit_code == 2
+    assert "pip install 'audiost[speech]'" in missing.output
 
 
 def test_transfer_report(audio_pair, tmp_path: Path) -> None:

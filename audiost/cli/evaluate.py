@@ -55,6 +55,12 @@ from .common import (
     callback=seconds_option,
     help="Audio: ... and this long (transfer --duration).",
 )
+@click.option(
+    "--speech",
+    is_flag=True,
+    default=None,
+    help="Audio: CONTENT is speech; also measure how intelligible its words stay (STOI; needs pystoi: pip install 'audiost[speech]').",
+)
 @some_settings("max_duration", "max_channels", "max_megapixels")
 @report_failures
 def evaluate(
