@@ -46,15 +46,19 @@ def audio_measures(
         for wave, sr in ((content, content_sr), (style, style_sr), (output, output_sr))
     )
     sr = ANALYSIS_RATE
-    before = logmel_distance(content, style, sr)
-    after = logmel_distance(output, style, sr)
+    # Each signal analysed once: the measures below compare the same analyses.
+    signals = (content, style, output)
+    stats_c, stats_s, stats_o = (_logmel_stats(y, sr) for y in signals)
+    onsets_c, onsets_s, onsets_o = (onset_strength(y, sr) for y in signals)
+    before = _stats_distance(stats_c, stats_s)
+    after = _stats_distance(stats_o, stats_s)
     measures = {
         "style_gain": relative_gain(before, after),
-        "content_kept": onset_correlation(output, content, sr),
+        "content_kept": _correlation(onsets_o, onsets_c),
         "style_distance_content": before,
         "style_distance_output": after,
-        "style_onsets_content": onset_correlation(content, style, sr),
-        "style_onsets_output": onset_correlation(output, style, sr),
+        "style_onsets_content": _correlation(onsets_c, onsets_s),
+        "style_onsets_output": _correlation(onsets_o, onsets_s),
         "noise_floor_db_content": noise_floor_db(content, sr),
         "noise_floor_db_style": noise_floor_db(style, sr),
         "noise_floor_db_output": noise_floor_db(output, sr),
@@ -108,7 +112,13 @@ def logmel_distance(a: np.ndarray, b: np.ndarray, sr: int) -> float:
     Texture statistics, blind to timing: 0 for identical statistics. Both
     signals are RMS-normalised first so loudness alone does not count.
     """
-    (mean_a, std_a), (mean_b, std_b) = _logmel_stats(a, sr), _logmel_stats(b, sr)
+    return _stats_distance(_logmel_stats(a, sr), _logmel_stats(b, sr))
+
+
+def _stats_distance(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> float:
+    (mean_a, std_a), (mean_b, std_b) = a, b
     return float(
         np.sqrt(np.mean((mean_a - mean_b) ** 2) + np.mean((std_a - std_b) ** 2))
     )
@@ -128,7 +138,10 @@ def _mel_power(y: np.ndarray, sr: int, hop: int = _HOP) -> np.ndarray:
 
 def onset_correlation(a: np.ndarray, b: np.ndarray, sr: int) -> float:
     """Pearson correlation of the onset-strength envelopes of two signals (1 = same rhythm and articulation)."""
-    env_a, env_b = onset_strength(_mono(a), sr), onset_strength(_mono(b), sr)
+    return _correlation(onset_strength(_mono(a), sr), onset_strength(_mono(b), sr))
+
+
+def _correlation(env_a: np.ndarray, env_b: np.ndarray) -> float:
     n = min(len(env_a), len(env_b))
     if n < 2 or env_a[:n].std() == 0 or env_b[:n].std() == 0:
         return 0.0

@@ -255,13 +255,13 @@ def picture(
     title: str,
 ) -> None:
     """Log-mel spectrograms on one colour scale: content, style, then each method."""
-    import librosa
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from audiost.media.audio_io import resample
+    from audiost.media.mel import mel_power, power_to_db
     from audiost.metrics import ANALYSIS_RATE
 
     panels = [("content", *content), ("style", *style)] + [
@@ -271,8 +271,7 @@ def picture(
     for ax, (name, audio, sr) in zip(axes, panels, strict=True):
         y = resample(np.atleast_2d(audio), sr, ANALYSIS_RATE).mean(axis=0)
         y = y / max(float(np.sqrt(np.mean(y**2))), 1e-12)
-        mel = librosa.feature.melspectrogram(y=y, sr=ANALYSIS_RATE, n_mels=96)
-        db = librosa.power_to_db(mel, ref=1.0, top_db=None)
+        db = power_to_db(mel_power(y, ANALYSIS_RATE, n_mels=96, hop=512))
         ax.imshow(db, origin="lower", aspect="auto", vmin=-60, vmax=30, cmap="magma")
         ax.set_title(name, fontsize=9)
         ax.set_xticks([])

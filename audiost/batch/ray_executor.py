@@ -63,14 +63,14 @@ class RayExecutor:
             gpus = int(resources.get("GPU", 0))
             use_gpu = gpus > 0 and "cpu" not in (self.audio.device, self.image.device)
             if self.per_gpu > 1 and not use_gpu:
+                why = (
+                    "this batch runs on the CPU"
+                    if gpus
+                    else "the Ray cluster has no GPU"
+                )
                 raise AudiostError(
-                    f"--jobs {self.per_gpu} with --executor ray sets pairs per GPU, and "
-                    + (
-                        "this batch runs on the CPU"
-                        if gpus
-                        else "the Ray cluster has no GPU"
-                    )
-                    + "; leave --jobs out (Ray gives each pair a CPU)"
+                    f"--jobs {self.per_gpu} with --executor ray sets pairs per GPU, and {why}; "
+                    "leave --jobs out (Ray gives each pair a CPU)"
                 )
             slots = gpus * self.per_gpu if use_gpu else int(resources.get("CPU", 1))
             # max_calls=0: Ray would otherwise start a fresh process for every GPU

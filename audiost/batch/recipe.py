@@ -234,27 +234,27 @@ def _for(values: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in fields}
 
 
-def _added(
-    saved: Mapping[str, Any], wanted: Mapping[str, Any], prefix: str = ""
-) -> list[str]:
+def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A recipe's nested tables as one mapping of dotted names (``audio.iters``) to values."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _added(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
     """The settings in ``wanted`` that ``saved`` (a recipe from an earlier audiost) does not have."""
-    added = []
-    for key, value in wanted.items():
-        if key not in saved:
-            added.append(f"{prefix}{key}")
-        elif isinstance(value, dict) and isinstance(saved[key], dict):
-            added += _added(saved[key], value, f"{prefix}{key}.")
-    return added
+    old = _flat(saved)
+    return [name for name in _flat(wanted) if name not in old]
 
 
-def _differences(
-    saved: Mapping[str, Any], wanted: Mapping[str, Any], prefix: str = ""
-) -> list[str]:
-    changes = []
-    for key in sorted(set(saved) | set(wanted)):
-        old, new = saved.get(key), wanted.get(key)
-        if isinstance(old, dict) and isinstance(new, dict):
-            changes += _differences(old, new, f"{prefix}{key}.")
-        elif old != new:
-            changes.append(f"{prefix}{key}: {old!r} -> {new!r}")
-    return changes
+def _differences(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    old, new = _flat(saved), _flat(wanted)
+    return [
+        f"{name}: {old.get(name)!r} -> {new.get(name)!r}"
+        for name in sorted(old.keys() | new.keys())
+        if old.get(name) != new.get(name)
+    ]
