@@ -121,7 +121,7 @@ def _spectrograms(
         mel = mel_power(mono, sr, n_mels=128, hop=512)
         panels.append(
             (
-                f"{title}: {Path(path).name}"
+                f"{title}\n{Path(path).name}"
                 + (f" from {start:g} s" if path is content and start else ""),
                 power_to_db(mel),
                 mono.size / sr,
@@ -160,7 +160,7 @@ def _contact_sheet(pyplot: Any, content: Any, style: Any, output: Any) -> Any:
         axes, (("content", content), ("style", style), ("output", output)), strict=True
     ):
         axis.imshow(load_image(path).rgb)
-        axis.set_title(f"{title}: {Path(path).name}", fontsize=9)
+        axis.set_title(f"{title}\n{Path(path).name}", fontsize=9)
         axis.axis("off")
     return figure
 
