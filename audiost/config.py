@@ -50,7 +50,9 @@ class AudioConfig(_Settings):
     features; times ``content_level_weight`` and the content's share of
     the two weights, its level in every bin and frame, which the
     features, pooled over frequency (the spectral network's log bands, a
-    VGG's max-pooling) and without each bin's mean, cannot hold; and,
+    VGG's max-pooling) and without each bin's mean, cannot hold; times
+    ``band_envelope_weight``, when each third octave's level rises and
+    falls, which keeps words intelligible; and,
     times ``temporal_envelope_weight``, its loudness over time: off by
     default, as the features already carry the content's timing and the
     envelope kept the style's dark moments out),
@@ -75,6 +77,7 @@ class AudioConfig(_Settings):
     style_weight: float = 6.0
     style_loss: str = "gram"
     content_level_weight: float = 2.0
+    band_envelope_weight: float = 0.5
     temporal_envelope_weight: float = 0.0
     spectral_envelope_weight: float = 0.01
     level_distribution_weight: float = 3.0
@@ -138,6 +141,7 @@ class AudioConfig(_Settings):
             self.content_weight,
             self.style_weight,
             self.content_level_weight,
+            self.band_envelope_weight,
             self.temporal_envelope_weight,
             self.spectral_envelope_weight,
             self.level_distribution_weight,

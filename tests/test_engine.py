@@ -8,6 +8,7 @@ import torch
 from audiost.engine import (
     ContentLoss,
     EdgeLoss,
+    EnvelopeCorrelationLoss,
     EnvelopeLoss,
     GramLoss,
     Objective,
@@ -79,6 +80,54 @@ def test_envelope_is_the_log_mean_power_and_stays_finite_where_power_overflows(
     silent = torch.zeros_like(canvas).requires_grad_()
     loss(silent).backward()
     assert torch.isfinite(silent.grad).all()
+
+
+def _banded(magnitudes: torch.Tensor) -> torch.Tensor:
+    """A canvas whose four 4-bin bands have the ``(4, frames)`` magnitude envelopes given."""
+    return torch.log1p(magnitudes.repeat_interleave(4, dim=0))[None, None]
+
+
+#: Four bands of four bins each, averaged.
+_FOUR_BANDS = torch.kron(torch.eye(4), torch.full((1, 4), 0.25))
+
+
+def test_envelope_correlation_holds_when_not_how_loud() -> None:
+    """Each band's rise and fall is the target; its level and modulation depth are free."""
+    t = torch.arange(120.0)
+    rates = torch.tensor([[0.11], [0.23], [0.05], [0.31]])
+    swing = torch.sin(rates * t)
+    target = _banded(1000 + 800 * swing)
+    loss = EnvelopeCorrelationLoss(target, _FOUR_BANDS, window=32)
+    assert float(loss(target)) == pytest.approx(0, abs=1e-5)
+    # Ten times louder with half the swing: the same envelopes, to the ear's timing.
+    assert float(loss(_banded(10000 + 4000 * swing))) < 1e-4
+    # The same level and depth at other moments: far from it.
+    assert float(loss(_banded(1000 + 800 * swing.flip(-1)))) > 0.5
+    assert float(loss(_banded(torch.full((4, 120), 1000.0)))) == pytest.approx(1.0)
+
+
+def test_envelope_correlation_ignores_silence_and_bands_left_out() -> None:
+    t = torch.arange(120.0)
+    magnitudes = 1000 + 800 * torch.sin(0.2 * t).repeat(4, 1)
+    magnitudes[:, 60:] = 0  # the target falls silent halfway
+    mask = torch.tensor([1.0, 1.0, 0.0, 1.0])[None, :, None]
+    loss = EnvelopeCorrelationLoss(_banded(magnitudes), _FOUR_BANDS, 32, mask)
+    changed = magnitudes.clone()
+    changed[:, 80:] = 1000 + 800 * torch.cos(0.7 * t[80:])  # in silent windows
+    changed[2] = 500  # and in the band left out
+    assert float(loss(_banded(changed))) < 1e-5
+    changed[0, :40] = 1000  # a counted band, where the target sounds
+    assert float(loss(_banded(changed))) > 0.1
+
+
+def test_envelope_correlation_stays_finite_on_wild_trial_steps() -> None:
+    target = torch.rand(2, 1, 16, 60) * 8
+    loss = EnvelopeCorrelationLoss(target, _FOUR_BANDS, 16)
+    for canvas in (target * 12, torch.zeros_like(target), -target):
+        canvas = canvas.clone().requires_grad_()
+        value = loss(canvas)
+        value.backward()
+        assert torch.isfinite(value) and torch.isfinite(canvas.grad).all()
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])

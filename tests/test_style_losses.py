@@ -100,6 +100,7 @@ def test_meanstd_audio_transfer_moves_toward_style(speech, music, music_file) ->
         audio_canvas.encode(
             style_layout(resample(music[0], music[1], result.sr), 1)[0]
         )[0],
+        sr=result.sr,
     )
     assert all(
         isinstance(loss, MeanStdLoss)

@@ -17,6 +17,7 @@ from ..config import AudioConfig
 from ..engine import (
     STYLE_LOSSES,
     ContentLoss,
+    EnvelopeCorrelationLoss,
     EnvelopeLoss,
     LevelDistributionLoss,
     Objective,
@@ -24,6 +25,7 @@ from ..engine import (
     TimeWindows,
 )
 from ..features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
+from ..features.spectral_conv import F_MIN, log_frequency_matrix
 
 # log1p(|S| / floor) reaches about 12 at full scale: this maps it into [0, 1] for VGG.
 _CANVAS_TO_IMAGE = 1 / 12
@@ -37,6 +39,15 @@ _START_HEADROOM = math.log(10)
 #: enough for a window's statistics to be a texture's, short enough that the
 #: style moves smoothly.
 MORPH_HOP_S = 1.0
+
+#: The band-envelope term's bands per octave and window (s): STOI's third
+#: octaves and 384 ms (Taal et al. 2011).
+ENVELOPE_BANDS_PER_OCTAVE = 3
+ENVELOPE_WINDOW_S = 0.384
+#: A band counts for the band-envelope term if the style is ever within
+#: this of its loudest band there: where it never sounds, no envelope can
+#: follow the content's without adding a band the style lacks.
+ENVELOPE_STYLE_RANGE_DB = 40.0
 
 
 @dataclass
@@ -54,6 +65,8 @@ class StyleTargets:
     losses: dict[str, nn.Module]
     #: The style's loudest log-magnitude in each bin, ``(N, 1, bins, 1)``.
     loudest: torch.Tensor
+    #: The canvases' sample rate, which places their bins in Hz.
+    sr: int
     #: The style (and so the content) is styled as mid and side, not left and right.
     mid_side: bool = False
     #: For a morph, each style's own losses, first to last: :meth:`during`
@@ -111,6 +124,7 @@ def prepare_styles(
     network: FeatureNetwork,
     canvases: list[torch.Tensor],
     *,
+    sr: int,
     mid_side: bool = False,
 ) -> StyleTargets:
     """The targets of one style, or of several blended by ``cfg.style_weights`` (or morphed, ``cfg.morph``).
@@ -122,7 +136,7 @@ def prepare_styles(
     each bin, so no style's band starts empty.
     """
     if len(canvases) == 1:
-        return prepare_style(cfg, network, canvases[0], mid_side=mid_side)
+        return prepare_style(cfg, network, canvases[0], sr=sr, mid_side=mid_side)
     shares = style_shares(cfg.style_weights, len(canvases))
     base = network
     if network.centre_on_style:
@@ -135,12 +149,12 @@ def prepare_styles(
     loudest = torch.stack([c.amax(dim=3, keepdim=True) for c in canvases]).amax(0)
     if cfg.morph:
         # No losses of its own: each stretch of content gets its blend from during().
-        return StyleTargets(network, base, {}, loudest, mid_side, morph=each)
+        return StyleTargets(network, base, {}, loudest, sr, mid_side, morph=each)
     blended = {
         name: type(first).blend([losses[name] for losses in each], shares)
         for name, first in each[0].items()
     }
-    return StyleTargets(network, base, blended, loudest, mid_side)
+    return StyleTargets(network, base, blended, loudest, sr, mid_side)
 
 
 def style_shares(weights: tuple[float, ...], count: int) -> list[float]:
@@ -157,12 +171,13 @@ def prepare_style(
     network: FeatureNetwork,
     canvas: torch.Tensor,
     *,
+    sr: int,
     mid_side: bool = False,
 ) -> StyleTargets:
     """The style canvas's ``style_loss`` targets per style layer, its spectral envelope and level distribution.
 
     Every target is per channel of ``canvas`` (shape ``(N, 1, bins,
-    frames)``): a canvas of as many channels is matched channel by channel,
+    frames)``, at ``sr``): a canvas of as many channels is matched channel by channel,
     a one-channel style drives every channel. A network that is
     ``centre_on_style`` sees every canvas minus this style's mean
     log-magnitude per bin. ``mid_side``: the canvas's channels are mid and
@@ -173,7 +188,7 @@ def prepare_style(
         network = AffineInput(network, shift=canvas.mean(dim=(1, 3), keepdim=True))
     losses = _style_losses(cfg, network, base, canvas)
     return StyleTargets(
-        network, base, losses, canvas.amax(dim=3, keepdim=True), mid_side
+        network, base, losses, canvas.amax(dim=3, keepdim=True), sr, mid_side
     )
 
 
@@ -226,7 +241,8 @@ def build_objective(
     """The transfer's objective for one content canvas.
 
     ``content_weight`` weighs what is taken from the content (its features,
-    its level in every bin and frame, and its loudness over time),
+    its level in every bin and frame, when each band rises and falls
+    (:func:`band_envelope_loss`), and its loudness over time),
     ``style_weight`` what is taken from the style (its statistics and its
     average spectrum): at ``style_weight=0`` the result is the content,
     and raising it moves the result steadily toward the style's texture.
@@ -275,6 +291,14 @@ def build_objective(
                 cfg.content_weight * cfg.content_level_weight * share,
             )
         )
+    if cfg.band_envelope_weight and cfg.content_weight:
+        terms.append(
+            Term(
+                "band_envelopes",
+                band_envelope_loss(content, style),
+                cfg.content_weight * cfg.band_envelope_weight,
+            )
+        )
     # Off by default: built only when asked for, not once per section for nothing.
     if cfg.temporal_envelope_weight:
         terms.append(
@@ -285,6 +309,32 @@ def build_objective(
             )
         )
     return Objective(network, terms + style_terms(cfg, style))
+
+
+def band_envelope_loss(
+    content: torch.Tensor, style: StyleTargets
+) -> EnvelopeCorrelationLoss:
+    """The content's envelope in every third octave (from 40 Hz) the style sounds in, as a correlation to keep.
+
+    Bands are measured on the canvas's bins (``style.sr``); a band counts
+    if the style's loudest there is within :data:`ENVELOPE_STYLE_RANGE_DB`
+    of its loudest band's (train x 8 kHz hold music: asked for in the
+    bands above 4 kHz too, the term took the style gain from 0.84 to 0.72).
+    """
+    n_bins = content.shape[-2]
+    octaves = math.log2(style.sr / 2 / F_MIN)
+    bands = log_frequency_matrix(
+        n_bins, style.sr, round(ENVELOPE_BANDS_PER_OCTAVE * octaves), F_MIN
+    ).to(content.device)
+    n, _, bins, _ = style.loudest.shape
+    loudest = torch.matmul(bands, style.loudest.reshape(n, bins, 1))
+    # Canvas units are nepers (log1p of a magnitude): 1 is 8.7 dB.
+    sounding = loudest >= loudest.amax(dim=1, keepdim=True) - (
+        ENVELOPE_STYLE_RANGE_DB / (20 * math.log10(math.e))
+    )
+    hop = (n_bins - 1) // 2
+    window = round(ENVELOPE_WINDOW_S * style.sr / hop)
+    return EnvelopeCorrelationLoss(content, bands, window, sounding)
 
 
 def style_terms(cfg: AudioConfig, style: StyleTargets) -> list[Term]:

@@ -156,6 +156,7 @@ def _synthesize_audio(
             cfg,
             build_network(cfg, audio_canvas.stft.n_bins, sr).to(device),
             style_canvas,
+            sr=sr,
         )
         network = targets.network
         with torch.no_grad():

@@ -443,6 +443,7 @@ class AudioStylist:
             self.config,
             network,
             [audio_canvas.encode(wave)[0] for wave in waves],
+            sr=audio_canvas.sr,
             mid_side=is_mid_side,
         )
 

@@ -339,6 +339,12 @@ _SETTINGS = dict(
             f"  [default: {AudioConfig.content_level_weight:g}]",
         ),
         _named(
+            "--band-envelope-weight",
+            type=click.FloatRange(min=0),
+            help="Audio: also make each third octave's level rise and fall with the content's (it keeps words intelligible), relative to --content-weight; 0 leaves it out."
+            f"  [default: {AudioConfig.band_envelope_weight:g}]",
+        ),
+        _named(
             "--temporal-envelope-weight",
             type=click.FloatRange(min=0),
             help="Audio: also hold the output to the content's loudness over time, relative to --content-weight."
@@ -507,7 +513,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "loudness", "mix", "bit_depth"),
     "Inputs": ("styles", "pairs", "start", "duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
-    "Audio": ("content_level_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
+    "Audio": ("content_level_weight", "band_envelope_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
     "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "edge_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
     "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
     "Device": ("device", "seed", "jobs", "executor", "ray_address"),

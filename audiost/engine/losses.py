@@ -337,6 +337,84 @@ class EnvelopeLoss(nn.Module):
         ).mean().clamp_min(_EPS)
 
 
+class EnvelopeCorrelationLoss(nn.Module):
+    """How little each band's envelope rises and falls with a target's: ``1 - correlation``, in short windows.
+
+    What keeps words intelligible is when each band's level rises and
+    falls over a few hundred milliseconds (the envelopes STOI correlates,
+    Taal et al. 2011). A correlation is blind to a band's level and depth
+    of modulation, which stay the style's to set: the style is the
+    carrier, the content the modulator, as in a channel vocoder.
+
+    Envelopes are linear magnitudes averaged over each band: they are heard
+    by their loud moments. On log magnitudes the style's quiet
+    fluctuations between syllables counted as much as the syllables, and
+    the term barely helped (speech x mariachi, STOI 0.63 -> 0.69 at ten
+    times the weight that takes it to 0.85 on linear magnitudes).
+
+    Parameters
+    ----------
+    target_canvas : torch.Tensor
+        ``(N, 1, bins, frames)`` log-magnitude canvas, ``log1p(|S| / floor)``.
+    bands : torch.Tensor
+        ``(B, bins)``: each row averages the bins of one band.
+    window : int
+        Frames per window; windows overlap by half.
+    band_mask : torch.Tensor, optional
+        ``(N or 1, B, 1)``: 1 for the bands that count.
+    """
+
+    #: A window counts where the target's envelope is within this of its loudest:
+    #: silence has no envelope to follow (STOI drops such frames too).
+    SILENCE_DB = 40.0
+
+    def __init__(
+        self,
+        target_canvas: torch.Tensor,
+        bands: torch.Tensor,
+        window: int,
+        band_mask: torch.Tensor | None = None,
+    ):
+        super().__init__()
+        self.window = max(2, min(window, target_canvas.shape[-1]))
+        self.register_buffer("bands", bands)
+        with torch.no_grad():
+            envelopes = self.windows(target_canvas)
+            level = envelopes.mean(dim=-1)
+            loud = level >= level.amax(dim=(1, 2), keepdim=True) * 10 ** (
+                -self.SILENCE_DB / 20
+            )
+            if band_mask is not None:
+                loud = loud & band_mask.bool()
+            # Scale-free from here: the envelopes' size only sets the epsilon's.
+            self.register_buffer("scale", level.amax().clamp_min(_EPS))
+            self.register_buffer("target", self.standardised(envelopes))
+        self.register_buffer("counted", loud.float())
+
+    def windows(self, canvas: torch.Tensor) -> torch.Tensor:
+        """``(N, B, windows, window)``: each band's magnitude envelope, cut into half-overlapping windows, the last one ending at the last frame."""
+        # 30 is 160 dB over full scale: no canvas a result is made of comes
+        # near it, and expm1 stays finite in float32 for an optimiser's trial steps.
+        magnitude = torch.expm1(canvas[:, 0].clamp(0, 30))
+        envelopes = torch.matmul(self.bands, magnitude)
+        hop = self.window // 2
+        windows = envelopes.unfold(-1, self.window, hop)
+        if (envelopes.shape[-1] - self.window) % hop:
+            windows = torch.cat([windows, envelopes[..., None, -self.window :]], dim=-2)
+        return windows
+
+    def standardised(self, windows: torch.Tensor) -> torch.Tensor:
+        centred = windows - windows.mean(dim=-1, keepdim=True)
+        norm = centred.pow(2).sum(dim=-1, keepdim=True)
+        return centred / (norm + (1e-6 * self.scale) ** 2).sqrt()
+
+    def forward(self, canvas: torch.Tensor) -> torch.Tensor:
+        correlation = (self.standardised(self.windows(canvas)) * self.target).sum(-1)
+        return ((1 - correlation) * self.counted).sum() / self.counted.sum().clamp_min(
+            1
+        )
+
+
 class LevelDistributionLoss(nn.Module):
     """Each bin's distribution of log-magnitudes over time, matched to the style's.
 
