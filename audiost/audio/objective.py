@@ -248,19 +248,12 @@ def build_objective(
     and raising it moves the result steadily toward the style's texture.
 
     The content's level (``content_level``: the canvas itself, relative
-    squared error) is what a small style weight is weighed against. The
-    features see each bin's variation through log-frequency bands, so a
-    bin's mean and its own fluctuations cost them nothing, and L-BFGS took
-    the style's levels there at any weight: at a style/content ratio of
-    0.0003 the median style gain was 0.44 of the way, and at strength 0.1
-    the Turkish song x game theme upper band became a steady bed 10 dB
-    over both inputs' floors. With it, 0.1 gives 0.53 of the way (median,
-    from 0.66) and that bed is at +2.7 dB. It is also weighed by the
-    content's share of the two weights: at the content's weight alone it
-    held the train's upper band against the 8 kHz hold music at the
-    default (style gain 0.85 -> 0.80); with the share, no figure of a preset
-    or of a strength from 0.5 up moves by more than 0.02 (docs/quality.md,
-    session 19).
+    squared error) is what a small style weight is weighed against: the
+    features see each bin's variation through log-frequency bands, so
+    without it L-BFGS took the style's levels there at any weight (a steady
+    bed 10 dB over both inputs' floors at strength 0.1). It is also weighed
+    by the content's share of the two weights, so that it fades as the
+    style takes over (docs/quality.md, session 19).
     """
     network = style.network
     content_weight = cfg.content_weight / len(network.content_layers)
