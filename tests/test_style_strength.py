@@ -300,6 +300,7 @@ def test_band_envelopes_keep_the_words_at_the_default_strength() -> None:
         )
         measured[weight] = measures
     without, with_term = measured[0.0], measured[AudioConfig.band_envelope_weight]
+    assert without["stoi"] is not None, "pystoi is missing: pip install -e '.[test]'"
     assert with_term["stoi"] >= without["stoi"] + 0.1, measured
     assert with_term["style_gain"] >= without["style_gain"] - 0.03, measured
     assert with_term["content_kept"] >= without["content_kept"] - 0.03, measured
