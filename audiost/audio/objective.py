@@ -26,6 +26,7 @@ from ..engine import (
 )
 from ..features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
 from ..features.spectral_conv import F_MIN, log_frequency_matrix
+from ..media.stft import Stft
 
 # log1p(|S| / floor) reaches about 12 at full scale: this maps it into [0, 1] for VGG.
 _CANVAS_TO_IMAGE = 1 / 12
@@ -325,8 +326,7 @@ def band_envelope_loss(
     sounding = loudest >= loudest.amax(dim=1, keepdim=True) - (
         ENVELOPE_STYLE_RANGE_DB / (20 * math.log10(math.e))
     )
-    hop = (n_bins - 1) // 2
-    window = round(ENVELOPE_WINDOW_S * style.sr / hop)
+    window = round(ENVELOPE_WINDOW_S * style.sr / Stft.for_rate(style.sr).hop)
     return EnvelopeCorrelationLoss(content, bands, window, sounding)
 
 

@@ -376,7 +376,7 @@ class EnvelopeCorrelationLoss(nn.Module):
         band_mask: torch.Tensor | None = None,
     ):
         super().__init__()
-        self.window = max(2, min(window, target_canvas.shape[-1]))
+        self.window = min(window, target_canvas.shape[-1])
         self.register_buffer("bands", bands)
         with torch.no_grad():
             envelopes = self.windows(target_canvas)
