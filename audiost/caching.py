@@ -23,7 +23,6 @@ class BoundedCache(Generic[Value]):
         self.size = size
         self._items: OrderedDict[Hashable, Value] = OrderedDict()
         self.hits = 0
-        self.misses = 0
 
     def get(self, key: Hashable | None, make: Callable[[], Value]) -> Value:
         """The value for ``key``, made (and kept) on first use; ``key=None`` means never cache."""
@@ -31,7 +30,6 @@ class BoundedCache(Generic[Value]):
             self.hits += 1
             self._items.move_to_end(key)
             return self._items[key]
-        self.misses += 1
         value = make()
         if key is not None and self.size > 0:
             self._items[key] = value

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -106,8 +107,31 @@ def evaluate(
         verb = "applies" if len(foreign) == 1 else "apply"
         raise AudiostError(f"{names} {verb} to {kind} only")
     if audio:
-        return evaluate_audio(content, style, output, **options)
-    return evaluate_image(content, style, output, **options)
+        result = evaluate_audio(content, style, output, **options)
+    else:
+        result = evaluate_image(content, style, output, **options)
+    _warn_if_swapped(content, style, output)
+    return result
+
+
+def _warn_if_swapped(content: Source, style: Source, output: Source) -> None:
+    """Warn when an input, not ``output``, carries audiost's record: the arguments are likely out of order.
+
+    The measures cannot tell: with the output given as the content they are
+    just as finite, only meaningless. An output styled again carries a
+    record too, so a record on both sides says nothing.
+    """
+    from .provenance import read_record
+
+    if read_record(output) is not None:
+        return
+    for role, path in (("CONTENT", content), ("STYLE", style)):
+        if read_record(path) is not None:
+            warnings.warn(
+                f"{os.fspath(path)}, given as {role}, is an audiost output and "
+                f"{os.fspath(output)} is not: the order is CONTENT STYLE OUTPUT",
+                stacklevel=3,
+            )
 
 
 _AUDIO_OPTIONS = ("max_duration", "max_channels", "start", "duration", "speech")

@@ -189,9 +189,12 @@ def test_the_extension_and_bit_depth_choose_the_file(
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
-        (["-o", "{out}.flac", "--bit-depth", "32f"], ["FLAC cannot hold 32f"]),
+        (["-o", "{out}.flac", "--bit-depth", "32f"], ["FLAC cannot hold 32-bit float"]),
         (["-o", "{out}.mp3", "--sample-rate", "96000"], ["MP3 at 96000 Hz"]),
-        (["-o", "{out}.wav", "--start", "1:00"], ["at or past the end"]),
+        (
+            ["-o", "{out}.wav", "--start", "1:00"],
+            ["starts at 60 s, at or past the end of the audio (9.34 s)"],
+        ),
         (["-o", "{out}.wav", "--start", "-3"], ["--start", "0 or later"]),
         (["-o", "{out}.wav", "--duration", "0"], ["--duration"]),
         (["-o", "{out}.wav", "--mix", "1.5"], ["--mix", "1.5"]),
@@ -225,7 +228,7 @@ def test_an_unwritable_output_is_refused_before_the_optimisation(
     tmp_path, speech, music
 ) -> None:
     steps: list[int] = []
-    with pytest.raises(AudiostError, match="FLAC cannot hold 32f"):
+    with pytest.raises(AudiostError, match="FLAC cannot hold 32-bit float"):
         transfer_audio(
             speech,
             music,

@@ -35,7 +35,6 @@ from .conftest import CORPUS, HED, needs_hed
 
 CAT = CORPUS / "photo_chelsea_cat_451x300.png"
 PAINTING = CORPUS / "painting_hokusai_poppies_655x449.png"
-TEXTURE = CORPUS / "texture_gravel_gray_512x512.png"
 
 #: A cheap, file-free configuration for behaviour (not quality) tests.
 TINY = {"net": "vgg16", "weights": "random", "max_size": 32, "iters": 2}

@@ -34,6 +34,7 @@ AUDIO_OUTPUT_FORMATS = {
     ".mp3": "MP3",
 }
 _PCM_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
+_SAMPLE_NAMES = {"16": "16-bit", "24": "24-bit", "32f": "32-bit float"}
 _LOSSY_SUBTYPES = {"OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}
 
 # Small blocks keep as much as possible of a file that is corrupt part-way.
@@ -93,8 +94,11 @@ def load_audio(
             _check_channels(audio.shape[0], max_channels, path)
     _check_rate(sr, path)
     if start and not audio.shape[1]:
+        length = _header_length_s(path)
+        known = "" if length is None else f" ({length:.2f} s)"
         raise AudiostError(
-            f"the excerpt starts at {start:g} s, at or past the end of the audio", path
+            f"the excerpt starts at {start:g} s, at or past the end of the audio{known}",
+            path,
         )
     if problem:
         warnings.warn(
@@ -261,6 +265,15 @@ def _read_soundfile(
             read += len(block)
     audio = np.concatenate(blocks).T if blocks else np.zeros((channels, 0), np.float32)
     return np.ascontiguousarray(audio), sr, problem
+
+
+def _header_length_s(path: Path) -> float | None:
+    """The length a file's header gives, or None where it gives none (MP3 via librosa, streams)."""
+    try:
+        info = sf.info(path)
+    except (sf.LibsndfileError, RuntimeError):
+        return None
+    return info.frames / info.samplerate if info.frames > 0 else None
 
 
 def _skip(f: sf.SoundFile, frames: int) -> None:
@@ -436,7 +449,7 @@ def _output_format(path: Path, bit_depth: str) -> tuple[str, str]:
     subtype = _LOSSY_SUBTYPES.get(file_format) or _PCM_SUBTYPES[bit_depth]
     if not sf.check_format(file_format, subtype):
         raise AudiostError(
-            f"{file_format} cannot hold {bit_depth}-bit samples; use --bit-depth 16 or 24, or write .wav",
+            f"{file_format} cannot hold {_SAMPLE_NAMES[bit_depth]} samples; use --bit-depth 16 or 24, or write .wav",
             path,
         )
     return file_format, subtype
