@@ -122,7 +122,6 @@ def test_evaluate_command(audio_pair) -> None:
     assert mixed.exit_code == 2 and "must be the same kind" in mixed.output
 
 
-
 def test_evaluate_warns_when_the_arguments_look_swapped(audio_pair) -> None:
     """An audiost output given as CONTENT while OUTPUT carries no record: one warning line, the measures still printed."""
     content, style, output = audio_pair
@@ -140,6 +139,7 @@ def test_evaluate_warns_when_the_arguments_look_swapped(audio_pair) -> None:
     for trio in ((content, style, output), (output, style, output)):
         quiet = runner.invoke(main, ["evaluate", *map(str, trio), "--json"])
         assert quiet.exit_code == 0 and quiet.stderr == "", quiet.output
+
 
 def test_evaluate_speech_intelligibility(audio_pair, monkeypatch) -> None:
     """``--speech`` adds STOI: 1 for the content itself, lower for the styled output; said in one line where it cannot be measured."""
