@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from tqdm import tqdm
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from .engine.optimise import StepCallback
 
 _BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+# With ``work``, the bar counts cost, not iterations: the count goes beside the loss.
+_WORK_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
 
 
 @contextlib.contextmanager
@@ -23,15 +25,22 @@ def progress_bar(
     *,
     quiet: bool = False,
     then: tuple[int, str] | None = None,
+    work: Sequence[tuple[int, float]] | None = None,
 ) -> Iterator[StepCallback]:
     """Yield a step callback that drives a bar showing iteration, loss, elapsed and remaining time.
 
     The bar appears at the first step, so input errors found before the
     optimisation starts are not preceded by an empty bar. ``then``,
     ``(iterations, description)``: after that many iterations the bar says
-    so (a second stage, whose loss is another thing's).
+    so (a second stage, whose loss is another thing's). ``work``,
+    ``[(iterations, cost of each), ...]`` in order: the bar fills by cost,
+    so that its remaining time holds when later iterations are slower (a
+    picture's coarse-to-fine passes: on a 451 px photo the last pass's
+    iterations cost 3.4 times the first's, and the remaining time counted
+    in iterations was under half the truth from the middle on).
     """
     bars: list[tqdm] = []
+    done = _work_done(work) if work else None
 
     def on_step(iteration: int, loss: float) -> None:
         if quiet:
@@ -39,23 +48,43 @@ def progress_bar(
         if not bars:
             bars.append(
                 tqdm(
-                    total=total,
+                    total=total if done is None else done(total),
                     desc=description,
                     file=sys.stderr,
-                    bar_format=_BAR_FORMAT,
+                    bar_format=_BAR_FORMAT if done is None else _WORK_FORMAT,
                     dynamic_ncols=True,
                 )
             )
+        bar = bars[0]
         if then is not None and iteration > then[0]:
-            bars[0].set_description_str(then[1], refresh=False)
-        bars[0].set_postfix_str(f"loss={loss:.4g}", refresh=False)
-        bars[0].update(iteration - bars[0].n)
+            bar.set_description_str(then[1], refresh=False)
+        if done is None:
+            bar.set_postfix_str(f"loss={loss:.4g}", refresh=False)
+            bar.update(iteration - bar.n)
+        else:
+            bar.set_postfix_str(f"{iteration}/{total}, loss={loss:.4g}", refresh=False)
+            bar.update(done(iteration) - bar.n)
 
     try:
         yield on_step
     finally:
         for bar in bars:
             bar.close()
+
+
+def _work_done(work: Sequence[tuple[int, float]]) -> Callable[[int], float]:
+    """Cost of the first ``n`` iterations of ``work`` (``[(iterations, cost of each), ...]``)."""
+
+    def done(n: int) -> float:
+        spent = 0.0
+        for iterations, cost in work:
+            spent += min(n, iterations) * cost
+            n -= iterations
+            if n <= 0:
+                break
+        return spent
+
+    return done
 
 
 def audio_progress(

@@ -8,7 +8,13 @@ import math
 import pytest
 
 from audiost import ImageConfig
-from audiost.image.scales import pass_iterations, planned_iterations, scale_sizes
+from audiost.image.scales import (
+    pass_iterations,
+    planned_iterations,
+    planned_work,
+    scale_sizes,
+)
+from audiost.progress import progress_bar
 
 
 @pytest.mark.parametrize(
@@ -58,3 +64,27 @@ def test_planned_iterations_count_every_pass():
     assert planned_iterations(config, (512, 384)) == 300 + 40 + 40
     assert planned_iterations(config, (200, 150)) == 300
     assert planned_iterations(config.replace(start_size=0), (512, 384)) == 300
+
+
+def test_planned_work_weighs_each_pass_by_its_pixels():
+    config = ImageConfig(iters=300, refine_iters=40)
+    size = (451, 300)
+    work = planned_work(config, size)
+    sizes = scale_sizes(size, config.start_size, config.scale_step)
+    assert [iterations for iterations, _ in work] == [300, 40, 40]
+    assert sum(i for i, _ in work) == planned_iterations(config, size)
+    first = sizes[0][0] * sizes[0][1]
+    assert [cost for _, cost in work] == [w * h / first for w, h in sizes]
+    assert work[0][1] == 1 and work[-1][1] == pytest.approx(3.1, abs=0.1)
+
+
+def test_the_bar_fills_by_work_and_counts_iterations(capsys):
+    """Six cheap iterations then four costing three times as much: a third of the bar after the cheap ones."""
+    work = [(6, 1.0), (4, 3.0)]
+    for last, percent in ((6, " 33%|"), (10, "100%|")):
+        with progress_bar(10, "styling", work=work) as on_step:
+            for iteration in range(1, last + 1):
+                on_step(iteration, 0.5)
+        # tqdm redraws at most every 0.1 s; closing draws the bar as it stands.
+        shown = capsys.readouterr().err.strip().split("\r")[-1]
+        assert percent in shown and f"{last}/10, loss=0.5" in shown, shown

@@ -218,14 +218,18 @@ def _image(
 ) -> tuple[Any, str]:
     from ..config import image_preset
     from ..image import synthesize_image
-    from ..image.scales import planned_iterations
+    from ..image.scales import planned_iterations, planned_work
     from ..media.image_io import load_image
 
     config = make_config(image_preset, preset, settings)
     dimensions = parse_size(size) if size is not None else load_image(style).size
     output = output or Path(f"{style.stem}_texture.png")
-    total = planned_iterations(config, dimensions)
-    with progress_bar(total, "synthesising", quiet=quiet) as on_step:
+    with progress_bar(
+        planned_iterations(config, dimensions),
+        "synthesising",
+        quiet=quiet,
+        work=planned_work(config, dimensions),
+    ) as on_step:
         result = synthesize_image(
             style,
             dimensions,

