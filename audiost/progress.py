@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 if TYPE_CHECKING:
-    from .config import AudioConfig
+    from .config import AudioConfig, ImageConfig
     from .engine.optimise import StepCallback
 
 _BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
@@ -96,4 +96,18 @@ def audio_progress(
         verb,
         quiet=quiet,
         then=(config.iters, f"{verb} the waveform"),
+    )
+
+
+def image_progress(
+    config: ImageConfig, size: tuple[int, int], verb: str, quiet: bool = False
+) -> contextlib.AbstractContextManager[StepCallback]:
+    """The bar of a picture made at ``size`` (``(width, height)``): every coarse-to-fine pass, filled by its cost."""
+    from .image.scales import planned_iterations, planned_work
+
+    return progress_bar(
+        planned_iterations(config, size),
+        verb,
+        quiet=quiet,
+        work=planned_work(config, size),
     )

@@ -12,7 +12,7 @@ import click
 from ..config import AUDIO_PRESETS, AudioConfig, ImageConfig
 from ..errors import AudiostError
 from ..media.kind import media_kind
-from ..progress import audio_progress, progress_bar
+from ..progress import audio_progress, image_progress
 from .common import (
     SectionedCommand,
     make_config,
@@ -218,18 +218,12 @@ def _image(
 ) -> tuple[Any, str]:
     from ..config import image_preset
     from ..image import synthesize_image
-    from ..image.scales import planned_iterations, planned_work
     from ..media.image_io import load_image
 
     config = make_config(image_preset, preset, settings)
     dimensions = parse_size(size) if size is not None else load_image(style).size
     output = output or Path(f"{style.stem}_texture.png")
-    with progress_bar(
-        planned_iterations(config, dimensions),
-        "synthesising",
-        quiet=quiet,
-        work=planned_work(config, dimensions),
-    ) as on_step:
+    with image_progress(config, dimensions, "synthesising", quiet) as on_step:
         result = synthesize_image(
             style,
             dimensions,

@@ -18,7 +18,7 @@ from ..config import AUDIO_PRESETS, audio_preset, image_preset
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..outputs import default_output_path
-from ..progress import audio_progress, progress_bar
+from ..progress import audio_progress, image_progress
 from .common import (
     SectionedCommand,
     given,
@@ -286,18 +286,13 @@ def _transfer_image(
 ) -> tuple[Any, str]:
     from ..image import transfer_image
     from ..image.inputs import default_image_output
-    from ..image.scales import planned_iterations, planned_work
     from ..media.image import fit_size
     from ..media.image_io import image_size
 
     output = output or default_image_output(content, styles)
     size = image_size(content) or (config.max_size, config.max_size)
-    size = fit_size(size, config.max_size)
-    with progress_bar(
-        planned_iterations(config, size),
-        "styling",
-        quiet=quiet,
-        work=planned_work(config, size),
+    with image_progress(
+        config, fit_size(size, config.max_size), "styling", quiet
     ) as on_step:
         result = transfer_image(
             content,
