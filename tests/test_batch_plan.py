@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from audiost.batch.costs import expected_costs
 from audiost.batch.manifest import Manifest, record
 from audiost.batch.plan import find_sources, plan_from_csv, plan_pairs
 from audiost.batch.recipe import load_recipe, resolve_recipe, save_recipe
-from audiost.batch.worker import threads_per_worker, worker_device
+from audiost.batch.worker import Task, threads_per_worker, worker_device
+from audiost.config import ImageConfig
 from audiost.device import usable_cores, use_cpu_cores
 from audiost.errors import AudiostError
+from audiost.image.scales import planned_work
+from audiost.media.image import fit_size
 
 from .conftest import BAD, corpus_file, invoke
 
@@ -337,3 +341,49 @@ def test_a_dry_run_lists_the_pairs_and_writes_nothing(tmp_path) -> None:
         "to style",
     ]
     assert sorted(p.name for p in out.iterdir()) == ["b.flac"]
+
+
+def test_expected_costs_follow_length_channels_rate_and_pixels(capfd) -> None:
+    """The batch bar's weights: from headers, relative within each kind; a pair that will fail counts as average."""
+    mariachi = str(corpus_file("music_mariachi_mexico_44k_mono.mp3"))
+
+    def audio(content: str, style: str = mariachi) -> Task:
+        return Task(str(corpus_file(content)), style, "audio", "out.wav")
+
+    def image(content: str) -> Task:
+        painting = str(corpus_file("painting_hokusai_poppies_655x449.png"))
+        return Task(str(corpus_file(content)), painting, "image", "out.png")
+
+    tasks = [
+        audio("music_frozen_bubble_intro_theme_44k_stereo.ogg"),  # 15 s, stereo
+        audio("speech_pocketsphinx_playing_cards_16k_mono_s24.wav"),  # 3.5 s
+        audio(  # 16.4 s at 8 kHz, styled at 8 kHz
+            "speech_ivr_allison_voicemail_options_8k_mono_s16.wav",
+            str(
+                corpus_file(
+                    "music_hold_music_manolo_camp_morning_coffee_8k_mono_s16.wav"
+                )
+            ),
+        ),
+        Task(str(BAD / "html_page_named.mp3"), mariachi, "audio", "out.wav"),
+        image("photo_chelsea_cat_451x300.png"),
+        image("photo_hubble_extreme_deep_field_1000x872.jpg"),
+    ]
+    costs = expected_costs(tasks, ImageConfig())
+    stereo, short, telephone, broken, cat, hubble = costs
+    assert stereo / short == pytest.approx(2 * 15.0 / 3.502, rel=0.01)
+    # 8 kHz runs at about 0.45 of the cost per second at 44.1 kHz.
+    assert telephone / short == pytest.approx(16.369 * 0.454 / 3.502, rel=0.01)
+    assert broken == 1.0
+    assert (
+        capfd.readouterr().err == ""
+    )  # libmpg123's notes on the HTML "MP3" kept quiet
+    assert (stereo + short + telephone) / 3 == pytest.approx(1.0)
+    # Images in their own units: the cat at 451 px has three passes, the
+    # Hubble picture is fitted to 512 px.
+    work = {
+        name: sum(i * p for i, p in planned_work(ImageConfig(), size))
+        for name, size in (("cat", (451, 300)), ("hubble", fit_size((1000, 872), 512)))
+    }
+    assert hubble / cat == pytest.approx(work["hubble"] / work["cat"])
+    assert cat + hubble == pytest.approx(2.0)

@@ -375,8 +375,10 @@ def test_rerun_skips_done_work_and_guards_settings(tmp_path: Path) -> None:
     )
     assert from_recipe.exit_code == 0 and "0 pairs to style" in from_recipe.output
 
-    redo = runner.invoke(main, [*args, "--overwrite"])
+    # Redone with the bar: it fills by each clip's cost and counts the pairs.
+    redo = runner.invoke(main, [*(a for a in args if a != "-q"), "--overwrite"])
     assert redo.exit_code == 0 and "2 pairs to style" in redo.output
+    assert "100%|" in redo.stderr and "2/2 pairs, last" in redo.stderr, redo.stderr
     assert all(p.stat().st_mtime_ns != stamp for p, stamp in stamps.items())
 
 
@@ -498,7 +500,7 @@ def test_ray_pairs_that_finished_as_the_batch_stops_are_recorded(
     style, out = make_style(tmp_path), tmp_path / "out"
 
     class StopAfterBothFinish:
-        def started(self, todo: int, skipped: int, failed: int) -> None:
+        def started(self, todo: list, skipped: int, failed: int) -> None:
             self.stopped = False
 
         def finished(self, line: dict) -> None:
@@ -535,7 +537,7 @@ def test_ray_shares_a_gpu_between_pairs_when_asked(tmp_path: Path) -> None:
     arrived: list[float] = []
 
     class Arrivals:
-        def started(self, todo: int, skipped: int, failed: int) -> None:
+        def started(self, todo: list, skipped: int, failed: int) -> None:
             pass
 
         def finished(self, line: dict) -> None:

@@ -32,7 +32,7 @@ LOCK_NAME = ".audiost-batch.lock"
 class BatchListener(Protocol):
     """What a front end (the CLI's progress bar) is told as a batch runs."""
 
-    def started(self, todo: int, skipped: int, failed: int) -> None: ...
+    def started(self, todo: Sequence[Task], skipped: int, failed: int) -> None: ...
 
     def finished(self, line: dict[str, Any]) -> None: ...
 
@@ -112,7 +112,8 @@ def run_batch(
         Folder for each pair's report (see :mod:`audiost.report`), mirroring
         OUTDIR's tree; needs matplotlib.
     listener : BatchListener, optional
-        Told the plan's size and each manifest line as it is written.
+        Told the tasks to run (and how many were skipped or cannot run) before
+        any work, then each manifest line as it is written.
 
     Returns
     -------
@@ -170,7 +171,7 @@ def run_batch(
             None if report is None else Path(report),
         )
         if listener:
-            listener.started(len(tasks), summary.skipped, summary.failed)
+            listener.started(tasks, summary.skipped, summary.failed)
         runner = _executor(executor, jobs, ray_address, recipe)
 
         def on_result(task: Task, line: dict[str, Any]) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 from tqdm import tqdm
 
+from ..batch.costs import expected_costs
 from ..batch.plan import DEFAULT_TEMPLATE, Plan
 from ..batch.recipe import load_recipe, resolve_recipe
 from ..batch.runner import (
@@ -20,7 +22,8 @@ from ..batch.runner import (
     plan_batch,
     run_batch,
 )
-from ..config import AUDIO_PRESETS
+from ..batch.worker import Task
+from ..config import AUDIO_PRESETS, ImageConfig
 from .common import (
     EXIT_INTERRUPTED,
     SectionedCommand,
@@ -153,7 +156,7 @@ def batch(
             overwrite,
         )
         return
-    listener = _Progress(quiet, jobs if executor == "local" else None)
+    listener = _Progress(quiet, jobs if executor == "local" else None, resolved.image)
     try:
         summary = run_batch(
             inputs,
@@ -195,30 +198,38 @@ def _list_plan(plan: Plan, overwrite: bool) -> None:
 
 
 class _Progress:
-    """One bar over the pairs to do (per-pair time, ETA) and one compact line per finished pair."""
+    """One bar over the pairs to do, filled by each pair's expected cost, and one compact line per finished pair."""
 
-    def __init__(self, quiet: bool, jobs: int | None):
-        self.quiet, self.jobs = quiet, jobs
+    def __init__(self, quiet: bool, jobs: int | None, image: ImageConfig):
+        self.quiet, self.jobs, self.image = quiet, jobs, image
         self.bar: tqdm | None = None
         self.todo = 0
         self.finished_count = 0
+        self.costs: dict[tuple[str, str], float] = {}
 
-    def started(self, todo: int, skipped: int, failed: int) -> None:
-        self.todo = todo
+    def started(self, todo: Sequence[Task], skipped: int, failed: int) -> None:
+        self.todo = len(todo)
         workers = f"{self.jobs} worker{'s' * (self.jobs != 1)}" if self.jobs else "Ray"
         already = (
             f", {skipped} skipped (done before or not stylable)" if skipped else ""
         )
         unplannable = f", {failed} cannot run" if failed else ""
         say(
-            f"batch: {todo} pair{'s' * (todo != 1)} to style on {workers}{already}{unplannable}"
+            f"batch: {self.todo} pair{'s' * (self.todo != 1)} to style on {workers}{already}{unplannable}"
         )
         if not self.quiet and todo:
+            # Filled by cost, not by pairs: a folder's clips differ in length
+            # (audiost.batch.costs), so the count goes beside the bar.
+            costs = expected_costs(todo, self.image)
+            self.costs = {
+                (task.content, task.style): cost
+                for task, cost in zip(todo, costs, strict=True)
+            }
             self.bar = tqdm(
-                total=todo,
+                total=sum(costs),
                 desc="batch",
-                unit="pair",
                 file=sys.stderr,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]",
                 dynamic_ncols=True,
             )
 
@@ -232,9 +243,10 @@ class _Progress:
             text = f"{head}: {_readable(line['error'])}"
         if self.bar is not None:
             self.bar.set_postfix_str(
-                f"last {line['seconds'] or 0:.1f} s", refresh=False
+                f"{self.finished_count}/{self.todo} pairs, last {line['seconds'] or 0:.1f} s",
+                refresh=False,
             )
-            self.bar.update(1)
+            self.bar.update(self.costs.get((line["content"], line["style"]), 0.0))
             self.bar.write(printable(text), file=sys.stderr)
         else:
             say(text)

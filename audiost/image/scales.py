@@ -56,17 +56,17 @@ def planned_iterations(cfg: ImageConfig, size: tuple[int, int]) -> int:
     return sum(iterations for iterations, _ in planned_work(cfg, size))
 
 
-def planned_work(cfg: ImageConfig, size: tuple[int, int]) -> list[tuple[int, float]]:
-    """Each coarse-to-fine pass's iterations and the cost of one, relative to the first pass's (its pixels).
+def planned_work(cfg: ImageConfig, size: tuple[int, int]) -> list[tuple[int, int]]:
+    """Each coarse-to-fine pass's iterations and its pixels, which is what one of its iterations costs.
 
-    A pass's iteration costs in proportion to its pixels (VGG's convolutions
-    dominate): on a 451 x 300 photo with VGG16 on the CPU, 1.8 and 3.4
-    times the first's for passes with 2.0 and 3.1 times its pixels.
+    VGG's convolutions dominate, so an iteration costs in proportion to the
+    pixels: on a 451 x 300 photo with VGG16 on the CPU, the second and third
+    passes' took 1.8 and 3.4 times the first's, with 2.0 and 3.1 times
+    its pixels.
     """
     sizes = scale_sizes(size, cfg.start_size, cfg.scale_step)
-    first = sizes[0][0] * sizes[0][1]
     return [
-        (iterations, width * height / first)
+        (iterations, width * height)
         for (width, height), iterations in zip(
             sizes,
             pass_iterations(cfg.iters, cfg.refine_iters, len(sizes)),
