@@ -14,7 +14,6 @@ from audiost.image.scales import (
     planned_work,
     scale_sizes,
 )
-from audiost.progress import progress_bar
 
 
 @pytest.mark.parametrize(
@@ -75,15 +74,3 @@ def test_planned_work_weighs_each_pass_by_its_pixels():
     assert sum(i for i, _ in work) == planned_iterations(config, size)
     assert [pixels for _, pixels in work] == [w * h for w, h in sizes]
     assert work[-1][1] / work[0][1] == pytest.approx(3.1, abs=0.1)
-
-
-def test_the_bar_fills_by_work_and_counts_iterations(capsys):
-    """Six cheap iterations then four costing three times as much: a third of the bar after the cheap ones."""
-    work = [(6, 1.0), (4, 3.0)]
-    for last, percent in ((6, " 33%|"), (10, "100%|")):
-        with progress_bar(10, "styling", work=work) as on_step:
-            for iteration in range(1, last + 1):
-                on_step(iteration, 0.5)
-        # tqdm redraws at most every 0.1 s; closing draws the bar as it stands.
-        shown = capsys.readouterr().err.strip().split("\r")[-1]
-        assert percent in shown and f"{last}/10, loss=0.5" in shown, shown
