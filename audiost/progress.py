@@ -13,34 +13,34 @@ if TYPE_CHECKING:
     from .config import AudioConfig, ImageConfig
     from .engine.optimise import StepCallback
 
-_BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
-# With ``work``, the bar counts cost, not iterations: the count goes beside the loss.
-_WORK_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
+#: The bars fill by cost, not by steps (see :func:`progress_bar`), so the
+#: count of steps goes in the postfix, beside the loss.
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
 
 
 @contextlib.contextmanager
 def progress_bar(
-    total: int,
+    work: Sequence[tuple[int, float]],
     description: str,
     *,
     quiet: bool = False,
     then: tuple[int, str] | None = None,
-    work: Sequence[tuple[int, float]] | None = None,
 ) -> Iterator[StepCallback]:
     """Yield a step callback that drives a bar showing iteration, loss, elapsed and remaining time.
 
+    ``work``, ``[(iterations, cost of each), ...]`` in order: the bar fills
+    by cost, so that its remaining time holds when later iterations are
+    slower (a picture's coarse-to-fine passes: on a 451 px photo the last
+    pass's iterations cost 3.4 times the first's, and the remaining time
+    counted in iterations was under half the truth from the middle on).
     The bar appears at the first step, so input errors found before the
     optimisation starts are not preceded by an empty bar. ``then``,
     ``(iterations, description)``: after that many iterations the bar says
-    so (a second stage, whose loss is another thing's). ``work``,
-    ``[(iterations, cost of each), ...]`` in order: the bar fills by cost,
-    so that its remaining time holds when later iterations are slower (a
-    picture's coarse-to-fine passes: on a 451 px photo the last pass's
-    iterations cost 3.4 times the first's, and the remaining time counted
-    in iterations was under half the truth from the middle on).
+    so (a second stage, whose loss is another thing's).
     """
     bars: list[tqdm] = []
-    done = _work_done(work) if work else None
+    done = _work_done(work)
+    total = sum(iterations for iterations, _ in work)
 
     def on_step(iteration: int, loss: float) -> None:
         if quiet:
@@ -48,22 +48,18 @@ def progress_bar(
         if not bars:
             bars.append(
                 tqdm(
-                    total=total if done is None else done(total),
+                    total=done(total),
                     desc=description,
                     file=sys.stderr,
-                    bar_format=_BAR_FORMAT if done is None else _WORK_FORMAT,
+                    bar_format=BAR_FORMAT,
                     dynamic_ncols=True,
                 )
             )
         bar = bars[0]
         if then is not None and iteration > then[0]:
             bar.set_description_str(then[1], refresh=False)
-        if done is None:
-            bar.set_postfix_str(f"loss={loss:.4g}", refresh=False)
-            bar.update(iteration - bar.n)
-        else:
-            bar.set_postfix_str(f"{iteration}/{total}, loss={loss:.4g}", refresh=False)
-            bar.update(done(iteration) - bar.n)
+        bar.set_postfix_str(f"{iteration}/{total}, loss={loss:.4g}", refresh=False)
+        bar.update(done(iteration) - bar.n)
 
     try:
         yield on_step
@@ -103,20 +99,12 @@ def audio_progress(
     iteration, so the remaining time includes it from the start instead of
     running that much short until the decode is over.
     """
-    work = None
+    work = [(config.iters, 1.0)]
     if config.wave_iters:
         decode = config.gl_iters * _DECODE_PER_GL_ITERATION
-        work = [
-            (config.iters, 1.0),
-            (1, 1.0 + decode),
-            (config.wave_iters - 1, 1.0),
-        ]
+        work += [(1, 1.0 + decode), (config.wave_iters - 1, 1.0)]
     return progress_bar(
-        config.iters + config.wave_iters,
-        verb,
-        quiet=quiet,
-        then=(config.iters, f"{verb} the waveform"),
-        work=work,
+        work, verb, quiet=quiet, then=(config.iters, f"{verb} the waveform")
     )
 
 
@@ -124,11 +112,6 @@ def image_progress(
     config: ImageConfig, size: tuple[int, int], verb: str, quiet: bool = False
 ) -> contextlib.AbstractContextManager[StepCallback]:
     """The bar of a picture made at ``size`` (``(width, height)``): every coarse-to-fine pass, filled by its cost."""
-    from .image.scales import planned_iterations, planned_work
+    from .image.scales import planned_work
 
-    return progress_bar(
-        planned_iterations(config, size),
-        verb,
-        quiet=quiet,
-        work=planned_work(config, size),
-    )
+    return progress_bar(planned_work(config, size), verb, quiet=quiet)

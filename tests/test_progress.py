@@ -10,7 +10,7 @@ def test_the_bar_fills_by_work_and_counts_iterations(capsys):
     """Six cheap iterations then four costing three times as much: a third of the bar after the cheap ones."""
     work = [(6, 1.0), (4, 3.0)]
     for last, percent in ((6, " 33%|"), (10, "100%|")):
-        with progress_bar(10, "styling", work=work) as on_step:
+        with progress_bar(work, "styling") as on_step:
             for iteration in range(1, last + 1):
                 on_step(iteration, 0.5)
         # tqdm redraws at most every 0.1 s; closing draws the bar as it stands.

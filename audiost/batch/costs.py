@@ -13,13 +13,10 @@ have.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-
-import soundfile as sf
 
 from ..config import ImageConfig
 from ..limits import MAX_CHANNELS, MAX_DURATION_S, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
-from ..media.audio_io import native_stderr_silenced
+from ..media.audio_io import audio_header
 from ..media.image_io import image_size
 from .worker import Task
 
@@ -80,20 +77,16 @@ def _audio_header(path: str) -> tuple[float, int, int] | None:
     limit) belongs to a file that fails at once; counted at its claim, it
     would hold the bar back until then.
     """
-    if not Path(path).is_file():  # a pipe would block
+    header = audio_header(path)
+    if header is None:
         return None
-    try:
-        with native_stderr_silenced():  # libmpg123's notes on a broken MP3
-            info = sf.info(path)
-    except (sf.LibsndfileError, RuntimeError, OSError):
-        return None
-    seconds = info.frames / info.samplerate if info.samplerate > 0 else 0.0
+    seconds, channels, rate = header
     usable = (
-        MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE
-        and 1 <= info.channels <= MAX_CHANNELS
-        and 0 < seconds <= MAX_DURATION_S
+        MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE
+        and 1 <= channels <= MAX_CHANNELS
+        and seconds <= MAX_DURATION_S
     )
-    return (seconds, info.channels, info.samplerate) if usable else None
+    return header if usable else None
 
 
 def _image_cost(path: str, image: ImageConfig) -> float | None:

@@ -24,6 +24,7 @@ from ..batch.runner import (
 )
 from ..batch.worker import Task
 from ..config import AUDIO_PRESETS, ImageConfig
+from ..progress import BAR_FORMAT
 from .common import (
     EXIT_INTERRUPTED,
     SectionedCommand,
@@ -229,7 +230,7 @@ class _Progress:
                 total=sum(costs),
                 desc="batch",
                 file=sys.stderr,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]",
+                bar_format=BAR_FORMAT,
                 dynamic_ncols=True,
             )
 

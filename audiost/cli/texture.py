@@ -183,21 +183,19 @@ def _audio(
     quiet: bool,
     settings: dict[str, Any],
 ) -> tuple[Any, str]:
-    import soundfile as sf
 
     from ..audio import synthesize_audio
     from ..config import audio_preset
-    from ..media.audio_io import check_input_file
+    from ..media.audio_io import audio_header, check_input_file
 
     config = make_config(audio_preset, preset, settings)
     if duration is not None:
         seconds = parse_duration(duration)
     else:
-        check_input_file(style, "an audio file")  # sf.info would block on a pipe
-        try:
-            seconds = sf.info(style).duration
-        except (sf.LibsndfileError, RuntimeError, OSError):
-            seconds = 10.0  # the loader reports the real problem next
+        check_input_file(style, "an audio file")
+        header = audio_header(style)
+        # Without a length in the header, the loader reports the real problem next.
+        seconds = 10.0 if header is None else header[0]
     output = output or Path(f"{style.stem}_texture.wav")
     with audio_progress(config, "synthesising", quiet) as on_step:
         result = synthesize_audio(

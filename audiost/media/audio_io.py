@@ -94,8 +94,8 @@ def load_audio(
             _check_channels(audio.shape[0], max_channels, path)
     _check_rate(sr, path)
     if start and not audio.shape[1]:
-        length = _header_length_s(path)
-        known = "" if length is None else f" ({length:.2f} s)"
+        header = audio_header(path)
+        known = "" if header is None else f" ({header[0]:.2f} s)"
         raise AudiostError(
             f"the excerpt starts at {start:g} s, at or past the end of the audio{known}",
             path,
@@ -267,13 +267,22 @@ def _read_soundfile(
     return np.ascontiguousarray(audio), sr, problem
 
 
-def _header_length_s(path: Path) -> float | None:
-    """The length a file's header gives, or None where it gives none (MP3 via librosa, streams)."""
-    try:
-        info = sf.info(path)
-    except (sf.LibsndfileError, RuntimeError):
+def audio_header(path: str | os.PathLike) -> tuple[float, int, int] | None:
+    """``(seconds, channels, rate)`` as a file's header gives them, without decoding; None where it gives no length.
+
+    Only a regular file is opened (a pipe would block), and decoders' notes
+    on a broken file stay off the terminal.
+    """
+    if not Path(path).is_file():
         return None
-    return info.frames / info.samplerate if info.frames > 0 else None
+    try:
+        with native_stderr_silenced():
+            info = sf.info(path)
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        return None
+    if info.frames <= 0 or info.samplerate <= 0:
+        return None
+    return info.frames / info.samplerate, info.channels, info.samplerate
 
 
 def _skip(f: sf.SoundFile, frames: int) -> None:
