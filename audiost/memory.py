@@ -170,22 +170,78 @@ _OBJECTIVE_CANVASES = 30
 
 
 def estimate_audio_memory(
-    cfg: AudioConfig, channels: int, samples: int, sr: int
+    cfg: AudioConfig,
+    channels: int,
+    samples: int,
+    sr: int,
+    styles: Sequence[tuple[float, int, int]] = (),
 ) -> int:
     """Peak bytes of an audio transfer or texture of ``channels x samples`` at ``sr``.
 
     ``cfg`` is an :class:`~audiost.config.AudioConfig`. A content longer
     than ``section_seconds`` is styled a section at a time: the peak is one
     section's, plus the assembled spectrogram and output waveform.
+    ``styles``, ``(seconds, channels, rate)`` each, are read and analysed
+    before the run (:func:`_style_estimate`); a long style can need more
+    than the run.
     """
     from .media.stft import n_fft_for_rate
 
     hop = n_fft_for_rate(sr) // 4
     section = round(cfg.section_seconds * sr)
     if samples <= section:
-        return _section_estimate(cfg, channels, samples, sr)
-    assembled = channels * (hop * 2 + 1) * (samples // hop + 1) + channels * samples
-    return _section_estimate(cfg, channels, section, sr) + _FLOAT * assembled
+        run = _section_estimate(cfg, channels, samples, sr)
+    else:
+        assembled = channels * (hop * 2 + 1) * (samples // hop + 1) + channels * samples
+        run = _section_estimate(cfg, channels, section, sr) + _FLOAT * assembled
+    if not styles:
+        return run
+    return max(run, int(_RUN_OVERHEAD + _style_estimate(cfg, channels, sr, styles)))
+
+
+def _style_estimate(
+    cfg: AudioConfig, channels: int, sr: int, styles: Sequence[tuple[float, int, int]]
+) -> int:
+    """Peak bytes of reading and analysing ``styles`` for a result of ``channels`` at ``sr``.
+
+    Follows :meth:`~audiost.audio.transfer.AudioStylist` step by step:
+    every style is decoded (into one array) and resampled, all are
+    laid out (mid/side or a mono mix: a new copy), then encoded one at a
+    time, each canvas (twice its samples) replacing its wave; the network
+    reads the canvases in blocks of frames (a VGG, whole).
+    """
+    from .engine.blocks import BLOCK_FRAMES
+    from .media.stft import n_fft_for_rate
+
+    hop = n_fft_for_rate(sr) // 4
+    read = 0.0  # samples held once read, at the canvas's rate
+    peak = 0.0
+    laid = []  # (channels, samples) of each style as styled
+    for seconds, style_channels, rate in styles:
+        own, at_sr = seconds * rate, seconds * sr
+        resampled = at_sr if rate != sr else 0
+        peak = max(peak, read + style_channels * (own + resampled))
+        read += style_channels * at_sr
+        laid.append((channels if style_channels == channels else 1, at_sr))
+    waiting = sum(c * n for c, n in laid)
+    peak = max(peak, read + waiting)
+    canvases = 0.0
+    for c, n in laid:
+        canvas = c * (2 * hop + 1) * (n / hop + 1)
+        peak = max(peak, canvases + waiting + canvas)
+        canvases += canvas
+        waiting -= c * n
+    widest = max(c for c, _ in laid)
+    if cfg.net == "spectral-conv":
+        from .features.spectral_conv import BAND_BINS, LOG_BINS, band_starts
+
+        bands = len(band_starts(LOG_BINS, BAND_BINS))
+        frames = BLOCK_FRAMES + max(cfg.kernel_widths)
+        features = len(cfg.kernel_widths) * cfg.n_filters * bands * frames * widest
+    else:  # a VGG reads each style's canvas whole, as a picture
+        largest = max(c * (2 * hop + 1) * (n / hop + 1) for c, n in laid)
+        features = _vgg_floats_per_pixel(cfg.net, 5) * largest
+    return int(_FLOAT * max(peak, canvases + features))
 
 
 def _section_estimate(cfg: AudioConfig, channels: int, samples: int, sr: int) -> int:
@@ -248,15 +304,20 @@ def _vgg_estimate(
     *,
     channels_in: int,
 ) -> int:
-    per_pixel = sum(
-        channels * layers / 4**block
-        for block, (channels, layers) in enumerate(_VGG_BLOCKS[net][:deepest])
-    )
+    per_pixel = _vgg_floats_per_pixel(net, deepest)
     step = _ACTIVATION_COPIES * per_pixel * pixels
     canvas = channels_in * pixels * _CANVAS_COPIES[optimizer]
     # A style larger than the output passes through once, without gradients.
     style = max(per_pixel * style_pixels - step, 0)
     return int(_RUN_OVERHEAD + _FLOAT * (step + canvas + style + _VGG_PARAMETERS[net]))
+
+
+def _vgg_floats_per_pixel(net: str, deepest: int) -> float:
+    """Floats of one pass's feature maps per input pixel, through block ``deepest``."""
+    return sum(
+        channels * layers / 4**block
+        for block, (channels, layers) in enumerate(_VGG_BLOCKS[net][:deepest])
+    )
 
 
 def check_audio_memory(
@@ -266,13 +327,30 @@ def check_audio_memory(
     sr: int,
     device: torch.device,
     what: str | os.PathLike,
+    styles: Sequence[tuple[float, int, int]] = (),
 ) -> int:
     """Estimate an audio run's peak memory and refuse it if it will not fit; returns the estimate.
 
-    The message names the first two of these that fit: ``--optimizer adam``,
-    ``--mono``, both, a lower ``--sample-rate``, or the length that would fit.
+    ``styles``, ``(seconds, channels, rate)`` each, count as
+    :func:`estimate_audio_memory` says. The message names the first two of
+    these that fit: ``--optimizer adam``, ``--mono``, both, a shorter
+    ``--section-seconds``, a lower ``--sample-rate``, the content's length
+    that would fit, or (one style) the style's.
     """
-    needed = estimate_audio_memory(cfg, channels, samples, sr)
+
+    def estimate(
+        changed: AudioConfig = cfg,
+        chans: int = channels,
+        seconds: float = samples / sr,
+        rate: int = sr,
+        style_seconds: float | None = None,
+    ) -> int:
+        laid = styles
+        if style_seconds is not None:
+            laid = [(style_seconds, *styles[0][1:])]
+        return estimate_audio_memory(changed, chans, round(seconds * rate), rate, laid)
+
+    needed = estimate()
     limit = memory_limit(cfg.max_memory, device)
     room = limit[0]
     if room is None or needed <= room:
@@ -280,26 +358,14 @@ def check_audio_memory(
     adam = cfg.replace(optimizer="adam")
     options: list[tuple[str, Callable[[], int]]] = []
     if cfg.optimizer != "adam":
-        options.append(
-            (
-                "--optimizer adam",
-                lambda: estimate_audio_memory(adam, channels, samples, sr),
-            )
-        )
+        options.append(("--optimizer adam", lambda: estimate(adam)))
     if channels > 1:
-        options.append(("--mono", lambda: estimate_audio_memory(cfg, 1, samples, sr)))
+        options.append(("--mono", lambda: estimate(chans=1)))
         if cfg.optimizer != "adam":
-            options.append(
-                (
-                    "--mono --optimizer adam",
-                    lambda: estimate_audio_memory(adam, 1, samples, sr),
-                )
-            )
+            options.append(("--mono --optimizer adam", lambda: estimate(adam, 1)))
     duration = samples / sr
     shorter = _largest_fitting(
-        lambda seconds: estimate_audio_memory(
-            cfg.replace(section_seconds=seconds), channels, samples, sr
-        ),
+        lambda seconds: estimate(cfg.replace(section_seconds=seconds)),
         6,
         min(cfg.section_seconds, duration),
         room,
@@ -308,33 +374,25 @@ def check_audio_memory(
         options.append(
             (
                 f"--section-seconds {shorter}",
-                lambda: estimate_audio_memory(
-                    cfg.replace(section_seconds=shorter), channels, samples, sr
-                ),
+                lambda: estimate(cfg.replace(section_seconds=shorter)),
             )
         )
     if sr > 22050:
-        options.append(
-            (
-                "--sample-rate 22050",
-                lambda: estimate_audio_memory(
-                    cfg, channels, samples * 22050 // sr, 22050
-                ),
-            )
-        )
-    cut = _largest_fitting(
-        lambda seconds: estimate_audio_memory(cfg, channels, seconds * sr, sr),
-        1,
-        duration,
-        room,
-    )
+        options.append(("--sample-rate 22050", lambda: estimate(rate=22050)))
+    cut = _largest_fitting(lambda seconds: estimate(seconds=seconds), 1, duration, room)
     if cut is not None:
-        options.append(
-            (
-                f"cutting it to {cut} s",
-                lambda: estimate_audio_memory(cfg, channels, cut * sr, sr),
-            )
+        options.append((f"cutting it to {cut} s", lambda: estimate(seconds=cut)))
+    if len(styles) == 1:
+        style_cut = _largest_fitting(
+            lambda seconds: estimate(style_seconds=seconds), 1, styles[0][0], room
         )
+        if style_cut is not None:
+            options.append(
+                (
+                    f"cutting the style to {style_cut} s",
+                    lambda: estimate(style_seconds=style_cut),
+                )
+            )
     check_fits(needed, limit, device, options, what)
     return needed
 

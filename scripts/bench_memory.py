@@ -29,6 +29,10 @@ sys.path.insert(0, str(REPO))
 
 AUDIO_CONTENT = "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac"
 AUDIO_STYLE = "music_sonicpi_tabla_loop_44k_stereo.flac"
+# Looped into the long styles: a wide stereo recording (the tabla loop is
+# mono to a listener, styled as one channel where the estimate, which
+# reads only the header, counts two).
+LONG_STYLE = "music_frozen_bubble_intro_theme_44k_stereo.ogg"
 PHOTO = "photo_sheep_pasture_1138x665.jpg"
 PAINTING = "painting_hokusai_poppies_655x449.png"
 
@@ -47,6 +51,28 @@ CASES = [
         {"preset": "balanced", "optimizer": "adam"},
     ),
     ("audio 120 s stereo, fast (4 sections)", "audio", 120, 2, {"preset": "fast"}),
+    # A long style file, decoded and analysed in the run: 10 s of content.
+    (
+        "audio 10 s mono, 10 min stereo style",
+        "audio",
+        10,
+        1,
+        {"preset": "balanced", "style_seconds": 600},
+    ),
+    (
+        "audio 10 s stereo, 10 min stereo style",
+        "audio",
+        10,
+        2,
+        {"preset": "balanced", "style_seconds": 600},
+    ),
+    (
+        "audio 10 s stereo, 30 min stereo style, fast",
+        "audio",
+        10,
+        2,
+        {"preset": "fast", "style_seconds": 1800},
+    ),
     ("image 256 px, vgg19", "image", 256, 3, {}),
     ("image 512 px, vgg19", "image", 512, 3, {}),
     ("image 512 px, vgg19, adam", "image", 512, 3, {"optimizer": "adam"}),
@@ -73,12 +99,25 @@ if kind == "audio":
     from audiost import transfer_audio
     sr = 44100
     preset = settings.pop("preset")
-    cfg = audio_preset(preset, iters=iters, gl_iters=4, device="cpu", **settings)
+    cfg = audio_preset(preset, iters=iters, gl_iters=4, device="cpu")
     base, _ = librosa.load(corpus + "/" + sys.argv[2], sr=sr, mono=False, duration=30)
     base = np.atleast_2d(base)
     content = np.resize(base[:channels] if base.shape[0] >= channels else np.repeat(base, channels, 0), (channels, size * sr))
-    style, _ = librosa.load(corpus + "/" + sys.argv[3], sr=sr, mono=True, duration=5)
-    estimate = estimate_audio_memory(cfg, channels, content.shape[1], sr)
+    style_seconds = settings.pop("style_seconds", None)
+    cfg = cfg.replace(**settings)
+    if style_seconds is None:
+        style, _ = librosa.load(corpus + "/" + sys.argv[3], sr=sr, mono=True, duration=5)
+        styles = []
+    else:  # a file, read by the transfer: the stereo style looped to length
+        import soundfile, tempfile
+        looped, _ = librosa.load(corpus + "/" + sys.argv[3], sr=sr, mono=False)
+        style = tempfile.mkdtemp() + "/style.flac"
+        with soundfile.SoundFile(style, "w", sr, looped.shape[0]) as f:
+            for _ in range(0, style_seconds * sr, looped.shape[1]):
+                f.write(looped.T)
+        styles = [(soundfile.info(style).duration, looped.shape[0], sr)]
+        del looped
+    estimate = estimate_audio_memory(cfg, channels, content.shape[1], sr, styles)
     before = rss()
     transfer_audio(content.astype(np.float32), style, content_sr=sr, style_sr=sr, config=cfg)
 else:
@@ -102,6 +141,8 @@ def measure(
 ) -> dict:
     """Run one case in a fresh process; its estimate and measured peak in bytes."""
     inputs = (AUDIO_CONTENT, AUDIO_STYLE) if kind == "audio" else (PHOTO, PAINTING)
+    if "style_seconds" in settings:
+        inputs = (AUDIO_CONTENT, LONG_STYLE)
     payload = json.dumps([kind, size, channels, dict(settings), str(corpus), iters])
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, payload, *inputs],

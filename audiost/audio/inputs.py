@@ -10,7 +10,7 @@ import numpy as np
 from ..config import AudioConfig
 from ..errors import AudiostError
 from ..media.audio import mid_side
-from ..media.audio_io import excerpt, load_audio, read_sample_rate
+from ..media.audio_io import audio_header, excerpt, load_audio, read_sample_rate
 
 AudioInput = str | os.PathLike | np.ndarray
 
@@ -54,6 +54,16 @@ def input_rate(source: AudioInput, sr: int | None, cfg: AudioConfig) -> int:
     return read_sample_rate(
         source, max_seconds=cfg.max_duration, max_channels=cfg.max_channels
     )
+
+
+def audio_extent(source: AudioInput, sr: int | None) -> tuple[float, int, int] | None:
+    """``(seconds, channels, rate)`` of an input without decoding it (a file's header, an array's shape); None where unknown."""
+    if isinstance(source, np.ndarray):
+        if not sr or not source.size:
+            return None
+        shape = np.shape(np.atleast_2d(source))
+        return shape[-1] / sr, shape[0], int(sr)
+    return audio_header(source)
 
 
 def audio_input_name(source: AudioInput, role: str) -> str:

@@ -24,6 +24,7 @@ from ..engine import (
     Term,
     TimeWindows,
 )
+from ..engine.blocks import statistics_in_blocks
 from ..features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
 from ..features.spectral_conv import F_MIN, log_frequency_matrix
 from ..media.stft import Stft
@@ -200,12 +201,13 @@ def _style_losses(
     canvas: torch.Tensor,
 ) -> dict[str, nn.Module]:
     """One style canvas's loss modules by term name: its statistics per style layer (seen through ``network``), spectral envelope and level distribution."""
-    with torch.no_grad():
-        features = network(canvas, network.style_layers)
     style_loss = STYLE_LOSSES[cfg.style_loss]
+    statistics = statistics_in_blocks(
+        network, canvas, dict.fromkeys(network.style_layers, style_loss)
+    )
     losses: dict[str, nn.Module] = {
-        f"style:{name}": style_loss(features[name], groups=network.groups)
-        for name in network.style_layers
+        f"style:{name}": style_loss(groups=network.groups).set_target(statistic)
+        for name, statistic in statistics.items()
     }
     losses["spectral_envelope"] = EnvelopeLoss(canvas, "frequency")
     losses["level_distribution"] = LevelDistributionLoss(canvas, base.row_weights())

@@ -22,6 +22,7 @@ import torch
 from ..config import AudioConfig, audio_preset
 from ..device import resolve_device, stage
 from ..engine import AutocorrelationLoss, Objective, Term, optimise_with
+from ..engine.blocks import autocorrelations_in_blocks
 from ..engine.optimise import StepCallback
 from ..errors import AudiostError
 from ..media.audio import AudioCanvas
@@ -151,7 +152,7 @@ def _synthesize_audio(
         # A near-mono stereo style is laid out as mono: synthesised once and
         # written to both channels (finish_audio's ``channels``).
         styled_wave, is_mid_side = style_layout(wave, wave.shape[0])
-        style_canvas, _ = audio_canvas.encode(styled_wave)
+        style_canvas = audio_canvas.encode_canvas(styled_wave)
         targets = prepare_style(
             cfg,
             build_network(cfg, audio_canvas.stft.n_bins, sr).to(device),
@@ -159,8 +160,6 @@ def _synthesize_audio(
             sr=sr,
         )
         network = targets.network
-        with torch.no_grad():
-            features = network(style_canvas, network.style_layers)
         terms = style_terms(cfg, targets)
         frames = (
             1 + length // audio_canvas.stft.hop
@@ -171,14 +170,17 @@ def _synthesize_audio(
             round(MAX_RHYTHM_S * sr / audio_canvas.stft.hop),
         )
         if max_lag >= 1:
+            rhythms = autocorrelations_in_blocks(
+                network, style_canvas, list(network.style_layers), max_lag
+            )
             terms += [
                 Term(
                     f"rhythm:{name}",
-                    AutocorrelationLoss(features[name], max_lag),
+                    AutocorrelationLoss(None, max_lag, target=rhythm),
                     rhythm_weight / len(network.style_layers),
                     name,
                 )
-                for name in network.style_layers
+                for name, rhythm in rhythms.items()
             ]
         objective = Objective(network, terms)
         generator = torch.Generator(device).manual_seed(cfg.seed)

@@ -36,6 +36,7 @@ from ..outputs import check_output_path, intermediate_path
 from .inputs import (
     AudioInput,
     as_styles,
+    audio_extent,
     audio_input_name,
     input_rate,
     read_audio_input,
@@ -257,6 +258,7 @@ class AudioStylist:
             sr = audio_canvas.sr
             if output is not None:
                 check_audio_output(output, sr, channels, cfg.bit_depth)
+            extents = [audio_extent(style, rate) for style, rate in styles]
             peak = check_audio_memory(
                 cfg,
                 channels,
@@ -264,6 +266,7 @@ class AudioStylist:
                 sr,
                 device,
                 audio_input_name(content, "content"),
+                [extent for extent in extents if extent is not None],
             )
 
         with stage(timings, "style", device):
@@ -428,24 +431,46 @@ class AudioStylist:
         styles: list[tuple[AudioInput, int | None]],
         channels: int,
     ) -> StyleTargets:
-        waves = []
-        for style, style_sr in styles:
-            wave, sr = read_audio_input(style, style_sr, "style", self.config)
-            wave = check_audio(
-                wave,
-                sr,
-                min_samples=audio_canvas.min_samples_at(sr),
-                name=audio_input_name(style, "style"),
-            )
-            waves.append(resample(wave, sr, audio_canvas.sr))
-        waves, is_mid_side = styles_layout(waves, channels)
-        return prepare_styles(
-            self.config,
-            network,
-            [audio_canvas.encode(wave)[0] for wave in waves],
-            sr=audio_canvas.sr,
-            mid_side=is_mid_side,
+        _say_if_long(styles)
+        waves, is_mid_side = styles_layout(
+            [self._read_style(style, rate, audio_canvas) for style, rate in styles],
+            channels,
         )
+        # Each wave is let go once encoded: a long style's samples and its
+        # canvas (twice their size) are not all held at once.
+        canvases = []
+        while waves:
+            canvases.append(audio_canvas.encode_canvas(waves.pop(0)))
+        return prepare_styles(
+            self.config, network, canvases, sr=audio_canvas.sr, mid_side=is_mid_side
+        )
+
+    def _read_style(
+        self, style: AudioInput, style_sr: int | None, audio_canvas: AudioCanvas
+    ) -> np.ndarray:
+        """One style's checked samples at the canvas's rate."""
+        wave, sr = read_audio_input(style, style_sr, "style", self.config)
+        wave = check_audio(
+            wave,
+            sr,
+            min_samples=audio_canvas.min_samples_at(sr),
+            name=audio_input_name(style, "style"),
+        )
+        return resample(wave, sr, audio_canvas.sr)
+
+
+#: A style this long (s, all styles together) takes seconds to analyse
+#: (ten minutes of stereo: 12 s here), which is said before it starts.
+_LONG_STYLE_S = 120.0
+
+
+def _say_if_long(styles: list[tuple[AudioInput, int | None]]) -> None:
+    """Say that the styles are analysed first when that takes a while, so a quiet terminal is not taken for a hang."""
+    extents = [audio_extent(style, rate) for style, rate in styles]
+    seconds = sum(extent[0] for extent in extents if extent is not None)
+    if seconds >= _LONG_STYLE_S:
+        names = ", ".join(audio_input_name(style, "style") for style, _ in styles)
+        LOG.info("%s: analysing %.0f s of style first", names, seconds)
 
 
 def _in_style_layout(wave: np.ndarray, targets: StyleTargets) -> np.ndarray:

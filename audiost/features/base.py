@@ -32,6 +32,11 @@ class FeatureNetwork(nn.Module):
     #: Whether a pipeline feeds it the canvas minus the style's mean per row
     #: (:class:`AffineInput`).
     centre_on_style: bool = False
+    #: For a network whose features at a frame (the last axis) read only the
+    #: frames this far either side of it: a long canvas can then be analysed
+    #: in blocks (:func:`~audiost.engine.blocks.statistics_in_blocks`). None
+    #: when features are not local in time (VGG pools across the canvas).
+    time_context: int | None = None
 
     def forward(
         self, canvas: torch.Tensor, layers: Collection[str]
@@ -91,6 +96,7 @@ class AffineInput(FeatureNetwork):
         self.content_layers = network.content_layers
         self.style_layers = network.style_layers
         self.groups = network.groups
+        self.time_context = network.time_context
 
     def forward(
         self, canvas: torch.Tensor, layers: Collection[str]

@@ -135,6 +135,7 @@ class BandedSpectralConv(FeatureNetwork):
             conv.weight.data = torch.randn(conv.weight.shape, generator=generator) * std
             self.branches[f"conv{width}"] = conv
         self.layer_names = tuple(self.branches)
+        self.time_context = max(widths) // 2
         # The narrowest branch resolves onsets best; the wider ones added
         # nothing to the content kept on the corpus table (0.834 either way).
         self.content_layers = (f"conv{min(widths)}",)

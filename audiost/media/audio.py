@@ -16,6 +16,9 @@ import torch
 from .griffin_lim import griffin_lim, spectral_convergence
 from .stft import Stft
 
+#: Frames per block where :meth:`AudioCanvas.encode_canvas` builds a canvas.
+_ENCODE_BLOCK = 2048
+
 
 class AudioCanvas:
     """Encoder/decoder between waveforms and canvases for one sample rate and device.
@@ -55,6 +58,25 @@ class AudioCanvas:
             torch.as_tensor(wave, dtype=torch.float32, device=self.device)
         )
         return self._canvas_and_phase(spec)
+
+    def encode_canvas(self, wave: np.ndarray) -> torch.Tensor:
+        """:meth:`encode`'s canvas alone, made a block of frames at a time.
+
+        For a style, whose phase is never used: a ten-minute style's whole
+        complex STFT and phasors took four times its canvas's memory.
+        """
+        samples = torch.as_tensor(wave, dtype=torch.float32, device=self.device)
+        frames = (
+            1 + samples.shape[-1] // self.stft.hop
+        )  # as the centred STFT makes them
+        canvas = torch.empty(
+            (samples.shape[0], 1, self.stft.n_bins, frames), device=self.device
+        )
+        for start in range(0, frames, _ENCODE_BLOCK):
+            stop = min(start + _ENCODE_BLOCK, frames)
+            spec = self.stft.frames(samples, start, stop)
+            canvas[..., start:stop] = self._canvas(spec.abs())
+        return canvas
 
     def encode_frames(
         self, wave: torch.Tensor, start: int, stop: int
@@ -122,7 +144,13 @@ def mid_side(wave: np.ndarray) -> np.ndarray:
     content's (often identical) phases and add up what the style cancels:
     on the corpus's vinyl record, 20 dB too much sub-bass in the mono mix.
     """
-    return np.stack([(wave[0] + wave[1]) / 2, (wave[0] - wave[1]) / 2])
+    # In place in the result: an hour-long style's sums, halves and their
+    # stack held three copies of it besides the input.
+    out = np.empty(wave.shape, np.result_type(wave.dtype, np.float32))
+    np.add(wave[0], wave[1], out=out[0])
+    np.subtract(wave[0], wave[1], out=out[1])
+    out *= 0.5
+    return out
 
 
 def left_right(wave: torch.Tensor) -> torch.Tensor:

@@ -191,7 +191,9 @@ def native_stderr_silenced() -> Iterator[None]:
 
 
 def _require_finite(audio: np.ndarray, name: str | os.PathLike) -> None:
-    if not np.isfinite(audio).all():
+    # A NaN or infinity shows in the minimum or maximum: no mask the size of
+    # a long file (np.isfinite's) is made.
+    if audio.size and not np.isfinite([audio.min(), audio.max()]).all():
         raise AudiostError(
             "contains NaN or infinite samples; repair or re-export the file", name
         )
@@ -247,13 +249,19 @@ def _read_soundfile(
             max(1, round(duration * sr)) if duration is not None else None,
         ]
         stop = min((n for n in limits if n is not None), default=None)
-        blocks: list[np.ndarray] = []
+        # One array, filled block by block through one buffer: a list of
+        # small blocks stayed in the heap once freed, and with the array
+        # made from it a long style's decode held two copies or more.
+        # Sized by the header, which may lie: never past ``stop``, grown
+        # where the file holds more, cut where it holds less.
+        audio = np.empty((channels, _expected_frames(f, stop)), np.float32)
+        buffer = np.empty((_BLOCK_FRAMES, channels), np.float32)
         read = 0
         problem = None
         while stop is None or read < stop:
             wanted = _BLOCK_FRAMES if stop is None else min(_BLOCK_FRAMES, stop - read)
             try:
-                block = f.read(wanted, dtype="float32", always_2d=True)
+                block = f.read(wanted, out=buffer[:wanted])
             except (sf.LibsndfileError, RuntimeError) as exc:
                 if not read:
                     raise AudiostError(f"cannot decode audio: {exc}", path) from exc
@@ -261,10 +269,35 @@ def _read_soundfile(
                 break
             if not len(block):
                 break
-            blocks.append(block)
+            if read + len(block) > audio.shape[1]:
+                size = max(2 * audio.shape[1], read + len(block))
+                audio = _grown(audio, read, size if stop is None else min(size, stop))
+            audio[:, read : read + len(block)] = block.T
             read += len(block)
-    audio = np.concatenate(blocks).T if blocks else np.zeros((channels, 0), np.float32)
-    return np.ascontiguousarray(audio), sr, problem
+    if read < audio.shape[1]:
+        audio = audio[:, :read].copy()
+    return audio, sr, problem
+
+
+#: Where a header gives no length and no limit applies: the first guess (s).
+_GUESS_S = 600
+
+
+def _expected_frames(f: sf.SoundFile, stop: int | None) -> int:
+    """Frames left to read as the header tells, at most ``stop``."""
+    try:
+        left = f.frames - f.tell() if f.frames > 0 else 0
+    except (sf.LibsndfileError, RuntimeError):
+        left = 0
+    left = left if left > 0 else _GUESS_S * f.samplerate
+    return max(1, left if stop is None else min(left, stop))
+
+
+def _grown(audio: np.ndarray, used: int, size: int) -> np.ndarray:
+    """``audio``'s first ``used`` frames in an array of ``size`` frames."""
+    grown = np.empty((audio.shape[0], size), audio.dtype)
+    grown[:, :used] = audio[:, :used]
+    return grown
 
 
 def audio_header(path: str | os.PathLike) -> tuple[float, int, int] | None:
@@ -353,7 +386,10 @@ def check_audio(
             name,
         )
     _require_finite(audio, name)
-    peak = np.abs(audio).max()
+    # From each channel's extremes and mean, not from |audio| and
+    # |audio - mean|: those were two copies of a long style at once.
+    low, high = audio.min(axis=1), audio.max(axis=1)
+    peak = max(-low.min(), high.max())
     if peak < _SILENCE_PEAK:
         raise AudiostError("is digital silence; there is nothing to style", name)
     if peak > _MAX_PEAK:
@@ -361,7 +397,8 @@ def check_audio(
             f"samples reach {peak:.3g}, over 100 dB above full scale (1.0): the file is corrupt or mis-scaled; normalise it",
             name,
         )
-    if np.abs(audio - audio.mean(axis=1, keepdims=True)).max() < _SILENCE_PEAK:
+    mean = audio.mean(axis=1)
+    if np.maximum(high - mean, mean - low).max() < _SILENCE_PEAK:
         raise AudiostError(
             "holds only a constant (DC) level, no signal; there is nothing to style",
             name,

@@ -1,0 +1,140 @@
+"""Long styles: what reading and analysing a style of minutes costs a transfer.
+
+A style is decoded, encoded and passed through the feature network once,
+before the run; its statistics are gathered a block of frames at a time
+(``audiost.engine.blocks``). For each style length this script writes a
+stereo style file (a corpus recording looped to that length, 44.1 kHz
+FLAC) and runs one transfer per repeat in a fresh process (a short run: the
+point is the style's cost, not the optimisation), reporting the style stage's
+seconds (``result.timings["style"]``), the whole call's, the process's peak
+resident memory (interpreter and torch included), what the call added to
+it (Linux: from ``/proc/self/statm``) and the estimate that models it,
+printed before a run.
+
+Usage::
+
+    PYTHONPATH=. python3 scripts/bench_long_style.py [--minutes 1,10,30] [--repeats 1]
+        [--preset balanced] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from benchlib import (
+    in_fresh_process,
+    machine_lines,
+    markdown_table,
+    median_of,
+    peak_rss_mb,
+    shared_corpus,
+)
+
+STYLE = "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac"
+CONTENTS = {
+    "3.5 s mono speech": "speech_pocketsphinx_playing_cards_16k_mono_s24.wav",
+    "8.1 s stereo speech": "speech_hedgewars_singer_voice_lines_44k_stereo_f32.wav",
+}
+
+
+def _looped_style(corpus: Path, minutes: float, folder: Path) -> Path:
+    """The corpus style looped to ``minutes``, written block by block (never whole in memory)."""
+    import soundfile as sf
+
+    loop, sr = sf.read(corpus / STYLE, dtype="float32", always_2d=True)
+    path = folder / f"style_{minutes:g}min.flac"
+    frames = round(minutes * 60 * sr)
+    with sf.SoundFile(path, "w", sr, loop.shape[1]) as out:
+        for start in range(0, frames, len(loop)):
+            out.write(loop[: frames - start])
+    return path
+
+
+def _one_run(content: str, style: str, preset: str, device: str) -> dict[str, float]:
+    """One transfer in this (fresh) process: 2 iterations, no waveform stage."""
+    import audiost
+    from audiost.audio.inputs import audio_extent
+    from audiost.memory import estimate_audio_memory
+
+    cfg = audiost.audio_preset(preset, iters=2, wave_iters=0, gl_iters=2, device=device)
+    with open("/proc/self/statm") as f:  # resident pages now: torch imported
+        before = int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    started = time.perf_counter()
+    result = audiost.transfer_audio(content, style, config=cfg)
+    wall = time.perf_counter() - started
+    channels, samples = result.audio.shape
+    estimate = estimate_audio_memory(
+        cfg, channels, samples, result.sr, [audio_extent(style, None)]
+    )
+    return {
+        "style": result.timings["style"],
+        "wall": wall,
+        "peak": peak_rss_mb(),
+        "added": peak_rss_mb() - before,
+        "estimate": estimate / 2**20,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--minutes", default="1,10,30", help="style lengths, comma-separated"
+    )
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--preset", default="balanced")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    corpus = shared_corpus()
+    if corpus is None:
+        parser.error("the shared corpus was not found; set AUDIOST_SHARED")
+    print("\n".join(machine_lines(args.device, args.repeats)))
+    print(
+        f"- Preset: {args.preset}, 2 iterations; style: {STYLE} looped, stereo 44.1 kHz\n"
+    )
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for minutes in (float(m) for m in args.minutes.split(",")):
+            style = _looped_style(corpus, minutes, Path(folder))
+            for label, name in CONTENTS.items():
+                runs = [
+                    in_fresh_process(
+                        _one_run,
+                        str(corpus / name),
+                        str(style),
+                        args.preset,
+                        args.device,
+                    )
+                    for _ in range(args.repeats)
+                ]
+                rows.append(
+                    [
+                        f"{minutes:g} min",
+                        label,
+                        f"{median_of(runs, 'style'):.1f}",
+                        f"{median_of(runs, 'wall'):.1f}",
+                        f"{median_of(runs, 'peak'):.0f}",
+                        f"{median_of(runs, 'added'):.0f}",
+                        f"{median_of(runs, 'estimate'):.0f}",
+                    ]
+                )
+                print(markdown_table(HEADER, rows[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(markdown_table(HEADER, rows))
+
+
+HEADER = [
+    "style",
+    "content",
+    "style stage (s)",
+    "whole call (s)",
+    "process peak (MB)",
+    "added by the call (MB)",
+    "estimate (MB)",
+]
+
+if __name__ == "__main__":
+    main()
