@@ -239,3 +239,32 @@ def test_a_style_too_long_for_the_memory_names_a_length_that_fits(tmp_path) -> N
         audiost.transfer_audio(
             content, style, content_sr=sr, config=cfg.replace(max_memory=str(limit))
         )
+
+
+def test_sums_are_float64_except_on_apple_gpus_and_float32_sums_hold(
+    folk_canvas, monkeypatch
+) -> None:
+    """MPS has no float64: there the blocks' sums are float32, still the whole canvas's statistics."""
+    assert engine_blocks.wide_dtype(torch.device("mps")) == torch.float32
+    assert engine_blocks.wide_dtype(torch.device("cpu")) == torch.float64
+    canvas, sr = folk_canvas
+    network = AffineInput(
+        build_network(audiost.audio_preset("fast"), canvas.shape[-2], sr),
+        shift=canvas.mean(dim=(1, 3), keepdim=True),
+    )
+    layers = list(network.style_layers)
+    with torch.no_grad():
+        features = network(canvas, layers)
+    monkeypatch.setattr(engine_blocks, "wide_dtype", lambda device: torch.float32)
+    grams = statistics_in_blocks(network, canvas, dict.fromkeys(layers, GramLoss), 100)
+    rhythms = autocorrelations_in_blocks(network, canvas, layers, 129, 100)
+    for name in layers:
+        torch.testing.assert_close(
+            grams[name],
+            gram_matrix(features[name], network.groups),
+            rtol=1e-4,
+            atol=1e-5,
+        )
+        torch.testing.assert_close(
+            rhythms[name], autocorrelation(features[name], 129), rtol=1e-3, atol=1e-4
+        )

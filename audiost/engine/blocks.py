@@ -23,6 +23,11 @@ from .losses import autocorrelation
 BLOCK_FRAMES = 2048
 
 
+def wide_dtype(device: torch.device) -> torch.dtype:
+    """What sums over many blocks or tiles are kept in: float64, or float32 on Apple's MPS, which has no float64."""
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64
+
+
 def _blocks(
     network: FeatureNetwork, canvas: torch.Tensor, block: int | None, after: int = 0
 ) -> Iterator[tuple[int, int, int, int]]:
@@ -56,12 +61,13 @@ def statistics_in_blocks(
     """
     sums: dict[str, torch.Tensor] = {}
     positions = dict.fromkeys(losses, 0)
+    wide = wide_dtype(canvas.device)
     with torch.no_grad():
         for start, stop, first, last in _blocks(network, canvas, block):
             features = network(canvas[..., first:last], list(losses))
             for name, loss in losses.items():
                 kept = features[name][..., start - first : stop - first]
-                part = loss.moments(kept, network.groups).double()
+                part = loss.moments(kept, network.groups).to(wide)
                 sums[name] = sums[name] + part if name in sums else part
                 positions[name] += kept[0, 0].numel()
     return {
@@ -80,7 +86,7 @@ def autocorrelations_in_blocks(
     """Each layer's :func:`~.losses.autocorrelation` over ``canvas``, gathered a block of frames at a time.
 
     A block's frames are correlated with the ``max_lag`` frames after it,
-    uncentred, in float64; the features' mean is taken out at the end from
+    uncentred, in float64 (:func:`wide_dtype`); the features' mean is taken out at the end from
     their total and their first and last ``max_lag`` frames, which is all
     the centring needs: ``sum (x_t - m)(x_t+l - m)`` is ``sum x_t x_t+l -
     m (A_l + B_l) + (T - l) m²``, with ``A_l`` and ``B_l`` the sums over the
@@ -94,6 +100,7 @@ def autocorrelations_in_blocks(
             features = network(canvas, layers)
         return {name: autocorrelation(features[name], max_lag) for name in layers}
     frames = canvas.shape[-1]
+    wide = wide_dtype(canvas.device)
     products: dict[str, torch.Tensor] = {}
     totals: dict[str, torch.Tensor] = {}
     first: dict[str, torch.Tensor] = {}
@@ -104,7 +111,7 @@ def autocorrelations_in_blocks(
             features = network(canvas[..., low:high], layers)
             for name in layers:
                 series = features[name].flatten(2)[..., start - low : reach - low]
-                series = series.double()
+                series = series.to(wide)
                 head = series[..., : stop - start]
                 n = next_fast_len(stop - start + max_lag, real=True)
                 lagged = torch.fft.irfft(
@@ -120,7 +127,7 @@ def autocorrelations_in_blocks(
     out = {}
     for name in layers:
         mean = (totals[name] / frames)[..., None]
-        lags = torch.arange(max_lag + 1, dtype=torch.float64, device=canvas.device)
+        lags = torch.arange(max_lag + 1, dtype=wide, device=canvas.device)
         # Sums over the frames without the last l (A_l) and without the first l (B_l).
         zero = torch.zeros_like(totals[name])[..., None]
         tail = torch.cat([zero, last[name].flip(-1).cumsum(-1)], -1)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..features.base import FeatureNetwork
+from .blocks import wide_dtype
 from .losses import ContentLoss
 from .objective import Objective, Term
 
@@ -165,7 +166,7 @@ def tiled_moments(
                 network, tile.crop(canvas), tile, list(losses), strides, size
             )
             for name, loss in losses.items():
-                part = loss.moments(cores[name][0]).double()
+                part = loss.moments(cores[name][0]).to(wide_dtype(canvas.device))
                 sums[name] = sums[name] + part if name in sums else part
     return {
         name: losses[name]
@@ -222,16 +223,17 @@ class TiledObjective(Objective):
 
         # Pass 1, without gradients: the summed statistics and content errors.
         sums: dict[tuple, torch.Tensor] = {}
-        errors = {t.name: canvas.new_zeros((), dtype=torch.float64) for t in content}
+        wide = wide_dtype(canvas.device)
+        errors = {t.name: canvas.new_zeros((), dtype=wide) for t in content}
         with torch.no_grad():
             for tile in self.tiles:
                 core = cores(tile, tile.crop(canvas))
                 for key, loss in shared.items():
-                    part = loss.moments(core[key[0]][0]).double()
+                    part = loss.moments(core[key[0]][0]).to(wide)
                     sums[key] = sums[key] + part if key in sums else part
                 for t in content:
                     values, whole = core[t.layer]
-                    errors[t.name] += t.loss.error_sum(values, whole).double()
+                    errors[t.name] += t.loss.error_sum(values, whole).to(wide)
 
         count = {
             name: (height // stride) * (width // stride)
