@@ -41,6 +41,19 @@ def folk_canvas() -> tuple[torch.Tensor, int]:
     return AudioCanvas(sr).encode_canvas(media_audio.mid_side(wave)), sr
 
 
+def _seen_by_the_network(
+    canvas: torch.Tensor, sr: int, preset: str
+) -> tuple[AffineInput, list[str], dict[str, torch.Tensor]]:
+    """The preset's network centred on ``canvas`` (as a style sees it), its style layers, and their features of the whole canvas."""
+    network = AffineInput(
+        build_network(audiost.audio_preset(preset), canvas.shape[-2], sr),
+        shift=canvas.mean(dim=(1, 3), keepdim=True),
+    )
+    layers = list(network.style_layers)
+    with torch.no_grad():
+        return network, layers, network(canvas, layers)
+
+
 def test_the_canvas_made_in_blocks_is_the_encoded_one(monkeypatch) -> None:
     wave, sr = clip(FOLK, 4.0)
     audio_canvas = AudioCanvas(sr)
@@ -57,14 +70,7 @@ def test_statistics_in_blocks_are_the_whole_canvas_s(
 ) -> None:
     """Blocks of 100 frames, read with the widest kernel's context: the style's statistics, not a blend of pieces."""
     canvas, sr = folk_canvas
-    cfg = audiost.audio_preset("balanced")
-    network = AffineInput(
-        build_network(cfg, canvas.shape[-2], sr),
-        shift=canvas.mean(dim=(1, 3), keepdim=True),
-    )
-    layers = network.style_layers
-    with torch.no_grad():
-        features = network(canvas, layers)
+    network, layers, features = _seen_by_the_network(canvas, sr, "balanced")
     blocked = statistics_in_blocks(network, canvas, dict.fromkeys(layers, loss), 100)
     for name in layers:
         whole = (
@@ -84,13 +90,7 @@ def test_statistics_in_blocks_are_the_whole_canvas_s(
 def test_a_texture_s_rhythm_in_blocks_is_the_whole_canvas_s(folk_canvas) -> None:
     """Blocks shorter than the lags (100 frames, 129 lags): each block correlated with the frames after it, centred at the end."""
     canvas, sr = folk_canvas
-    network = AffineInput(
-        build_network(audiost.audio_preset("fast"), canvas.shape[-2], sr),
-        shift=canvas.mean(dim=(1, 3), keepdim=True),
-    )
-    layers = list(network.style_layers)
-    with torch.no_grad():
-        features = network(canvas, layers)
+    network, layers, features = _seen_by_the_network(canvas, sr, "fast")
     for block in (100, 300, None):
         got = autocorrelations_in_blocks(network, canvas, layers, 129, block)
         for name in layers:
@@ -248,13 +248,7 @@ def test_sums_are_float64_except_on_apple_gpus_and_float32_sums_hold(
     assert engine_blocks.wide_dtype(torch.device("mps")) == torch.float32
     assert engine_blocks.wide_dtype(torch.device("cpu")) == torch.float64
     canvas, sr = folk_canvas
-    network = AffineInput(
-        build_network(audiost.audio_preset("fast"), canvas.shape[-2], sr),
-        shift=canvas.mean(dim=(1, 3), keepdim=True),
-    )
-    layers = list(network.style_layers)
-    with torch.no_grad():
-        features = network(canvas, layers)
+    network, layers, features = _seen_by_the_network(canvas, sr, "fast")
     monkeypatch.setattr(engine_blocks, "wide_dtype", lambda device: torch.float32)
     grams = statistics_in_blocks(network, canvas, dict.fromkeys(layers, GramLoss), 100)
     rhythms = autocorrelations_in_blocks(network, canvas, layers, 129, 100)
