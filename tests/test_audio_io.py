@@ -88,3 +88,24 @@ def test_missing_and_directory(tmp_path) -> None:
         load_audio(tmp_path / "nope.wav")
     with pytest.raises(AudiostError, match="is a directory"):
         load_audio(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("claimed", "why"),
+    [
+        (1000, "the header says less than the file holds: the array grows"),
+        (1 << 42, "more than the machine holds: a small array, grown"),
+    ],
+)
+def test_a_header_s_length_sizes_the_array_but_never_decides_it(
+    monkeypatch, claimed: int, why: str
+) -> None:
+    """The samples decoded are the file's, whatever length its header claims."""
+    from audiost.media import audio_io
+
+    path = corpus_file("music_wesnoth_traveling_minstrels_folk_44k_stereo.flac")
+    expected, sr = sf.read(path, dtype="float32", always_2d=True)
+    monkeypatch.setattr(audio_io, "_expected_frames", lambda f, stop: claimed)
+    audio, rate = load_audio(path)
+    assert rate == sr and audio.flags.c_contiguous, why
+    np.testing.assert_array_equal(audio, expected.T)

@@ -66,9 +66,8 @@ class AudioCanvas:
         complex STFT and phasors took four times its canvas's memory.
         """
         samples = torch.as_tensor(wave, dtype=torch.float32, device=self.device)
-        frames = (
-            1 + samples.shape[-1] // self.stft.hop
-        )  # as the centred STFT makes them
+        # As many frames as the centred STFT makes.
+        frames = 1 + samples.shape[-1] // self.stft.hop
         canvas = torch.empty(
             (samples.shape[0], 1, self.stft.n_bins, frames), device=self.device
         )

@@ -254,7 +254,10 @@ def _read_soundfile(
         # made from it a long style's decode held two copies or more.
         # Sized by the header, which may lie: never past ``stop``, grown
         # where the file holds more, cut where it holds less.
-        audio = np.empty((channels, _expected_frames(f, stop)), np.float32)
+        try:
+            audio = np.empty((channels, _expected_frames(f, stop)), np.float32)
+        except MemoryError:  # a header claiming more than this machine holds
+            audio = np.empty((channels, _BLOCK_FRAMES), np.float32)
         buffer = np.empty((_BLOCK_FRAMES, channels), np.float32)
         read = 0
         problem = None
@@ -279,18 +282,23 @@ def _read_soundfile(
     return audio, sr, problem
 
 
-#: Where a header gives no length and no limit applies: the first guess (s).
+#: Where no limit applies, the most (s) a header is taken at its word for;
+#: beyond, the array grows as the file is read.
 _GUESS_S = 600
 
 
 def _expected_frames(f: sf.SoundFile, stop: int | None) -> int:
-    """Frames left to read as the header tells, at most ``stop``."""
+    """Frames left to read as the header tells, at most ``stop`` (with no limit, at most :data:`_GUESS_S`).
+
+    Only pages written to are resident: a header claiming an hour for a
+    second of audio reserves the hour's addresses, not its memory.
+    """
     try:
         left = f.frames - f.tell() if f.frames > 0 else 0
     except (sf.LibsndfileError, RuntimeError):
         left = 0
-    left = left if left > 0 else _GUESS_S * f.samplerate
-    return max(1, left if stop is None else min(left, stop))
+    cap = _GUESS_S * f.samplerate if stop is None else stop
+    return max(1, min(left, cap) if left > 0 else cap)
 
 
 def _grown(audio: np.ndarray, used: int, size: int) -> np.ndarray:
