@@ -86,12 +86,13 @@ def autocorrelations_in_blocks(
     """Each layer's :func:`~.losses.autocorrelation` over ``canvas``, gathered a block of frames at a time.
 
     A block's frames are correlated with the ``max_lag`` frames after it,
-    uncentred, in float64 (:func:`wide_dtype`); the features' mean is taken out at the end from
-    their total and their first and last ``max_lag`` frames, which is all
-    the centring needs: ``sum (x_t - m)(x_t+l - m)`` is ``sum x_t x_t+l -
-    m (A_l + B_l) + (T - l) m²``, with ``A_l`` and ``B_l`` the sums over the
-    frames each side covers. A network without a ``time_context`` (whose
-    features span frequency as well) sees the canvas whole.
+    uncentred, in float64 (:func:`wide_dtype`); the features' mean is
+    taken out at the end from their total and their first and last
+    ``max_lag`` frames, which is all the centring needs: ``sum (x_t -
+    m)(x_t+l - m)`` is ``sum x_t x_t+l - m (A_l + B_l) + (T - l) m²``, with
+    ``A_l`` and ``B_l`` the sums over the frames each side covers. A
+    network without a ``time_context`` (whose features span frequency as
+    well) sees the canvas whole.
     """
     from scipy.fft import next_fast_len  # as in losses.autocorrelation: textures only
 
