@@ -225,9 +225,9 @@ def _style_estimate(
         laid.append((channels if style_channels == channels else 1, at_sr))
     waiting = sum(c * n for c, n in laid)
     peak = max(peak, read + waiting)
+    sizes = [c * (2 * hop + 1) * (n / hop + 1) for c, n in laid]
     canvases = 0.0
-    for c, n in laid:
-        canvas = c * (2 * hop + 1) * (n / hop + 1)
+    for (c, n), canvas in zip(laid, sizes, strict=True):
         peak = max(peak, canvases + waiting + canvas)
         canvases += canvas
         waiting -= c * n
@@ -239,8 +239,7 @@ def _style_estimate(
         frames = BLOCK_FRAMES + max(cfg.kernel_widths)
         features = len(cfg.kernel_widths) * cfg.n_filters * bands * frames * widest
     else:  # a VGG reads each style's canvas whole, as a picture
-        largest = max(c * (2 * hop + 1) * (n / hop + 1) for c, n in laid)
-        features = _vgg_floats_per_pixel(cfg.net, 5) * largest
+        features = _vgg_floats_per_pixel(cfg.net, 5) * max(sizes)
     return int(_FLOAT * max(peak, canvases + features))
 
 
