@@ -12,6 +12,7 @@ from tqdm import tqdm
 if TYPE_CHECKING:
     from .config import AudioConfig, ImageConfig
     from .engine.optimise import StepCallback
+    from .engine.parts import Fraction
 
 #: The bars fill by cost, not by steps (see :func:`progress_bar`), so the
 #: count of steps goes in the postfix, beside the loss.
@@ -63,6 +64,47 @@ def progress_bar(
 
     try:
         yield on_step
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+#: A style's analysis shows a bar only once it has taken this long (s):
+#: a clip's takes a fraction of a second, an hour of stereo about a minute.
+_ANALYSIS_DELAY_S = 1.0
+
+
+@contextlib.contextmanager
+def analysis_progress(quiet: bool = False) -> Iterator[Fraction]:
+    """Yield the ``on_style`` callback of a transfer or texture: a bar of the style's analysis, with elapsed and remaining time.
+
+    The bar appears only when the analysis takes over
+    :data:`_ANALYSIS_DELAY_S`, and is closed when it is done, before the
+    optimisation's bar starts.
+    """
+    bars: list[tqdm] = []
+
+    def on_fraction(fraction: float) -> None:
+        if quiet:
+            return
+        if not bars:
+            bars.append(
+                tqdm(
+                    total=1.0,
+                    desc="analysing the style",
+                    file=sys.stderr,
+                    bar_format=BAR_FORMAT,
+                    dynamic_ncols=True,
+                    delay=_ANALYSIS_DELAY_S,
+                )
+            )
+        bar = bars[0]
+        bar.update(fraction - bar.n)
+        if fraction >= 1:
+            bar.close()
+
+    try:
+        yield on_fraction
     finally:
         for bar in bars:
             bar.close()

@@ -10,7 +10,7 @@ import soundfile as sf
 import torch
 
 import audiost
-from audiost.audio.objective import build_network
+from audiost.audio.objective import ANALYSIS_STEPS, build_network
 from audiost.engine import (
     EnvelopeLoss,
     GramLoss,
@@ -22,6 +22,7 @@ from audiost.engine import (
 )
 from audiost.engine import blocks as engine_blocks
 from audiost.engine.blocks import autocorrelations_in_blocks, statistics_in_blocks
+from audiost.engine.parts import Fraction, Parts
 from audiost.errors import AudiostError
 from audiost.features import VGG, AffineInput
 from audiost.media import audio as media_audio
@@ -169,66 +170,78 @@ def _looped(path: Path, name: str, seconds: float, rate: int) -> Path:
     return path
 
 
-def test_a_long_style_is_said_and_counted_up_front(tmp_path) -> None:
-    """Two minutes of style: a line before it is analysed, and the estimate grows with it."""
-    style = _looped(
-        tmp_path / "long.wav",
+def _long_style(folder: Path, rate: int = 8000) -> Path:
+    """Hold music looped to 125 s: a style over two minutes."""
+    return _looped(
+        folder / "long.wav",
         "music_hold_music_manolo_camp_morning_coffee_8k_mono_s16.wav",
         125,
-        8000,
+        rate,
     )
+
+
+def _advanced_parts(monkeypatch) -> set[tuple[str, int]]:
+    """The keys of every :class:`Parts` part that reports progress from now on."""
+    advanced: set[tuple[str, int]] = set()
+    part = Parts.part
+
+    def spied(parts: Parts, key: tuple[str, int]) -> Fraction | None:
+        advance = part(parts, key)
+        return lambda fraction: (advanced.add(key), advance(fraction))
+
+    monkeypatch.setattr(Parts, "part", spied)
+    return advanced
+
+
+def test_a_long_style_s_analysis_shows_its_progress_and_is_counted_up_front(
+    tmp_path, monkeypatch
+) -> None:
+    """Two minutes of style (and a short second one): the analysis reports its fraction done, block by block, in order, to 1; a reused style reports nothing; the command shows it as a bar; the estimate grows with the style."""
+    style = _long_style(tmp_path)
     content = _looped(
         tmp_path / "voice.wav",
         "speech_ivr_allison_voicemail_options_8k_mono_s16.wav",
         2,
         8000,
     )
-    out = tmp_path / "out.wav"
-    result = invoke(
-        "transfer",
-        content,
-        style,
-        "-o",
-        out,
-        "--iters",
-        "2",
-        "--wave-iters",
-        "0",
-        "--gl-iters",
-        "2",
+    monkeypatch.setattr(engine_blocks, "BLOCK_FRAMES", 256)
+    stylist = audiost.AudioStylist(
+        audiost.audio_preset("fast", iters=1, wave_iters=0, gl_iters=2)
     )
-    assert result.exit_code == 0, result.output
-    assert f"{style}: analysing 125 s of style first" in result.stderr
-    short = invoke(
-        "transfer",
-        content,
-        content,
-        "-o",
-        tmp_path / "o2.wav",
-        "--iters",
-        "1",
-        "--wave-iters",
-        "0",
-    )
-    assert "of style first" not in short.stderr
+    advanced = _advanced_parts(monkeypatch)
+    heard: list[float] = []
+    stylist.transfer(content, [style, content], on_style=heard.append)
+    assert heard == sorted(heard) and heard[0] < 0.05 and heard[-1] == 1.0, heard
+    # Every step of both styles advanced it.
+    assert advanced == {(step, i) for step in ANALYSIS_STEPS for i in (0, 1)}
+    monkeypatch.undo()
+    again: list[float] = []
+    stylist.transfer(content, [style, content], on_style=again.append)
+    assert again == []
+
+    monkeypatch.setattr("audiost.progress._ANALYSIS_DELAY_S", 0.0)
+    run = ["--iters", "1", "--wave-iters", "0", "--gl-iters", "2"]
+    shown = invoke("transfer", content, style, "-o", tmp_path / "o1.wav", *run)
+    assert shown.exit_code == 0, shown.output
+    assert "analysing the style: 100%" in shown.stderr
+    quiet = invoke("transfer", content, style, "-o", tmp_path / "o2.wav", "-q", *run)
+    assert quiet.exit_code == 0 and "analysing" not in quiet.stderr
+
     cfg = audiost.audio_preset("balanced")
-    run = estimate_audio_memory(cfg, 1, 2 * 8000, 8000)
+    run_alone = estimate_audio_memory(cfg, 1, 2 * 8000, 8000)
     minutes = [
         estimate_audio_memory(cfg, 1, 2 * 8000, 8000, [(60 * m, 2, 44100)])
         for m in (10, 20)
     ]
-    assert run < minutes[0] < minutes[1]
+    assert run_alone < minutes[0] < minutes[1]
     # Twice the style, about twice what it adds.
-    assert minutes[1] - run == pytest.approx(2 * (minutes[0] - run), rel=0.1)
+    assert minutes[1] - run_alone == pytest.approx(
+        2 * (minutes[0] - run_alone), rel=0.1
+    )
 
 
 def test_a_style_too_long_for_the_memory_names_a_length_that_fits(tmp_path) -> None:
-    style = _looped(
-        tmp_path / "long.wav",
-        "music_hold_music_manolo_camp_morning_coffee_8k_mono_s16.wav",
-        125,
-        44100,
-    )
+    style = _long_style(tmp_path, 44100)
     content, sr = clip("speech_pocketsphinx_playing_cards_16k_mono_s24.wav", 1.0)
     cfg = audiost.audio_preset("fast")
     run = estimate_audio_memory(cfg, 1, sr, 44100)
@@ -262,3 +275,26 @@ def test_sums_are_float64_except_on_apple_gpus_and_float32_sums_hold(
         torch.testing.assert_close(
             rhythms[name], autocorrelation(features[name], 129), rtol=1e-3, atol=1e-4
         )
+
+
+def test_a_long_style_s_texture_is_capped_unless_asked_and_shows_its_analysis(
+    tmp_path, monkeypatch
+) -> None:
+    """Without ``--duration`` a 125 s style makes a 30 s texture (said); the analysis's bar covers the rhythm step too."""
+    style = _long_style(tmp_path)
+    monkeypatch.setattr("audiost.progress._ANALYSIS_DELAY_S", 0.0)
+    out = tmp_path / "texture.wav"
+    run = ["--preset", "fast", "--iters", "1", "--wave-iters", "0", "--gl-iters", "2"]
+    result = invoke("texture", style, "-o", out, *run)
+    assert result.exit_code == 0, result.output
+    assert f"{style}: a texture of 30 s from 125 s of style" in result.stderr
+    assert "analysing the style: 100%" in result.stderr
+    assert sf.info(out).duration == pytest.approx(30.0, abs=0.01)
+    advanced = _advanced_parts(monkeypatch)
+    heard: list[float] = []
+    audiost.synthesize_audio(
+        style, 2.0, config=audiost.audio_preset("fast", iters=1, wave_iters=0),
+        on_style=heard.append,
+    )  # fmt: skip
+    assert heard == sorted(heard) and heard[-1] == 1.0
+    assert advanced == {(step, 0) for step in (*ANALYSIS_STEPS, "rhythm")}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from audiost import audio_preset
-from audiost.progress import audio_progress, progress_bar
+from audiost.engine.parts import Parts
+from audiost.progress import analysis_progress, audio_progress, progress_bar
 
 
 def test_the_bar_fills_by_work_and_counts_iterations(capsys):
@@ -30,3 +31,30 @@ def test_an_audio_bar_counts_the_decode_between_its_stages(capsys):
         # 60 / (60 + 1 + 5 + 19) = 0.71; counted in iterations it was 0.75.
         assert percent in shown and f"{last}/80, loss=0.5" in shown, shown
     assert "styling the waveform" in shown
+
+
+def test_parts_weigh_each_part_by_its_cost() -> None:
+    """A part costing 1 done, then half of one costing 3: a quarter, then five eighths; finishing reports the whole."""
+    heard: list[float] = []
+    parts = Parts(heard.append, {"read": 1.0, "sort": 3.0})
+    read, sort = parts.part("read"), parts.part("sort")
+    read(1.0)
+    sort(0.5)
+    parts.finish()
+    assert heard == [0.25, 0.625, 1.0]
+    assert Parts(None, {"read": 1.0}).part("read") is None
+
+
+def test_the_analysis_bar_waits_and_closes_when_done(capsys, monkeypatch) -> None:
+    """A quick analysis shows nothing; a slow one (no delay here) a bar that reaches 100 %; quiet shows nothing."""
+    for delay, quiet, shown in (
+        (60.0, False, False),
+        (0.0, False, True),
+        (0.0, True, False),
+    ):
+        monkeypatch.setattr("audiost.progress._ANALYSIS_DELAY_S", delay)
+        with analysis_progress(quiet) as on_style:
+            for fraction in (0.1, 0.5, 1.0):
+                on_style(fraction)
+        err = capsys.readouterr().err
+        assert ("analysing the style: 100%|" in err) == shown, (delay, quiet, err)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..config import AudioConfig
+from ..engine.parts import Fraction
 from ..errors import AudiostError
 from ..media.audio import mid_side
 from ..media.audio_io import audio_header, excerpt, load_audio, read_sample_rate
@@ -23,11 +24,13 @@ def read_audio_input(
     *,
     start: float = 0.0,
     duration: float | None = None,
+    progress: Fraction | None = None,
 ) -> tuple[np.ndarray, int]:
     """``(channels, samples)`` float32 audio and its rate, from a file (within ``cfg``'s limits) or an array with ``sr``.
 
     ``start`` and ``duration`` (seconds) select an excerpt; a file is then
-    read from ``start`` on, not decoded whole.
+    read from ``start`` on, not decoded whole. ``progress`` hears the
+    fraction of a file decoded.
     """
     if isinstance(source, np.ndarray):
         if sr is None:
@@ -44,6 +47,7 @@ def read_audio_input(
         max_channels=cfg.max_channels,
         start=start,
         duration=duration,
+        progress=progress,
     )
 
 

@@ -8,6 +8,7 @@ optimiser starts from.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -25,6 +26,7 @@ from ..engine import (
     TimeWindows,
 )
 from ..engine.blocks import statistics_in_blocks
+from ..engine.parts import Fraction, Parts
 from ..features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
 from ..features.spectral_conv import F_MIN, log_frequency_matrix
 from ..media.stft import Stft
@@ -50,6 +52,20 @@ ENVELOPE_WINDOW_S = 0.384
 #: this of its loudest band there: where it never sounds, no envelope can
 #: follow the content's without adding a band the style lacks.
 ENVELOPE_STYLE_RANGE_DB = 40.0
+
+#: What each step of a style's analysis costs per second of style, in
+#: seconds for ten minutes of stereo (2-core CPU, ``balanced``): a long
+#: style's progress fills by these (:func:`analysis_parts`). ``rhythm`` is a
+#: texture's (lags of 4 s).
+ANALYSIS_COSTS = {
+    "read": 1.1,
+    "encode": 1.9,
+    "statistics": 4.0,
+    "distribution": 2.7,
+    "rhythm": 24.6,
+}
+#: A transfer's steps (a texture adds ``rhythm``).
+ANALYSIS_STEPS = ("read", "encode", "statistics", "distribution")
 
 
 @dataclass
@@ -121,6 +137,22 @@ def morph_shares(place: float, count: int) -> list[float]:
     return shares
 
 
+def analysis_parts(
+    report: Fraction | None,
+    seconds: Sequence[float],
+    steps: Sequence[str] = ANALYSIS_STEPS,
+) -> Parts:
+    """The progress of analysing styles ``seconds`` long, by ``steps`` of :data:`ANALYSIS_COSTS`; parts keyed ``(step, style's index)``."""
+    return Parts(
+        report,
+        {
+            (step, index): ANALYSIS_COSTS[step] * length
+            for index, length in enumerate(seconds)
+            for step in steps
+        },
+    )
+
+
 def prepare_styles(
     cfg: AudioConfig,
     network: FeatureNetwork,
@@ -128,6 +160,7 @@ def prepare_styles(
     *,
     sr: int,
     mid_side: bool = False,
+    parts: Parts | None = None,
 ) -> StyleTargets:
     """The targets of one style, or of several blended by ``cfg.style_weights`` (or morphed, ``cfg.morph``).
 
@@ -135,10 +168,14 @@ def prepare_styles(
     asks for it) on the styles' blended mean spectrum, so that their
     statistics are comparable and their blend is that of the styles heard
     in those proportions. The start's cap is the loudest any style is in
-    each bin, so no style's band starts empty.
+    each bin, so no style's band starts empty. ``parts``: the progress
+    (:func:`analysis_parts`), advanced in its ``statistics`` and
+    ``distribution`` steps.
     """
     if len(canvases) == 1:
-        return prepare_style(cfg, network, canvases[0], sr=sr, mid_side=mid_side)
+        return prepare_style(
+            cfg, network, canvases[0], sr=sr, mid_side=mid_side, parts=parts
+        )
     shares = style_shares(cfg.style_weights, len(canvases))
     base = network
     if network.centre_on_style:
@@ -147,7 +184,10 @@ def prepare_styles(
             for canvas, share in zip(canvases, shares, strict=True)
         )
         network = AffineInput(network, shift=shift)
-    each = [_style_losses(cfg, network, base, canvas) for canvas in canvases]
+    each = [
+        _style_losses(cfg, network, base, canvas, parts, index)
+        for index, canvas in enumerate(canvases)
+    ]
     loudest = torch.stack([c.amax(dim=3, keepdim=True) for c in canvases]).amax(0)
     if cfg.morph:
         # No losses of its own: each stretch of content gets its blend from during().
@@ -175,6 +215,7 @@ def prepare_style(
     *,
     sr: int,
     mid_side: bool = False,
+    parts: Parts | None = None,
 ) -> StyleTargets:
     """The style canvas's ``style_loss`` targets per style layer, its spectral envelope and level distribution.
 
@@ -183,12 +224,12 @@ def prepare_style(
     a one-channel style drives every channel. A network that is
     ``centre_on_style`` sees every canvas minus this style's mean
     log-magnitude per bin. ``mid_side``: the canvas's channels are mid and
-    side (:func:`style_layout`).
+    side (:func:`style_layout`). ``parts``: as for :func:`prepare_styles`.
     """
     base = network
     if network.centre_on_style:
         network = AffineInput(network, shift=canvas.mean(dim=(1, 3), keepdim=True))
-    losses = _style_losses(cfg, network, base, canvas)
+    losses = _style_losses(cfg, network, base, canvas, parts, 0)
     return StyleTargets(
         network, base, losses, canvas.amax(dim=3, keepdim=True), sr, mid_side
     )
@@ -199,18 +240,29 @@ def _style_losses(
     network: FeatureNetwork,
     base: FeatureNetwork,
     canvas: torch.Tensor,
+    parts: Parts | None,
+    index: int,
 ) -> dict[str, nn.Module]:
-    """One style canvas's loss modules by term name: its statistics per style layer (seen through ``network``), spectral envelope and level distribution."""
+    """One style canvas's loss modules by term name: its statistics per style layer (seen through ``network``), spectral envelope and level distribution.
+
+    ``parts`` and ``index``: the analysis's progress, and which of its styles this is.
+    """
+    parts = parts or Parts(None, {})
     style_loss = STYLE_LOSSES[cfg.style_loss]
     statistics = statistics_in_blocks(
-        network, canvas, dict.fromkeys(network.style_layers, style_loss)
+        network,
+        canvas,
+        dict.fromkeys(network.style_layers, style_loss),
+        progress=parts.part(("statistics", index)),
     )
     losses: dict[str, nn.Module] = {
         f"style:{name}": style_loss(groups=network.groups).set_target(statistic)
         for name, statistic in statistics.items()
     }
     losses["spectral_envelope"] = EnvelopeLoss(canvas, "frequency")
-    losses["level_distribution"] = LevelDistributionLoss(canvas, base.row_weights())
+    losses["level_distribution"] = LevelDistributionLoss(
+        canvas, base.row_weights(), parts.part(("distribution", index))
+    )
     return losses
 
 

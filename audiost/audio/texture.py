@@ -24,6 +24,7 @@ from ..device import resolve_device, stage
 from ..engine import AutocorrelationLoss, Objective, Term, optimise_with
 from ..engine.blocks import autocorrelations_in_blocks
 from ..engine.optimise import StepCallback
+from ..engine.parts import Fraction
 from ..errors import AudiostError
 from ..media.audio import AudioCanvas
 from ..media.audio_io import (
@@ -36,7 +37,13 @@ from ..media.pghi import pghi_phase
 from ..memory import check_audio_memory, out_of_memory_reported
 from ..outputs import check_output_path
 from .inputs import AudioInput, audio_input_name, read_audio_input, style_layout
-from .objective import build_network, prepare_style, style_terms
+from .objective import (
+    ANALYSIS_STEPS,
+    analysis_parts,
+    build_network,
+    prepare_style,
+    style_terms,
+)
 from .result import AudioResult, finish_audio
 from .waveform import optimise_waveform
 
@@ -65,6 +72,7 @@ def synthesize_audio(
     rhythm_weight: float = RHYTHM_WEIGHT,
     overwrite: bool = False,
     on_step: StepCallback | None = None,
+    on_style: Fraction | None = None,
     **settings: Any,
 ) -> AudioResult:
     """``seconds`` of new audio with the texture of ``style``, at its sample rate and channel count.
@@ -74,7 +82,8 @@ def synthesize_audio(
     result is loudness-matched to the style. ``rhythm_weight`` weighs the
     match of each feature's autocorrelation over time (lags up to half the
     style's length, at most :data:`MAX_RHYTHM_S`), which keeps beats and
-    onsets that the time-averaged statistics lose.
+    onsets that the time-averaged statistics lose. ``on_step`` and
+    ``on_style`` hear the progress, as for :func:`audiost.transfer_audio`.
 
     Raises
     ------
@@ -87,7 +96,15 @@ def synthesize_audio(
         resolve_device(cfg.device), audio_input_name(style, "style")
     ):
         return _synthesize_audio(
-            cfg, style, seconds, output, style_sr, rhythm_weight, overwrite, on_step
+            cfg,
+            style,
+            seconds,
+            output,
+            style_sr,
+            rhythm_weight,
+            overwrite,
+            on_step=on_step,
+            on_style=on_style,
         )
 
 
@@ -99,8 +116,11 @@ def _synthesize_audio(
     style_sr: int | None,
     rhythm_weight: float,
     overwrite: bool,
+    *,
     on_step: StepCallback | None,
+    on_style: Fraction | None,
 ) -> AudioResult:
+    parts = analysis_parts(on_style, [1.0], (*ANALYSIS_STEPS, "rhythm"))
     if cfg.mix != 1:
         raise AudiostError(
             "mix blends a transfer with its content; a texture has no content to blend"
@@ -120,7 +140,9 @@ def _synthesize_audio(
                 suffixes=AUDIO_OUTPUT_FORMATS,
             )
         device = resolve_device(cfg.device)
-        wave, sr = read_audio_input(style, style_sr, "style", cfg)
+        wave, sr = read_audio_input(
+            style, style_sr, "style", cfg, progress=parts.part(("read", 0))
+        )
         if cfg.sample_rate:
             wave, sr = resample(wave, sr, cfg.sample_rate), cfg.sample_rate
         if cfg.mono:
@@ -152,12 +174,15 @@ def _synthesize_audio(
         # A near-mono stereo style is laid out as mono: synthesised once and
         # written to both channels (finish_audio's ``channels``).
         styled_wave, is_mid_side = style_layout(wave, wave.shape[0])
-        style_canvas = audio_canvas.encode_canvas(styled_wave)
+        style_canvas = audio_canvas.encode_canvas(
+            styled_wave, parts.part(("encode", 0))
+        )
         targets = prepare_style(
             cfg,
             build_network(cfg, audio_canvas.stft.n_bins, sr).to(device),
             style_canvas,
             sr=sr,
+            parts=parts,
         )
         network = targets.network
         terms = style_terms(cfg, targets)
@@ -171,7 +196,11 @@ def _synthesize_audio(
         )
         if max_lag >= 1:
             rhythms = autocorrelations_in_blocks(
-                network, style_canvas, list(network.style_layers), max_lag
+                network,
+                style_canvas,
+                list(network.style_layers),
+                max_lag,
+                progress=parts.part(("rhythm", 0)),
             )
             terms += [
                 Term(
@@ -190,6 +219,7 @@ def _synthesize_audio(
             max(1, round(GRAIN_S * audio_canvas.frames_per_second)),
             generator,
         )
+        parts.finish()
 
     with stage(timings, "optimise", device):
         result = optimise_with(

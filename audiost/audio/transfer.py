@@ -21,6 +21,7 @@ from ..config import AudioConfig, audio_preset
 from ..device import resolve_device, stage
 from ..engine import Objective
 from ..engine.optimise import CanvasCallback, OptimisationResult, StepCallback
+from ..engine.parts import Fraction, Parts
 from ..errors import AudiostError
 from ..features import FeatureNetwork
 from ..limits import format_bytes
@@ -44,6 +45,7 @@ from .inputs import (
 )
 from .objective import (
     StyleTargets,
+    analysis_parts,
     build_network,
     build_problem,
     prepare_styles,
@@ -80,6 +82,7 @@ def transfer_audio(
     overwrite: bool = False,
     save_every: int = 0,
     on_step: StepCallback | None = None,
+    on_style: Fraction | None = None,
     **settings: Any,
 ) -> AudioResult:
     """Recompose ``content`` in the style of ``style``.
@@ -111,6 +114,11 @@ def transfer_audio(
         a long run early. 0: only the final result.
     on_step : callable, optional
         Progress callback ``(iteration, loss)``.
+    on_style : callable, optional
+        Told the fraction (0 to 1) of the styles' analysis done, block by
+        block, before the first iteration: a style of minutes takes
+        seconds (an hour of stereo, about a minute on a laptop CPU). Not
+        called when the style's targets are reused (:class:`AudioStylist`).
 
     Returns
     -------
@@ -142,6 +150,7 @@ def transfer_audio(
         overwrite=overwrite,
         save_every=save_every,
         on_step=on_step,
+        on_style=on_style,
     )
 
 
@@ -173,6 +182,7 @@ class AudioStylist:
         overwrite: bool = False,
         save_every: int = 0,
         on_step: StepCallback | None = None,
+        on_style: Fraction | None = None,
     ) -> AudioResult:
         """Recompose ``content`` in the style of ``style``: see :func:`transfer_audio`."""
         with out_of_memory_reported(self.device, audio_input_name(content, "content")):
@@ -185,6 +195,7 @@ class AudioStylist:
                 overwrite=overwrite,
                 save_every=save_every,
                 on_step=on_step,
+                on_style=on_style,
             )
 
     def problem(
@@ -231,6 +242,7 @@ class AudioStylist:
         overwrite: bool,
         save_every: int,
         on_step: StepCallback | None,
+        on_style: Fraction | None,
     ) -> AudioResult:
         cfg, device = self.config, self.device
         if save_every < 0 or (save_every and output is None):
@@ -270,7 +282,8 @@ class AudioStylist:
             )
 
         with stage(timings, "style", device):
-            targets = self._style_targets(audio_canvas, styles, channels)
+            parts = analysis_parts(on_style, _lengths(extents))
+            targets = self._style_targets(audio_canvas, styles, channels, parts)
             styled_wave = _in_style_layout(content_wave, targets)
 
         generator = torch.Generator(device).manual_seed(cfg.seed)
@@ -409,8 +422,13 @@ class AudioStylist:
         audio_canvas: AudioCanvas,
         styles: list[tuple[AudioInput, int | None]],
         channels: int,
+        parts: Parts | None = None,
     ) -> StyleTargets:
-        """The styles' targets for a result of ``channels`` channels at the canvas's rate, from the cache when every style is a file."""
+        """The styles' targets for a result of ``channels`` channels at the canvas's rate, from the cache when every style is a file.
+
+        ``parts`` (:func:`analysis_parts`) hears the analysis's progress,
+        if there is one.
+        """
         sr = audio_canvas.sr
         network = self._networks.get(
             sr,
@@ -421,7 +439,9 @@ class AudioStylist:
         keys = tuple(file_key(style) for style, _ in styles)
         return self._styles.get(
             None if None in keys else (keys, sr, channels),
-            lambda: self._prepare_styles(network, audio_canvas, styles, channels),
+            lambda: self._prepare_styles(
+                network, audio_canvas, styles, channels, parts or Parts(None, {})
+            ),
         )
 
     def _prepare_styles(
@@ -430,26 +450,43 @@ class AudioStylist:
         audio_canvas: AudioCanvas,
         styles: list[tuple[AudioInput, int | None]],
         channels: int,
+        parts: Parts,
     ) -> StyleTargets:
-        _say_if_long(styles)
         waves, is_mid_side = styles_layout(
-            [self._read_style(style, rate, audio_canvas) for style, rate in styles],
+            [
+                self._read_style(style, rate, audio_canvas, parts.part(("read", index)))
+                for index, (style, rate) in enumerate(styles)
+            ],
             channels,
         )
         # Each wave is let go once encoded: a long style's samples and its
         # canvas (twice their size) are not all held at once.
         canvases = []
         while waves:
-            canvases.append(audio_canvas.encode_canvas(waves.pop(0)))
-        return prepare_styles(
-            self.config, network, canvases, sr=audio_canvas.sr, mid_side=is_mid_side
+            encoded = parts.part(("encode", len(canvases)))
+            canvases.append(audio_canvas.encode_canvas(waves.pop(0), encoded))
+        targets = prepare_styles(
+            self.config,
+            network,
+            canvases,
+            sr=audio_canvas.sr,
+            mid_side=is_mid_side,
+            parts=parts,
         )
+        parts.finish()
+        return targets
 
     def _read_style(
-        self, style: AudioInput, style_sr: int | None, audio_canvas: AudioCanvas
+        self,
+        style: AudioInput,
+        style_sr: int | None,
+        audio_canvas: AudioCanvas,
+        progress: Fraction | None,
     ) -> np.ndarray:
         """One style's checked samples at the canvas's rate."""
-        wave, sr = read_audio_input(style, style_sr, "style", self.config)
+        wave, sr = read_audio_input(
+            style, style_sr, "style", self.config, progress=progress
+        )
         wave = check_audio(
             wave,
             sr,
@@ -459,18 +496,11 @@ class AudioStylist:
         return resample(wave, sr, audio_canvas.sr)
 
 
-#: A style this long (s, all styles together) takes seconds to analyse
-#: (ten minutes of stereo: 12 s here), which is said before it starts.
-_LONG_STYLE_S = 120.0
-
-
-def _say_if_long(styles: list[tuple[AudioInput, int | None]]) -> None:
-    """Say that the styles are analysed first when that takes a while, so a quiet terminal is not taken for a hang."""
-    extents = [audio_extent(style, rate) for style, rate in styles]
-    seconds = sum(extent[0] for extent in extents if extent is not None)
-    if seconds >= _LONG_STYLE_S:
-        names = ", ".join(audio_input_name(style, "style") for style, _ in styles)
-        LOG.info("%s: analysing %.0f s of style first", names, seconds)
+def _lengths(extents: list[tuple[float, int, int] | None]) -> list[float]:
+    """Each style's seconds for its share of the progress; one whose length no header tells counts as the others' mean."""
+    known = [extent[0] for extent in extents if extent is not None]
+    guess = sum(known) / len(known) if known else 1.0
+    return [guess if extent is None else extent[0] for extent in extents]
 
 
 def _in_style_layout(wave: np.ndarray, targets: StyleTargets) -> np.ndarray:

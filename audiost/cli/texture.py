@@ -12,7 +12,7 @@ import click
 from ..config import AUDIO_PRESETS, AudioConfig, ImageConfig
 from ..errors import AudiostError
 from ..media.kind import media_kind
-from ..progress import audio_progress, image_progress
+from ..progress import analysis_progress, audio_progress, image_progress
 from .common import (
     SectionedCommand,
     make_config,
@@ -20,17 +20,23 @@ from .common import (
     parse_size,
     reject_foreign_options,
     report_failures,
+    say,
     say_done,
     some_settings,
 )
 from .streams import one_writer_of_stdout, stdin_inputs, stdout_output
+
+#: An audio texture's length when none is asked for: the style's, up to
+#: this (s). The style's own length made an hour-long field recording's
+#: texture an hour long, which takes hours to make.
+DEFAULT_TEXTURE_S = 30.0
 
 
 @click.command(cls=SectionedCommand)
 @click.argument("style", type=click.Path(path_type=Path, allow_dash=True))
 @click.option(
     "--duration",
-    help="Audio: length of the result, e.g. 30s, 1.5m, 2m30s.  [default: the style's length]",
+    help=f"Audio: length of the result, e.g. 30s, 1.5m, 2m30s.  [default: the style's length, at most {DEFAULT_TEXTURE_S:g} s]",
 )
 @click.option(
     "--size",
@@ -195,11 +201,24 @@ def _audio(
         check_input_file(style, "an audio file")
         header = audio_header(style)
         # Without a length in the header, the loader reports the real problem next.
-        seconds = 10.0 if header is None else header[0]
+        seconds = 10.0 if header is None else min(header[0], DEFAULT_TEXTURE_S)
+        if header is not None and header[0] > DEFAULT_TEXTURE_S and not quiet:
+            say(
+                f"audiost: {style}: a texture of {DEFAULT_TEXTURE_S:g} s from {header[0]:.0f} s of style; --duration for another length"
+            )
     output = output or Path(f"{style.stem}_texture.wav")
-    with audio_progress(config, "synthesising", quiet) as on_step:
+    with (
+        analysis_progress(quiet) as on_style,
+        audio_progress(config, "synthesising", quiet) as on_step,
+    ):
         result = synthesize_audio(
-            style, seconds, output, config=config, overwrite=overwrite, on_step=on_step
+            style,
+            seconds,
+            output,
+            config=config,
+            overwrite=overwrite,
+            on_step=on_step,
+            on_style=on_style,
         )
     channels, samples = result.audio.shape
     return result, f"{samples / result.sr:.1f} s, {result.sr} Hz, {channels} ch"

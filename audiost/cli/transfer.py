@@ -18,7 +18,7 @@ from ..config import AUDIO_PRESETS, audio_preset, image_preset
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..outputs import default_output_path
-from ..progress import audio_progress, image_progress
+from ..progress import analysis_progress, audio_progress, image_progress
 from .common import (
     SectionedCommand,
     given,
@@ -260,7 +260,10 @@ def _transfer_audio(
     from ..audio import transfer_audio  # deferred: --help should not wait for torch
 
     output = output or default_output_path(content, styles, ".wav")
-    with audio_progress(config, "styling", quiet) as on_step:
+    with (
+        analysis_progress(quiet) as on_style,
+        audio_progress(config, "styling", quiet) as on_step,
+    ):
         result = transfer_audio(
             content,
             styles,
@@ -271,6 +274,7 @@ def _transfer_audio(
             overwrite=overwrite,
             save_every=save_every,
             on_step=on_step,
+            on_style=on_style,
         )
     channels, samples = result.audio.shape
     return result, f"{samples / result.sr:.1f} s, {result.sr} Hz, {channels} ch"

@@ -17,6 +17,7 @@ from torch import nn
 
 from ..features import FeatureNetwork
 from .losses import autocorrelation
+from .parts import Fraction
 
 #: Frames per block: about 24 s at 44.1 kHz, less than a content section,
 #: so the style's blocks never hold more than the transfer's own features.
@@ -50,6 +51,7 @@ def statistics_in_blocks(
     canvas: torch.Tensor,
     losses: dict[str, type[nn.Module]],
     block: int | None = None,
+    progress: Fraction | None = None,
 ) -> dict[str, torch.Tensor]:
     """Each layer's position-averaged statistic over ``canvas`` (what ``losses[layer]`` matches), within ``network.groups``.
 
@@ -57,7 +59,8 @@ def statistics_in_blocks(
     ``statistic`` (:class:`~.losses.GramLoss`,
     :class:`~.losses.MeanStdLoss`). A network without a ``time_context``
     sees the canvas whole. ``block``: frames per block (default
-    :data:`BLOCK_FRAMES`).
+    :data:`BLOCK_FRAMES`). ``progress`` hears the fraction of frames done
+    after each block.
     """
     sums: dict[str, torch.Tensor] = {}
     positions = dict.fromkeys(losses, 0)
@@ -70,6 +73,8 @@ def statistics_in_blocks(
                 part = loss.moments(kept, network.groups).to(wide)
                 sums[name] = sums[name] + part if name in sums else part
                 positions[name] += kept[0, 0].numel()
+            if progress is not None:
+                progress(stop / canvas.shape[-1])
     return {
         name: loss.statistic(sums[name], positions[name]).float()
         for name, loss in losses.items()
@@ -82,6 +87,7 @@ def autocorrelations_in_blocks(
     layers: list[str],
     max_lag: int,
     block: int | None = None,
+    progress: Fraction | None = None,
 ) -> dict[str, torch.Tensor]:
     """Each layer's :func:`~.losses.autocorrelation` over ``canvas``, gathered a block of frames at a time.
 
@@ -92,7 +98,8 @@ def autocorrelations_in_blocks(
     m)(x_t+l - m)`` is ``sum x_t x_t+l - m (A_l + B_l) + (T - l) m²``, with
     ``A_l`` and ``B_l`` the sums over the frames each side covers. A
     network without a ``time_context`` (whose features span frequency as
-    well) sees the canvas whole.
+    well) sees the canvas whole. ``progress``: as for
+    :func:`statistics_in_blocks`.
     """
     from scipy.fft import next_fast_len  # as in losses.autocorrelation: textures only
 
@@ -125,6 +132,8 @@ def autocorrelations_in_blocks(
                 if reach == frames and name not in last:
                     # The first block to reach the end holds its last max_lag frames.
                     last[name] = series[..., series.shape[-1] - max_lag :]
+            if progress is not None:
+                progress(stop / frames)
     out = {}
     for name in layers:
         mean = (totals[name] / frames)[..., None]

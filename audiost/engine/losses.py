@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .parts import Fraction
+
 _EPS = 1e-12
 # Power floor of the envelopes, so silence has a finite log.
 _LOG_FLOOR = math.log(1e-8)
@@ -457,6 +459,7 @@ class LevelDistributionLoss(nn.Module):
     ``row_weights`` (one per bin) weigh each bin's error: a network that
     reads some bins many times over pulls on them as hard, and each bin
     must be held at least as firmly (:meth:`FeatureNetwork.row_weights`).
+    ``progress`` hears the fraction of the style's bins sorted.
     """
 
     #: Ranks kept of a long style's distribution in each bin. A content
@@ -466,7 +469,10 @@ class LevelDistributionLoss(nn.Module):
     RANKS = 4096
 
     def __init__(
-        self, target_canvas: torch.Tensor, row_weights: torch.Tensor | None = None
+        self,
+        target_canvas: torch.Tensor,
+        row_weights: torch.Tensor | None = None,
+        progress: Fraction | None = None,
     ):
         super().__init__()
         # (N, 1, bins, frames): one distribution per bin of each channel.
@@ -478,10 +484,12 @@ class LevelDistributionLoss(nn.Module):
         # times its memory (the values and their int64 order).
         rows = target.split(_ROWS, dim=-2)
         ranks = min(target.shape[-1], self.RANKS)
-        self.register_buffer(
-            "sorted_target",
-            torch.cat([_at_ranks(_sorted(r), ranks) for r in rows], -2),
-        )
+        quantiles = []
+        for done, row in enumerate(rows, 1):
+            quantiles.append(_at_ranks(_sorted(row), ranks))
+            if progress is not None:
+                progress(done / len(rows))
+        self.register_buffer("sorted_target", torch.cat(quantiles, -2))
         variances = torch.cat([r.var(dim=-1, correction=0) for r in rows], -1)
         self.register_buffer("scale", variances.mean().clamp_min(_EPS))
         self._quantiles: dict[int, torch.Tensor] = {}

@@ -9,6 +9,7 @@ keeps transients sharp and avoids the broadband hiss a random start leaves.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -59,11 +60,14 @@ class AudioCanvas:
         )
         return self._canvas_and_phase(spec)
 
-    def encode_canvas(self, wave: np.ndarray) -> torch.Tensor:
+    def encode_canvas(
+        self, wave: np.ndarray, progress: Callable[[float], None] | None = None
+    ) -> torch.Tensor:
         """:meth:`encode`'s canvas alone, made a block of frames at a time.
 
         For a style, whose phase is never used: a ten-minute style's whole
         complex STFT and phasors took four times its canvas's memory.
+        ``progress`` hears the fraction made after each block.
         """
         samples = torch.as_tensor(wave, dtype=torch.float32, device=self.device)
         # As many frames as the centred STFT makes.
@@ -75,6 +79,8 @@ class AudioCanvas:
             stop = min(start + _ENCODE_BLOCK, frames)
             spec = self.stft.frames(samples, start, stop)
             canvas[..., start:stop] = self._canvas(spec.abs())
+            if progress is not None:
+                progress(stop / frames)
         return canvas
 
     def encode_frames(

@@ -12,7 +12,7 @@ import io
 import math
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ def load_audio(
     max_channels: int | None = MAX_CHANNELS,
     start: float = 0.0,
     duration: float | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Decode an audio file, or an excerpt of it, to a ``(channels, samples)`` float32 array.
 
@@ -74,6 +75,9 @@ def load_audio(
         Read only ``duration`` seconds (None: to the end) from ``start``:
         the decoder seeks, so an excerpt of a long take costs the excerpt.
         ``max_seconds`` then applies to the excerpt.
+    progress : callable, optional
+        Told the fraction decoded (as the header counts it) after each
+        block, for a long file's progress bar.
 
     Returns
     -------
@@ -87,7 +91,7 @@ def load_audio(
     with native_stderr_silenced():
         try:
             audio, sr, problem = _read_soundfile(
-                path, max_seconds, max_channels, start, duration
+                path, max_seconds, max_channels, start, duration, progress
             )
         except sf.LibsndfileError:
             audio, sr = _read_librosa(path, max_seconds, start, duration)
@@ -236,6 +240,7 @@ def _read_soundfile(
     max_channels: int | None,
     start: float = 0.0,
     duration: float | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, int, str | None]:
     """Read block by block from ``start``; also returns why decoding stopped early, if it did."""
     with sf.SoundFile(path) as f:
@@ -277,6 +282,8 @@ def _read_soundfile(
                 audio = _grown(audio, read, size if stop is None else min(size, stop))
             audio[:, read : read + len(block)] = block.T
             read += len(block)
+            if progress is not None:
+                progress(read / audio.shape[1])
     if read < audio.shape[1]:
         audio = audio[:, :read].copy()
     return audio, sr, problem
