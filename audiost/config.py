@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -36,8 +37,34 @@ class _Settings:
     """What both configurations share: copies with some settings changed."""
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options).
+
+        An unknown name is a TypeError that says what was likely meant:
+        ``transfer_audio(..., preset="fast")`` said only that
+        ``AudioConfig.__init__()`` got an unexpected keyword.
+        """
+        changes = {k: v for k, v in changes.items() if v is not None}
+        names = {field.name for field in dataclasses.fields(self)}
+        for name in changes.keys() - names:
+            raise TypeError(
+                f"{type(self).__name__} has no setting {name!r}{_hint(name, names)}"
+            )
+        return replace(self, **changes)
+
+
+#: What a name that is no setting most likely meant, for names the CLI has
+#: as options but the settings do not.
+_NOT_SETTINGS = {
+    "preset": ": a preset is the config, config=audio_preset('fast') (or image_preset)",
+    "strength": ": the strength sets two weights, **strength_weights(0.8) (audiost.config)",
+}
+
+
+def _hint(name: str, names: set[str]) -> str:
+    if name in _NOT_SETTINGS:
+        return _NOT_SETTINGS[name]
+    close = difflib.get_close_matches(name, sorted(names), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True)
