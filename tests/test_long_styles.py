@@ -10,7 +10,7 @@ import soundfile as sf
 import torch
 
 import audiost
-from audiost.audio.objective import ANALYSIS_STEPS, build_network
+from audiost.audio.objective import ANALYSIS_COSTS, ANALYSIS_STEPS, build_network
 from audiost.engine import (
     EnvelopeLoss,
     GramLoss,
@@ -218,6 +218,12 @@ def test_a_long_style_s_analysis_shows_its_progress_and_is_counted_up_front(
     again: list[float] = []
     stylist.transfer(content, [style, content], on_style=again.append)
     assert again == []
+    # An array is read at once: its reading step is heard done all the same.
+    wave, sr = sf.read(style, dtype="float32")
+    from_array: list[float] = []
+    stylist.transfer(content, wave, style_sr=sr, on_style=from_array.append)
+    read_share = ANALYSIS_COSTS["read"] / sum(ANALYSIS_COSTS[s] for s in ANALYSIS_STEPS)
+    assert from_array[0] == pytest.approx(read_share) and from_array[-1] == 1.0
 
     monkeypatch.setattr("audiost.progress._ANALYSIS_DELAY_S", 0.0)
     run = ["--iters", "1", "--wave-iters", "0", "--gl-iters", "2"]

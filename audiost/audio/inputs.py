@@ -40,15 +40,19 @@ def read_audio_input(
         audio = np.atleast_2d(source).astype(np.float32)
         if start or duration is not None:
             audio = excerpt(audio, int(sr), start, duration, f"<{role} array>")
-        return audio, int(sr)
-    return load_audio(
-        source,
-        max_seconds=cfg.max_duration,
-        max_channels=cfg.max_channels,
-        start=start,
-        duration=duration,
-        progress=progress,
-    )
+        rate = int(sr)
+    else:
+        audio, rate = load_audio(
+            source,
+            max_seconds=cfg.max_duration,
+            max_channels=cfg.max_channels,
+            start=start,
+            duration=duration,
+            progress=progress,
+        )
+    if progress is not None:  # also where none was heard: an array, a librosa decode
+        progress(1.0)
+    return audio, rate
 
 
 def input_rate(source: AudioInput, sr: int | None, cfg: AudioConfig) -> int:

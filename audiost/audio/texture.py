@@ -120,6 +120,7 @@ def _synthesize_audio(
     on_step: StepCallback | None,
     on_style: Fraction | None,
 ) -> AudioResult:
+    # One style: its steps' shares do not depend on its length.
     parts = analysis_parts(on_style, [1.0], (*ANALYSIS_STEPS, "rhythm"))
     if cfg.mix != 1:
         raise AudiostError(
