@@ -9,7 +9,9 @@ point is the style's cost, not the optimisation), reporting the style stage's
 seconds (``result.timings["style"]``), the whole call's, the process's peak
 resident memory (interpreter and torch included), what the call added to
 it (Linux: from ``/proc/self/statm``) and the estimate that models it,
-printed before a run.
+printed before a run, and how well the analysis's bar (``on_style``)
+follows the time: the share of the style stage spent when the bar shows
+10, 25, 50, 75 and 90 %. A texture of 30 s from the style is a row too.
 
 Usage::
 
@@ -20,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import resource
 import tempfile
 import time
@@ -38,7 +41,10 @@ STYLE = "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac"
 CONTENTS = {
     "3.5 s mono speech": "speech_pocketsphinx_playing_cards_16k_mono_s24.wav",
     "8.1 s stereo speech": "speech_hedgewars_singer_voice_lines_44k_stereo_f32.wav",
+    "texture of 30 s": "",
 }
+#: The row that makes a texture from the style instead of a transfer.
+TEXTURE, TEXTURE_S = "", 30.0
 
 
 def _looped_style(corpus: Path, minutes: float, folder: Path) -> Path:
@@ -63,20 +69,47 @@ def _one_run(content: str, style: str, preset: str, device: str) -> dict[str, fl
     cfg = audiost.audio_preset(preset, iters=2, wave_iters=0, gl_iters=2, device=device)
     with open("/proc/self/statm") as f:  # resident pages now: torch imported
         before = int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    heard: list[tuple[float, float]] = []
+
+    def on_style(fraction: float) -> None:
+        heard.append((time.perf_counter(), fraction))
+
     started = time.perf_counter()
-    result = audiost.transfer_audio(content, style, config=cfg)
+    if content == TEXTURE:
+        result = audiost.synthesize_audio(
+            style, TEXTURE_S, config=cfg, on_style=on_style
+        )
+    else:
+        result = audiost.transfer_audio(content, style, config=cfg, on_style=on_style)
     wall = time.perf_counter() - started
     channels, samples = result.audio.shape
-    estimate = estimate_audio_memory(
-        cfg, channels, samples, result.sr, [audio_extent(style, None)]
-    )
+    # The estimate models transfers; a texture's memory check is its own.
+    estimate = math.nan
+    if content != TEXTURE:
+        estimate = estimate_audio_memory(
+            cfg, channels, samples, result.sr, [audio_extent(style, None)]
+        )
     return {
         "style": result.timings["style"],
         "wall": wall,
         "peak": peak_rss_mb(),
         "added": peak_rss_mb() - before,
         "estimate": estimate / 2**20,
+        **_bar_shares(heard),
     }
+
+
+#: Where the bar is read: the share of the analysis's time spent when it shows these.
+BAR_POINTS = (0.10, 0.25, 0.50, 0.75, 0.90)
+
+
+def _bar_shares(heard: list[tuple[float, float]]) -> dict[str, float]:
+    """The share of the time from the first report to the last at which the bar first reached each of :data:`BAR_POINTS`."""
+    first, last = heard[0][0], heard[-1][0]
+    return {
+        f"bar{point}": next(t for t, f in heard if f >= point - 1e-9) - first
+        for point in BAR_POINTS
+    } | {"bar_span": last - first}
 
 
 def main() -> None:
@@ -103,7 +136,7 @@ def main() -> None:
                 runs = [
                     in_fresh_process(
                         _one_run,
-                        str(corpus / name),
+                        str(corpus / name) if name != TEXTURE else TEXTURE,
                         str(style),
                         args.preset,
                         args.device,
@@ -118,7 +151,11 @@ def main() -> None:
                         f"{median_of(runs, 'wall'):.1f}",
                         f"{median_of(runs, 'peak'):.0f}",
                         f"{median_of(runs, 'added'):.0f}",
-                        f"{median_of(runs, 'estimate'):.0f}",
+                        f"{median_of(runs, 'estimate'):.0f}".replace("nan", "–"),
+                        " / ".join(
+                            f"{median_of(runs, f'bar{point}') / median_of(runs, 'bar_span'):.2f}"
+                            for point in BAR_POINTS
+                        ),
                     ]
                 )
                 print(markdown_table(HEADER, rows[-1:]).splitlines()[-1], flush=True)
@@ -134,6 +171,7 @@ HEADER = [
     "process peak (MB)",
     "added by the call (MB)",
     "estimate (MB)",
+    "time spent at 10/25/50/75/90 % of the bar",
 ]
 
 if __name__ == "__main__":
