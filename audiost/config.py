@@ -39,11 +39,20 @@ class _Settings:
     def replace(self, **changes: Any) -> Self:
         """A copy with ``changes`` applied; ``None`` values are ignored (unset CLI options).
 
-        An unknown name is a TypeError that says what was likely meant:
+        ``strength`` (0 to 1) stands for both weights, around this kind's
+        own defaults (:func:`strength_weights`). An unknown name is a
+        TypeError that says what was likely meant:
         ``transfer_audio(..., preset="fast")`` said only that
         ``AudioConfig.__init__()`` got an unexpected keyword.
         """
         changes = {k: v for k, v in changes.items() if v is not None}
+        if "strength" in changes:
+            weights = {"content_weight", "style_weight"} & changes.keys()
+            if weights:
+                raise ValueError(
+                    f"give strength or {' and '.join(sorted(weights))}, not both"
+                )
+            changes |= strength_weights(changes.pop("strength"), type(self))
         names = {field.name for field in dataclasses.fields(self)}
         for name in changes.keys() - names:
             raise TypeError(
@@ -52,11 +61,15 @@ class _Settings:
         return replace(self, **changes)
 
 
+def setting_names(kind: type[AudioConfig | ImageConfig]) -> frozenset[str]:
+    """Every name ``kind``'s ``replace`` (and so a preset, a recipe, an option) takes: its fields, and ``strength``."""
+    return frozenset({field.name for field in dataclasses.fields(kind)} | {"strength"})
+
+
 #: What a name that is no setting most likely meant, for names the CLI has
 #: as options but the settings do not.
 _NOT_SETTINGS = {
     "preset": ": a preset is the config, config=audio_preset('fast') (or image_preset)",
-    "strength": ": the strength sets two weights, **strength_weights(0.8) (audiost.config)",
 }
 
 
@@ -197,9 +210,6 @@ class AudioConfig(_Settings):
         check_memory_setting(self.max_memory)
 
 
-#: ``style_weight / content_weight`` of the audio defaults: strength 0.5.
-_DEFAULT_STYLE_RATIO = AudioConfig.style_weight / AudioConfig.content_weight
-
 #: Presets trade time for quality, measured on the corpus table of
 #: scripts/bench_quality.py (docs/presets.md). ``fast`` has half the
 #: filters and two branches; ``best`` adds a 0.36 s branch for longer
@@ -230,26 +240,32 @@ def audio_preset(name: str = "balanced", **overrides: Any) -> AudioConfig:
     return AudioConfig().replace(**AUDIO_PRESETS[name]).replace(**overrides)
 
 
-def strength_weights(strength: float) -> dict[str, float]:
+def strength_weights(
+    strength: float, kind: type[AudioConfig | ImageConfig] | None = None
+) -> dict[str, float]:
     """``content_weight`` and ``style_weight`` for a style strength from 0 to 1.
 
-    0 keeps the content as it is, 0.5 gives the default audio balance
-    (content 1, style 6) and 1 drops the content's terms, leaving only the
-    style's. In between, the style's weight relative to the content's grows
-    tenfold every sixth of the range (0.06 at 0.17, 0.6 at 0.33, 60 at
-    0.67): a transfer responds to the ratio on a log scale, and most of
-    the change toward the style happens at small ratios
-    (scripts/bench_quality.py --dial). The two weights always sum to 7.
+    0 keeps the content as it is, 0.5 gives the default balance of
+    ``kind`` (:class:`AudioConfig`, the default: content 1, style 6;
+    :class:`ImageConfig`: 1 and 30) and 1 drops the content's terms,
+    leaving only the style's. In between, the style's weight relative to
+    the content's grows tenfold every sixth of the range (audio: 0.06 at
+    0.17, 0.6 at 0.33, 60 at 0.67): a transfer responds to the ratio on a
+    log scale, and most of the change toward the style happens at small
+    ratios (scripts/bench_quality.py --dial). The two weights always sum
+    to the defaults' sum (audio 7, images 31).
     """
     if not 0 <= strength <= 1:
         raise ValueError(f"strength must be between 0 and 1, got {strength}")
-    total = 1 + _DEFAULT_STYLE_RATIO
+    kind = kind or AudioConfig
+    default_ratio = kind.style_weight / kind.content_weight
+    total = kind.content_weight + kind.style_weight
     if strength in (0, 1):
         return {
             "content_weight": total * (1 - strength),
             "style_weight": total * strength,
         }
-    ratio = _DEFAULT_STYLE_RATIO * 10 ** (6 * (strength - 0.5))
+    ratio = default_ratio * 10 ** (6 * (strength - 0.5))
     return {
         "content_weight": total / (1 + ratio),
         "style_weight": total * ratio / (1 + ratio),

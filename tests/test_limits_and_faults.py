@@ -101,13 +101,12 @@ def test_duration_channel_and_pixel_limits(speech_file, music_file, tmp_path) ->
     ("make", "setting", "meant"),
     [
         (audio_preset, {"preset": "fast"}, "config=audio_preset('fast')"),
-        (audio_preset, {"strength": 0.8}, "**strength_weights(0.8)"),
         (audio_preset, {"iter": 5}, "did you mean 'iters'?"),
         (image_preset, {"style_wieght": 3}, "did you mean 'style_weight'?"),
     ],
 )
 def test_a_name_that_is_no_setting_says_what_was_meant(make, setting, meant) -> None:
-    """``preset`` and ``strength`` are options of the command, not settings; a misspelt setting is named with the one it is close to."""
+    """``preset`` is an option of the command, not a setting; a misspelt setting is named with the one it is close to."""
     with pytest.raises(TypeError, match=re.escape(meant)):
         make(**setting)
 

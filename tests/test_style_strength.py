@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from audiost import AudioResult, audio_preset, transfer_audio
+from audiost import (
+    AudioResult,
+    audio_preset,
+    image_preset,
+    resolve_recipe,
+    transfer_audio,
+)
 from audiost.audio import synthesize_audio
 from audiost.audio.inputs import style_layout
 from audiost.audio.objective import band_envelope_loss, build_network, prepare_style
@@ -161,6 +167,24 @@ def test_strength_sets_both_weights() -> None:
     assert ratios == sorted(ratios)
     with pytest.raises(ValueError, match="strength"):
         strength_weights(1.5)
+
+
+def test_strength_is_a_setting_of_both_kinds_around_each_kind_s_defaults() -> None:
+    """``strength=0.5`` is each kind's default balance (images: 1 and 30, not audio's 1 and 6), in the API, the command line and a batch's recipe."""
+    for make in (audio_preset, image_preset):
+        defaults = make()
+        half = make(strength=0.5)
+        assert (half.content_weight, half.style_weight) == pytest.approx(
+            (defaults.content_weight, defaults.style_weight)
+        )
+        assert make(strength=0.25).style_weight < defaults.style_weight
+        with pytest.raises(ValueError, match="not both"):
+            make(strength=0.5, style_weight=3)
+    assert image_preset(strength=0.5).style_weight == pytest.approx(30)
+    assert image_preset(strength=0.5) == image_preset()
+    recipe = resolve_recipe(settings={"strength": 0.25})
+    assert recipe.audio == audio_preset(strength=0.25)
+    assert recipe.image == image_preset(strength=0.25)
 
 
 PAIRS = {

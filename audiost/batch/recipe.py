@@ -32,6 +32,7 @@ from ..config import (
     ImageConfig,
     audio_preset,
     image_preset,
+    setting_names,
     settings_table,
 )
 from ..errors import AudiostError
@@ -44,8 +45,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 RECIPE_NAME = "recipe.toml"
-_AUDIO_FIELDS = {f.name for f in dataclasses.fields(AudioConfig)}
-_IMAGE_FIELDS = {f.name for f in dataclasses.fields(ImageConfig)}
+_AUDIO_FIELDS = setting_names(AudioConfig)
+_IMAGE_FIELDS = setting_names(ImageConfig)
 _BATCH_KEYS = {"preset", "template"}
 
 

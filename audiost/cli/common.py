@@ -26,7 +26,7 @@ from ..config import (
     STYLE_LOSS_NAMES,
     AudioConfig,
     ImageConfig,
-    strength_weights,
+    setting_names,
 )
 from ..errors import AudiostError
 from ..limits import (
@@ -41,8 +41,8 @@ from ..limits import (
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
-_AUDIO_FIELDS = set(AudioConfig.__dataclass_fields__)
-_IMAGE_FIELDS = set(ImageConfig.__dataclass_fields__)
+_AUDIO_FIELDS = setting_names(AudioConfig)
+_IMAGE_FIELDS = setting_names(ImageConfig)
 
 
 def report_failures(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -580,12 +580,11 @@ def given(settings: dict[str, Any]) -> dict[str, Any]:
     chosen = {k: v for k, v in settings.items() if v is not None}
     if "weights" in chosen:
         chosen["weights"] = str(chosen["weights"])
-    if "strength" in chosen:
+    if "strength" in chosen:  # kept: each kind sets its weights from it (config.py)
         both = {"content_weight", "style_weight"} & chosen.keys()
         if both:
             names = " and ".join("--" + n.replace("_", "-") for n in sorted(both))
             raise AudiostError(f"give --strength or {names}, not both")
-        chosen |= strength_weights(chosen.pop("strength"))
     return chosen
 
 
