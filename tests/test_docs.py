@@ -8,7 +8,6 @@ the user would, without running the (slow, file-writing) examples.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import importlib
 import inspect
 import re
@@ -19,7 +18,7 @@ import pytest
 
 import audiost
 from audiost.cli import main
-from audiost.config import AudioConfig, ImageConfig
+from audiost.config import AudioConfig, ImageConfig, setting_names
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -97,11 +96,7 @@ def test_the_api_page_calls_what_exists_with_keywords_it_takes(tree) -> None:
             for alias in node.names:
                 assert hasattr(module, alias.name), f"{node.module}.{alias.name}"
                 names[alias.asname or alias.name] = getattr(module, alias.name)
-    settings = {
-        field.name
-        for config in (AudioConfig, ImageConfig)
-        for field in dataclasses.fields(config)
-    }
+    settings = setting_names(AudioConfig) | setting_names(ImageConfig)
     calls = 0
     for node in ast.walk(tree):
         if (
