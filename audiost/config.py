@@ -272,6 +272,18 @@ def strength_weights(
     }
 
 
+def strength_of(config: AudioConfig | ImageConfig) -> float:
+    """The strength (0 to 1) whose weights have ``config``'s balance: :func:`strength_weights` undone, however the weights were given."""
+    if not config.style_weight:
+        return 0.0
+    if not config.content_weight:
+        return 1.0
+    kind = type(config)
+    default_ratio = kind.style_weight / kind.content_weight
+    ratio = config.style_weight / config.content_weight
+    return min(max(0.5 + math.log10(ratio / default_ratio) / 6, 0.0), 1.0)
+
+
 def _check_weights(*weights: float) -> None:
     # NaN compares false with everything, so it is caught by the range test.
     if not all(0 <= w < math.inf for w in weights):

@@ -18,9 +18,12 @@ from audiost import (
     IMAGE_PRESETS,
     AudiostError,
     ImageConfig,
+    ImageStylist,
+    audio_preset,
     image_preset,
     transfer_image,
 )
+from audiost.config import strength_of
 from audiost.engine import ContentLoss, GramLoss
 from audiost.features import VGG
 from audiost.image.inputs import default_image_output
@@ -28,7 +31,7 @@ from audiost.image.objective import FLAT_STYLE_EDGE_WEIGHT, edge_weight_for
 from audiost.image.result import layout_warning
 from audiost.image.scales import planned_iterations, style_size
 from audiost.image_metrics import image_measures
-from audiost.media.image import resize, rgb_to_yiq, to_canvas, to_uint8
+from audiost.media.image import from_canvas, resize, rgb_to_yiq, to_canvas, to_uint8
 from audiost.media.image_io import load_image
 
 from .conftest import CORPUS, HED, needs_hed
@@ -366,3 +369,31 @@ class TestOptions:
         assert (
             fast.max_size < image_preset().max_size <= best.max_size and best.iters == 7
         )
+
+
+def test_the_strength_dial_ends_at_the_photo():
+    """What serves only the style (the recoloured start, the roughness penalty) applies in full from strength 0.5 up, half at 0.25, not at 0, where the photo comes back."""
+    painting = resize(load_image(PAINTING).rgb, (48, 32))
+    problems = {
+        strength: ImageStylist(image_preset(strength=strength, **TINY)).problem(
+            CAT, painting
+        )
+        for strength in (0, 0.25, 0.5, 1)
+    }
+    starts = {strength: start for strength, (_, start) in problems.items()}
+    photo = starts[0]
+    assert torch.equal(photo, to_canvas(resize(load_image(CAT).rgb, (32, 21))))
+    assert torch.equal(starts[0.5], starts[1]) and not torch.equal(starts[0.5], photo)
+    torch.testing.assert_close(starts[0.25], (photo + starts[0.5]) / 2)
+    roughness = {
+        strength: sum(t.weight for t in objective.terms if t.name == "tv")
+        for strength, (objective, _) in problems.items()
+    }
+    tv = image_preset().tv_weight
+    assert roughness == pytest.approx({0: 0, 0.25: tv / 2, 0.5: tv, 1: tv})
+    assert strength_of(image_preset(strength=0.25)) == pytest.approx(0.25)
+    assert strength_of(audio_preset(strength=0.1)) == pytest.approx(0.1)
+    assert strength_of(image_preset(style_weight=0)) == 0
+    assert strength_of(image_preset(content_weight=0)) == 1
+    result = transfer_image(CAT, painting, **TINY, strength=0)
+    assert np.abs(result.image.astype(int) - to_uint8(from_canvas(photo))).max() <= 1
