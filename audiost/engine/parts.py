@@ -46,7 +46,7 @@ class Parts:
             self._report(min(done / self._total, 1.0) if self._total else 1.0)
 
     def finish(self) -> None:
-        """Every part done: the whole reports 1 (a part that reports only along the way ends at its last block)."""
+        """Every part done: the whole reports 1, whatever the parts last said (a header that overstated a file's length leaves its decode short of 1)."""
         for key, cost in self._costs.items():
             self._done[key] = cost
         self.report()
