@@ -47,15 +47,7 @@ def progress_bar(
         if quiet:
             return
         if not bars:
-            bars.append(
-                tqdm(
-                    total=done(total),
-                    desc=description,
-                    file=sys.stderr,
-                    bar_format=BAR_FORMAT,
-                    dynamic_ncols=True,
-                )
-            )
+            bars.append(_bar(done(total), description))
         bar = bars[0]
         if then is not None and iteration > then[0]:
             bar.set_description_str(then[1], refresh=False)
@@ -88,16 +80,7 @@ def analysis_progress(quiet: bool = False) -> Iterator[Fraction]:
         if quiet:
             return
         if not bars:
-            bars.append(
-                tqdm(
-                    total=1.0,
-                    desc="analysing the style",
-                    file=sys.stderr,
-                    bar_format=BAR_FORMAT,
-                    dynamic_ncols=True,
-                    delay=_ANALYSIS_DELAY_S,
-                )
-            )
+            bars.append(_bar(1.0, "analysing the style", delay=_ANALYSIS_DELAY_S))
         bar = bars[0]
         bar.update(fraction - bar.n)
         if fraction >= 1:
@@ -108,6 +91,18 @@ def analysis_progress(quiet: bool = False) -> Iterator[Fraction]:
     finally:
         for bar in bars:
             bar.close()
+
+
+def _bar(total: float, description: str, delay: float = 0.0) -> tqdm:
+    """A bar on stderr in :data:`BAR_FORMAT`, shown from ``delay`` seconds on."""
+    return tqdm(
+        total=total,
+        desc=description,
+        file=sys.stderr,
+        bar_format=BAR_FORMAT,
+        dynamic_ncols=True,
+        delay=delay,
+    )
 
 
 def _work_done(work: Sequence[tuple[int, float]]) -> Callable[[int], float]:
