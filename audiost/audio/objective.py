@@ -26,7 +26,7 @@ from ..engine import (
     TimeWindows,
 )
 from ..engine.blocks import statistics_in_blocks
-from ..engine.parts import Fraction, Parts
+from ..engine.parts import SILENT, Fraction, Parts
 from ..features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
 from ..features.spectral_conv import F_MIN, log_frequency_matrix
 from ..media.stft import Stft
@@ -160,7 +160,7 @@ def prepare_styles(
     *,
     sr: int,
     mid_side: bool = False,
-    parts: Parts | None = None,
+    parts: Parts = SILENT,
 ) -> StyleTargets:
     """The targets of one style, or of several blended by ``cfg.style_weights`` (or morphed, ``cfg.morph``).
 
@@ -215,7 +215,7 @@ def prepare_style(
     *,
     sr: int,
     mid_side: bool = False,
-    parts: Parts | None = None,
+    parts: Parts = SILENT,
 ) -> StyleTargets:
     """The style canvas's ``style_loss`` targets per style layer, its spectral envelope and level distribution.
 
@@ -240,14 +240,13 @@ def _style_losses(
     network: FeatureNetwork,
     base: FeatureNetwork,
     canvas: torch.Tensor,
-    parts: Parts | None,
+    parts: Parts,
     index: int,
 ) -> dict[str, nn.Module]:
     """One style canvas's loss modules by term name: its statistics per style layer (seen through ``network``), spectral envelope and level distribution.
 
     ``parts`` and ``index``: the analysis's progress, and which of its styles this is.
     """
-    parts = parts or Parts(None, {})
     style_loss = STYLE_LOSSES[cfg.style_loss]
     statistics = statistics_in_blocks(
         network,

@@ -21,7 +21,7 @@ from ..config import AudioConfig, audio_preset
 from ..device import resolve_device, stage
 from ..engine import Objective
 from ..engine.optimise import CanvasCallback, OptimisationResult, StepCallback
-from ..engine.parts import Fraction, Parts
+from ..engine.parts import SILENT, Fraction, Parts
 from ..errors import AudiostError
 from ..features import FeatureNetwork
 from ..limits import format_bytes
@@ -422,7 +422,7 @@ class AudioStylist:
         audio_canvas: AudioCanvas,
         styles: list[tuple[AudioInput, int | None]],
         channels: int,
-        parts: Parts | None = None,
+        parts: Parts = SILENT,
     ) -> StyleTargets:
         """The styles' targets for a result of ``channels`` channels at the canvas's rate, from the cache when every style is a file.
 
@@ -440,7 +440,7 @@ class AudioStylist:
         return self._styles.get(
             None if None in keys else (keys, sr, channels),
             lambda: self._prepare_styles(
-                network, audio_canvas, styles, channels, parts or Parts(None, {})
+                network, audio_canvas, styles, channels, parts
             ),
         )
 

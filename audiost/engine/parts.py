@@ -21,9 +21,13 @@ class Parts:
     ``report`` every :meth:`part` is None, so the work pays nothing for it.
     """
 
-    def __init__(self, report: Fraction | None, costs: Mapping[Hashable, float]):
+    def __init__(
+        self,
+        report: Fraction | None = None,
+        costs: Mapping[Hashable, float] | None = None,
+    ):
         self._report = report
-        self._costs = dict(costs)
+        self._costs = dict(costs or {})
         self._total = sum(self._costs.values())
         self._done = dict.fromkeys(self._costs, 0.0)
 
@@ -50,3 +54,7 @@ class Parts:
         for key, cost in self._costs.items():
             self._done[key] = cost
         self.report()
+
+
+#: Progress no one listens to: the default where reporting is optional.
+SILENT = Parts()
