@@ -19,7 +19,7 @@ from .config import (
     audio_preset,
     image_preset,
 )
-from .errors import AudiostError
+from .errors import AudiostError, OutOfMemory
 
 if TYPE_CHECKING:
     from .audio import AudioResult, AudioStylist, synthesize_audio, transfer_audio
@@ -68,6 +68,7 @@ __all__ = [
     "ImageConfig",
     "ImageResult",
     "ImageStylist",
+    "OutOfMemory",
     "Recipe",
     "audio_preset",
     "image_preset",

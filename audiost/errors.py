@@ -29,3 +29,12 @@ class AudiostError(Exception):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class OutOfMemory(AudiostError):
+    """A run that did not fit in the memory free at the time: with less else running it may.
+
+    A batch runs such a pair again once its other pairs are done
+    (:class:`~audiost.batch.local.LocalExecutor`); a limit the user set
+    with ``--max-memory`` is an :class:`AudiostError`, as no retry moves it.
+    """

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from .config import AudioConfig, ImageConfig
-from .errors import AudiostError
+from .errors import AudiostError, OutOfMemory
 from .limits import OOM_ADVICE, format_bytes, parse_bytes
 
 
@@ -85,8 +85,10 @@ def check_fits(
 
     Raises
     ------
+    OutOfMemory
+        If ``needed > limit`` and the limit is what is free now.
     AudiostError
-        If ``needed > limit``.
+        If ``needed > limit`` and the limit is ``--max-memory``.
     """
     room, source = limit
     if room is None or needed <= room:
@@ -99,9 +101,14 @@ def check_fits(
         if len(fitting) == 2:
             break
     advice = f"{' or '.join(fitting)} would fit" if fitting else "use a smaller input"
-    raise AudiostError(
+    if source.startswith("--"):
+        raise AudiostError(
+            f"needs about {format_bytes(needed)} of memory on {device} but {source}; {advice}",
+            what,
+        )
+    raise OutOfMemory(
         f"needs about {format_bytes(needed)} of memory on {device} but {source}; "
-        f"{advice}{'' if source.startswith('--') else ' (--max-memory sets the limit if you know better)'}",
+        f"{advice} (--max-memory sets the limit if you know better)",
         what,
     )
 
@@ -521,7 +528,7 @@ def out_of_memory_reported(
     if failed is not None:
         if torch.device(device).type == "cuda":
             torch.cuda.empty_cache()
-        raise AudiostError(
+        raise OutOfMemory(
             f"ran out of memory on {device} ({failed}); {OOM_ADVICE}", what
         )
 

@@ -106,6 +106,11 @@ def reason(line: dict[str, Any], inputs: Path, works: set[str]) -> str:
     return "other"
 
 
+def ran_again_alone(line: dict[str, Any]) -> bool:
+    """A pair that ran out of memory (or lost its worker to SIGKILL) beside others, run again alone."""
+    return (line.get("note") or "").startswith("run again alone")
+
+
 def audit(
     inputs: Path,
     out: Path,
@@ -200,9 +205,13 @@ def audit(
         result.unexplained.append(
             f"{kills - len(faults.kills)} worker death(s) not caused here"
         )
-    if faults.kills and not kills:
+    # A pair whose worker was killed beside others runs again alone at the
+    # end of the run; a run interrupted before then leaves it to the resume.
+    retried = sum(map(ran_again_alone, (line for run in runs for line in run.lines)))
+    interrupted = any(run.exit_code == 130 for run in runs)
+    if faults.kills and not (kills or retried or interrupted):
         result.warnings.append(
-            "the killed worker's pair has no 'worker process died' line"
+            "the killed worker's pair was neither run again alone nor recorded as failed"
         )
     readonly_done = sum(
         1
@@ -277,6 +286,17 @@ def report(
         + [str(run.to_style if run.to_style is not None else "?") for run in runs]
         + [""],
         ["done"] + [summary(run, "done") for run in runs] + [str(result.done)],
+        ["- of which run again alone (worker killed beside others)"]
+        + [
+            str(
+                sum(
+                    ran_again_alone(line) and line["status"] == "done"
+                    for line in run.lines
+                )
+            )
+            for run in runs
+        ]
+        + [""],
         ["skipped (output exists, or not stylable)"]
         + [summary(run, "skipped") for run in runs]
         + [str(result.skipped)],

@@ -259,6 +259,59 @@ def test_kill_9_halfway_then_resume(tmp_path: Path) -> None:
 
 
 @needs_corpus
+def test_a_worker_killed_beside_others_runs_its_pair_again_alone(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL, the out-of-memory killer's signal, to a worker mid-pair: the pair is run again once the others are done, alone, and only once."""
+    import psutil
+
+    clips = make_clips(tmp_path / "in", 4)
+    style, out = make_style(tmp_path), tmp_path / "out"
+    process = subprocess.Popen(
+        fast_batch(tmp_path / "in", style, out, "-j", "2", "--iters", "40"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def kill_workers(after_done: int, count: int) -> None:
+        while (
+            sum(line["status"] == "done" for line in manifest_lines(out)) < after_done
+        ):
+            assert process.poll() is None, (
+                "the batch ended before its workers were killed"
+            )
+            time.sleep(0.05)
+        workers = [
+            child
+            for child in psutil.Process(process.pid).children()
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
+        for worker in workers[:count]:
+            worker.kill()
+
+    kill_workers(after_done=1, count=1)  # two pairs in flight: one goes
+    # The other three done, only the retried pair can be running: it fails
+    # for good, as a pair that ran out of memory alone would.
+    kill_workers(after_done=3, count=2)
+    _, stderr = process.communicate(timeout=300)
+    lines = manifest_lines(out)
+    by_pair = {
+        str(c): [line for line in lines if line["content"] == str(c)] for c in clips
+    }
+    retried = [c for c, mine in by_pair.items() if mine[-1]["status"] == "failed"]
+    assert process.returncode == 1 and len(retried) == 1, stderr
+    assert all(len(mine) == 1 for mine in by_pair.values()), (
+        "the first kill was recorded, not retried"
+    )
+    (last,) = by_pair[retried[0]]
+    assert last["cause"] == "memory" and "signal 9" in last["error"]
+    assert last["note"].startswith("run again alone")
+    assert "run again alone" in stderr and "Traceback" not in stderr
+    assert all(by_pair[c][-1]["status"] == "done" for c in by_pair if c not in retried)
+    assert not partial_files(out)
+
+
+@needs_corpus
 @pytest.mark.parametrize(
     "how",
     ["sigterm-to-batch", "ctrl-c-to-group"],

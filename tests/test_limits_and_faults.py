@@ -215,6 +215,24 @@ def test_a_run_that_will_not_fit_names_what_would(
     assert_one_line_error(result, str(photo), "--max-size ")
 
 
+def test_a_refusal_for_the_memory_free_now_is_one_a_batch_retries(
+    speech_file, music_file, monkeypatch
+) -> None:
+    """Short of what is free: OutOfMemory (a batch runs the pair again alone); short of --max-memory: no retry moves that limit."""
+    from audiost import memory, transfer_audio
+    from audiost.errors import AudiostError, OutOfMemory
+
+    monkeypatch.setattr(memory, "available_memory", lambda device: 1 << 20)
+    with pytest.raises(OutOfMemory, match="only 1 MB is free"):
+        transfer_audio(speech_file, music_file, config=audio_preset("fast"))
+    monkeypatch.undo()
+    with pytest.raises(AudiostError, match="--max-memory is 1 MB") as refused:
+        transfer_audio(
+            speech_file, music_file, config=audio_preset("fast"), max_memory="1M"
+        )
+    assert not isinstance(refused.value, OutOfMemory)
+
+
 @pytest.mark.parametrize("command", ["transfer", "texture"])
 def test_out_of_memory_during_a_run(
     command, speech_file, music_file, tmp_path, monkeypatch

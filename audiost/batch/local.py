@@ -6,6 +6,13 @@ when one dies, while here each worker is handed one pair at a time, so a
 worker killed mid-pair (by the OOM killer, a crashing decoder or ``kill -9``)
 costs exactly that pair, which is recorded as failed, and a fresh worker
 takes its place.
+
+Workers share the machine's memory, and each pair checks its estimate
+against what is free when it starts, so pairs started together can each
+fit alone and not together. A pair that ran out of memory (or was killed,
+as the kernel's out-of-memory killer does) beside other pairs is therefore
+not recorded yet: it runs again once every other pair is done, alone,
+and its line is that run's.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections import deque
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -24,7 +32,7 @@ from typing import Any
 from ..config import AudioConfig, ImageConfig
 from ..errors import AudiostError
 from .manifest import record
-from .worker import Task, run_task, setup_worker, threads_per_worker
+from .worker import MEMORY, Task, run_task, setup_worker, threads_per_worker
 
 ResultCallback = Callable[[Task, dict[str, Any]], None]
 # Seconds a worker gets to clean up (remove its temporary file) after SIGTERM.
@@ -51,32 +59,26 @@ class LocalExecutor:
         if count == 0:
             return
         threads = threads_per_worker(count)
-        pending = iter(tasks)
+        queue = _Queue(tasks)
         workers = [_Worker(self, index, threads) for index in range(count)]
         try:
-            for worker in workers:
-                worker.give(next(pending, None))
+            _deal(workers, queue)
             while any(w.task is not None for w in workers):
                 busy = [w for w in workers if w.task is not None]
                 ready = wait(
                     [w.conn for w in busy] + [w.process.sentinel for w in busy]
                 )
                 for worker in busy:
-                    if worker.conn in ready and worker.conn.poll():
-                        try:
-                            line = worker.conn.recv()
-                        except EOFError:
-                            line = None
-                        if line is not None:
-                            task, worker.task = worker.task, None
-                            on_result(task, line)
-                            worker.give(next(pending, None))
-                            continue
-                    if not worker.process.is_alive() and worker.task is not None:
-                        task, worker.task = worker.task, None
-                        on_result(task, _died(task, worker.process.exitcode))
-                        worker.restart()
-                        worker.give(next(pending, None))
+                    line = worker.result(ready)
+                    if line is None:
+                        continue
+                    task, alone = worker.task, worker.alone
+                    worker.task = None
+                    if line.get("cause") == MEMORY and not alone and count > 1:
+                        queue.retry_alone(task)
+                    else:
+                        on_result(task, _said_retried(line) if alone else line)
+                _deal(workers, queue)
             for worker in workers:
                 worker.finish()
         except KeyboardInterrupt:
@@ -85,10 +87,47 @@ class LocalExecutor:
             raise
 
 
+class _Queue:
+    """The tasks still to hand out: in order, then, one at a time with no other pair running, those that ran out of memory beside others."""
+
+    def __init__(self, tasks: Sequence[Task]):
+        self._pending = deque(tasks)
+        self._alone: deque[Task] = deque()
+
+    def retry_alone(self, task: Task) -> None:
+        self._alone.append(task)
+
+    def next(self, others_busy: bool) -> tuple[Task, bool] | None:
+        """The next task and whether it runs alone; None while nothing may start."""
+        if self._pending:
+            return self._pending.popleft(), False
+        if self._alone and not others_busy:
+            return self._alone.popleft(), True
+        return None
+
+
+def _deal(workers: list[_Worker], queue: _Queue) -> None:
+    """Give every idle worker its next task, while the queue has one for it."""
+    for worker in workers:
+        if worker.task is None:
+            step = queue.next(any(w.task is not None for w in workers))
+            if step is None:
+                return
+            worker.give(*step)
+
+
+def _said_retried(line: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **line,
+        "note": "run again alone: it ran out of memory beside other pairs",
+    }
+
+
 class _Worker:
     def __init__(self, owner: LocalExecutor, index: int, threads: int):
         self.owner, self.index, self.threads = owner, index, threads
         self.task: Task | None = None
+        self.alone = False
         self.restart()
 
     def restart(self) -> None:
@@ -107,13 +146,23 @@ class _Worker:
         self.process.start()
         child.close()
 
-    def give(self, task: Task | None) -> None:
-        self.task = task
-        if task is not None:
-            try:
-                self.conn.send(task)
-            except (BrokenPipeError, OSError):
-                pass  # the worker is dead: the main loop sees its sentinel and records the pair
+    def give(self, task: Task, alone: bool = False) -> None:
+        self.task, self.alone = task, alone
+        try:
+            self.conn.send(task)
+        except (BrokenPipeError, OSError):
+            pass  # the worker is dead: the main loop sees its sentinel and records the pair
+
+    def result(self, ready: list[Any]) -> dict[str, Any] | None:
+        """The manifest line of this worker's task if it has finished (a dead worker's is made here, and the worker restarted), else None."""
+        if self.conn in ready and self.conn.poll():
+            with contextlib.suppress(EOFError):
+                return self.conn.recv()
+        if self.process.is_alive():
+            return None
+        line = _died(self.task, self.process.exitcode)
+        self.restart()
+        return line
 
     def finish(self) -> None:
         try:
@@ -161,7 +210,11 @@ def _died(task: Task, exitcode: int | None) -> dict[str, Any]:
         else f"exit code {exitcode}"
     )
     error = f"worker process died while styling this pair ({how}): the input may crash a decoder, or memory ran out"
-    return record(task.content, task.style, "failed", output=task.output, error=error)
+    # SIGKILL is how the kernel's out-of-memory killer stops a process.
+    cause = {"cause": MEMORY} if exitcode == -signal.SIGKILL else {}
+    return record(
+        task.content, task.style, "failed", output=task.output, error=error, **cause
+    )
 
 
 def _serve(

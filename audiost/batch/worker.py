@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import AudioConfig, ImageConfig
-from ..errors import AudiostError
+from ..errors import AudiostError, OutOfMemory
 from ..outputs import write_problem
 from .manifest import record
 
@@ -32,6 +32,10 @@ class Task:
     #: Folder for this pair's report (pictures and JSON), or None for no report.
     report: str | None = None
 
+
+#: A failed line's ``cause`` when the pair ran out of memory (or was
+#: refused for the memory free): beside fewer other pairs it may fit.
+MEMORY = "memory"
 
 _stylists: dict[Any, Any] = {}
 
@@ -53,6 +57,8 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
             result = stylist.transfer(
                 task.content, task.style, task.output, overwrite=task.overwrite
             )
+    except OutOfMemory as exc:
+        return _failed(task, str(exc), started, config, cause=MEMORY)
     except AudiostError as exc:
         return _failed(task, str(exc), started, config)
     except OSError as exc:
@@ -68,6 +74,7 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
             "out of memory; try --preset fast, fewer --jobs, --mono or a smaller --max-size",
             started,
             config,
+            cause=MEMORY,
         )
     except Exception as exc:  # noqa: BLE001 - the batch outlives any one pair's bug; the line says what broke
         if _is_cuda_oom(exc):
@@ -77,6 +84,7 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
                 "out of GPU memory; try fewer --jobs, --preset fast or a smaller --max-size",
                 started,
                 config,
+                cause=MEMORY,
             )
         return _failed(task, f"unexpected {type(exc).__name__}: {exc}", started, config)
     notes = [str(w.message) for w in caught] + result.warnings
@@ -167,7 +175,11 @@ def _stylist(kind: str, config: AudioConfig | ImageConfig) -> Any:
 
 
 def _failed(
-    task: Task, error: str, started: float, config: AudioConfig | ImageConfig
+    task: Task,
+    error: str,
+    started: float,
+    config: AudioConfig | ImageConfig,
+    cause: str | None = None,
 ) -> dict[str, Any]:
     return record(
         task.content,
@@ -178,6 +190,7 @@ def _failed(
         seconds=time.perf_counter() - started,
         device=config.device,
         worker=os.getpid(),
+        **({"cause": cause} if cause else {}),
     )
 
 

@@ -242,6 +242,8 @@ class _Progress:
             text = f"{head} -> {_short(line['output'])} ({line['seconds']:.1f} s)"
         else:
             text = f"{head}: {_readable(line['error'])}"
+        if line.get("note"):
+            text += f"; {line['note']}"
         if self.bar is not None:
             self.bar.set_postfix_str(
                 f"{self.finished_count}/{self.todo} pairs, last {line['seconds'] or 0:.1f} s",
