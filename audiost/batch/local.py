@@ -4,8 +4,8 @@ Written on ``multiprocessing`` rather than ``concurrent.futures``: a process
 pool cannot say which task a dead worker was running and breaks as a whole
 when one dies, while here each worker is handed one pair at a time, so a
 worker killed mid-pair (by the OOM killer, a crashing decoder or ``kill -9``)
-costs exactly that pair, which is recorded as failed, and a fresh worker
-takes its place.
+costs exactly that pair, which is recorded as failed or run again (below),
+and a fresh worker takes its place.
 
 Workers share the machine's memory, and each pair checks its estimate
 against what is free when it starts, so pairs started together can each
