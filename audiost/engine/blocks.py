@@ -10,7 +10,7 @@ float rounding: the style images of :mod:`.tiles`, in one dimension.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Mapping
 
 import torch
 from torch import nn
@@ -27,6 +27,36 @@ BLOCK_FRAMES = 2048
 def wide_dtype(device: torch.device) -> torch.dtype:
     """What sums over many blocks or tiles are kept in: float64, or float32 on Apple's MPS, which has no float64."""
     return torch.float32 if torch.device(device).type == "mps" else torch.float64
+
+
+class MomentSums:
+    """Moments summed over blocks or tiles, in :func:`wide_dtype`, then turned into the statistics the losses match.
+
+    ``losses`` maps each key (a layer's name) to a loss class or module
+    with ``moments`` and ``statistic`` (:class:`~.losses.GramLoss`,
+    :class:`~.losses.MeanStdLoss`); ``sums`` holds each key's total so far.
+    """
+
+    def __init__(
+        self,
+        losses: Mapping[Hashable, type[nn.Module] | nn.Module],
+        device: torch.device,
+    ):
+        self.losses, self.wide = losses, wide_dtype(device)
+        self.sums: dict[Hashable, torch.Tensor] = {}
+
+    def add(self, key: Hashable, features: torch.Tensor, groups: int = 1) -> None:
+        part = self.losses[key].moments(features, groups).to(self.wide)
+        self.sums[key] = self.sums[key] + part if key in self.sums else part
+
+    def statistics(
+        self, positions: Mapping[Hashable, int]
+    ) -> dict[Hashable, torch.Tensor]:
+        """Each key's statistic over ``positions[key]`` positions, in float32."""
+        return {
+            key: loss.statistic(self.sums[key], positions[key]).float()
+            for key, loss in self.losses.items()
+        }
 
 
 def _blocks(
@@ -62,23 +92,18 @@ def statistics_in_blocks(
     :data:`BLOCK_FRAMES`). ``progress`` hears the fraction of frames done
     after each block.
     """
-    sums: dict[str, torch.Tensor] = {}
+    sums = MomentSums(losses, canvas.device)
     positions = dict.fromkeys(losses, 0)
-    wide = wide_dtype(canvas.device)
     with torch.no_grad():
         for start, stop, first, last in _blocks(network, canvas, block):
             features = network(canvas[..., first:last], list(losses))
-            for name, loss in losses.items():
+            for name in losses:
                 kept = features[name][..., start - first : stop - first]
-                part = loss.moments(kept, network.groups).to(wide)
-                sums[name] = sums[name] + part if name in sums else part
+                sums.add(name, kept, network.groups)
                 positions[name] += kept[0, 0].numel()
             if progress is not None:
                 progress(stop / canvas.shape[-1])
-    return {
-        name: loss.statistic(sums[name], positions[name]).float()
-        for name, loss in losses.items()
-    }
+    return sums.statistics(positions)
 
 
 def autocorrelations_in_blocks(

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..features.base import FeatureNetwork
-from .blocks import wide_dtype
+from .blocks import MomentSums
 from .losses import ContentLoss
 from .objective import Objective, Term
 
@@ -159,21 +159,17 @@ def tiled_moments(
     For style targets too large to pass through the network at once.
     """
     height, width = size = canvas.shape[-2:]
-    sums: dict[str, torch.Tensor] = {}
+    sums = MomentSums(losses, canvas.device)
     with torch.no_grad():
         for tile in tiles:
             cores = tile_cores(
                 network, tile.crop(canvas), tile, list(losses), strides, size
             )
-            for name, loss in losses.items():
-                part = loss.moments(cores[name][0]).to(wide_dtype(canvas.device))
-                sums[name] = sums[name] + part if name in sums else part
-    return {
-        name: losses[name]
-        .statistic(sums[name], (height // strides[name]) * (width // strides[name]))
-        .float()
-        for name in losses
-    }
+            for name in losses:
+                sums.add(name, cores[name][0])
+    return sums.statistics(
+        {name: (height // strides[name]) * (width // strides[name]) for name in losses}
+    )
 
 
 class TiledObjective(Objective):
@@ -222,24 +218,22 @@ class TiledObjective(Objective):
         shared = {kinds[t.name]: t.loss for t in style}
 
         # Pass 1, without gradients: the summed statistics and content errors.
-        sums: dict[tuple, torch.Tensor] = {}
-        wide = wide_dtype(canvas.device)
-        errors = {t.name: canvas.new_zeros((), dtype=wide) for t in content}
+        sums = MomentSums(shared, canvas.device)
+        errors = {t.name: canvas.new_zeros((), dtype=sums.wide) for t in content}
         with torch.no_grad():
             for tile in self.tiles:
                 core = cores(tile, tile.crop(canvas))
-                for key, loss in shared.items():
-                    part = loss.moments(core[key[0]][0]).to(wide)
-                    sums[key] = sums[key] + part if key in sums else part
+                for key in shared:
+                    sums.add(key, core[key[0]][0])
                 for t in content:
                     values, whole = core[t.layer]
-                    errors[t.name] += t.loss.error_sum(values, whole).to(wide)
+                    errors[t.name] += t.loss.error_sum(values, whole).to(sums.wide)
 
         count = {
             name: (height // stride) * (width // stride)
             for name, stride in self.strides.items()
         }
-        leaves = {name: value.requires_grad_() for name, value in sums.items()}
+        leaves = {key: value.requires_grad_() for key, value in sums.sums.items()}
         with torch.enable_grad():
             style_parts = {
                 t.name: t.loss.from_statistic(
