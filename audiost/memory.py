@@ -101,15 +101,11 @@ def check_fits(
         if len(fitting) == 2:
             break
     advice = f"{' or '.join(fitting)} would fit" if fitting else "use a smaller input"
-    if source.startswith("--"):
-        raise AudiostError(
-            f"needs about {format_bytes(needed)} of memory on {device} but {source}; {advice}",
-            what,
-        )
+    message = f"needs about {format_bytes(needed)} of memory on {device} but {source}; {advice}"
+    if source.startswith("--"):  # the user's own limit: no retry moves it
+        raise AudiostError(message, what)
     raise OutOfMemory(
-        f"needs about {format_bytes(needed)} of memory on {device} but {source}; "
-        f"{advice} (--max-memory sets the limit if you know better)",
-        what,
+        f"{message} (--max-memory sets the limit if you know better)", what
     )
 
 
