@@ -258,14 +258,13 @@ def strength_weights(
     if not 0 <= strength <= 1:
         raise ValueError(f"strength must be between 0 and 1, got {strength}")
     kind = kind or AudioConfig
-    default_ratio = kind.style_weight / kind.content_weight
     total = kind.content_weight + kind.style_weight
     if strength in (0, 1):
         return {
             "content_weight": total * (1 - strength),
             "style_weight": total * strength,
         }
-    ratio = default_ratio * 10 ** (6 * (strength - 0.5))
+    ratio = _default_ratio(kind) * 10 ** (6 * (strength - 0.5))
     return {
         "content_weight": total / (1 + ratio),
         "style_weight": total * ratio / (1 + ratio),
@@ -278,10 +277,15 @@ def strength_of(config: AudioConfig | ImageConfig) -> float:
         return 0.0
     if not config.content_weight:
         return 1.0
-    kind = type(config)
-    default_ratio = kind.style_weight / kind.content_weight
     ratio = config.style_weight / config.content_weight
-    return min(max(0.5 + math.log10(ratio / default_ratio) / 6, 0.0), 1.0)
+    return min(
+        max(0.5 + math.log10(ratio / _default_ratio(type(config))) / 6, 0.0), 1.0
+    )
+
+
+def _default_ratio(kind: type[AudioConfig | ImageConfig]) -> float:
+    """Style weight over content weight at the kind's defaults: strength 0.5."""
+    return kind.style_weight / kind.content_weight
 
 
 def _check_weights(*weights: float) -> None:

@@ -38,9 +38,9 @@ def _view_shape(image: np.ndarray, side: int) -> tuple[int, int]:
 
 
 def _box_resized(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """``image`` box-filtered to ``shape`` = (rows, columns), each channel in float."""
-    if image.shape[:2] == shape:
-        return image
+    """``image``'s RGB box-filtered to ``shape`` = (rows, columns), in float32."""
+    if image.shape[:2] == shape:  # as the filter gives it: float32, no alpha
+        return np.asarray(image[..., :3], np.float32)
     planes = [
         np.asarray(
             Image.fromarray(np.ascontiguousarray(image[..., c], np.float32)).resize(

@@ -69,6 +69,10 @@ def test_analysis_view_keeps_the_aspect_and_never_enlarges(photo):
     assert analysis_view(photo).shape == (150, 256, 3)
     small = photo[:100, :120]
     assert analysis_view(small).shape == small.shape
+    # A picture already small enough is not filtered, and still comes back as RGB in float32.
+    with_alpha = np.dstack([small, np.ones(small.shape[:2])])
+    assert analysis_view(with_alpha).shape == small.shape
+    assert analysis_view(with_alpha).dtype == np.float32
 
 
 def test_structure_sees_the_layout_not_the_colours(photo, painting):
