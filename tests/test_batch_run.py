@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
 import resource
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -355,6 +357,42 @@ def test_interrupt_keeps_finished_outputs(tmp_path: Path, how: str) -> None:
     assert len(done) <= len(outputs) <= len(done) + int(jobs)
     assert all(sf.info(path).frames > 0 for path in outputs)
     assert not partial_files(out)
+
+
+def test_the_bar_ends_full_whatever_order_the_pairs_finish_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Costs whose sum in one order (0.3 + 0.2 + 0.1 = 0.6) is below their
+    # sum in the other (0.6000000000000001): the bar once overshot its
+    # total, tqdm warned "clamping frac" and the time left read -00:00.
+    from audiost.batch.worker import Task
+
+    # The module, not the command that audiost.cli exports under its name.
+    batch_cli = importlib.import_module("audiost.cli.batch")
+    from audiost.config import ImageConfig
+
+    clips = ["a.wav", "b.wav", "c.wav"]
+    tasks = [Task(clip, "style.wav", "audio", f"out_{clip}") for clip in clips]
+    monkeypatch.setattr(
+        batch_cli, "expected_costs", lambda todo, image: [0.3, 0.2, 0.1]
+    )
+    progress = batch_cli._Progress(quiet=False, jobs=2, image=ImageConfig())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        progress.started(tasks, skipped=0, failed=0)
+        for task in reversed(tasks):
+            progress.finished(
+                {
+                    "status": "done",
+                    "content": task.content,
+                    "style": task.style,
+                    "output": task.output,
+                    "seconds": 1.0,
+                }
+            )
+        bar = progress.bar
+        assert bar is not None and bar.n == bar.total
+        progress.close()
 
 
 def test_lines_sent_as_the_batch_stops_are_recorded() -> None:

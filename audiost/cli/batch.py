@@ -249,7 +249,11 @@ class _Progress:
                 f"{self.finished_count}/{self.todo} pairs, last {line['seconds'] or 0:.1f} s",
                 refresh=False,
             )
-            self.bar.update(self.costs.get((line["content"], line["style"]), 0.0))
+            cost = self.costs.pop((line["content"], line["style"]), 0.0)
+            # The last pair fills the bar to its total: the costs added up
+            # in the order pairs finish can overshoot their sum by a
+            # rounding error, which tqdm warns of and shows as "-00:00" left.
+            self.bar.update(cost if self.costs else self.bar.total - self.bar.n)
             self.bar.write(printable(text), file=sys.stderr)
         else:
             say(text)

@@ -228,9 +228,9 @@ def load_vgg_state(path: str | os.PathLike, net: str) -> dict[str, torch.Tensor]
     path = Path(path)
     if not path.is_file():
         raise AudiostError(
-            "weights file not found"
+            "weights file not found; check the path, or leave out --weights (and AUDIOST_WEIGHTS) for the ImageNet weights"
             if not path.exists()
-            else "weights path is not a file",
+            else "weights path is not a file; pass the .pth file itself",
             path,
         )
     try:
@@ -250,14 +250,14 @@ def load_vgg_state(path: str | os.PathLike, net: str) -> dict[str, torch.Tensor]
         ) from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
         raise AudiostError(
-            f"not a readable torch checkpoint, truncated or corrupt? ({str(exc).split('. ')[0]})",
+            f"not a readable torch checkpoint, truncated or corrupt? ({str(exc).split('. ')[0]}); download or save it again",
             path,
         ) from exc
     if not isinstance(state, Mapping) or not all(
         isinstance(v, torch.Tensor) for v in state.values()
     ):
         raise AudiostError(
-            "weights file does not hold a state dict (a mapping of names to tensors)",
+            "weights file does not hold a state dict (a mapping of names to tensors); save model.state_dict()",
             path,
         )
     tensors: dict[str, torch.Tensor] = {}

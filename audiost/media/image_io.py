@@ -118,7 +118,7 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
                 image.load()
     except Image.DecompressionBombError as exc:
         raise AudiostError(
-            f"image is too large to decode safely ({exc})",
+            f"image is too large to decode safely ({exc}); scale it down before styling it",
             path,
         ) from exc
     except UnidentifiedImageError as exc:
@@ -127,7 +127,10 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
             path,
         ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise AudiostError(f"image data is truncated or corrupt ({exc})", path) from exc
+        raise AudiostError(
+            f"image data is truncated or corrupt ({exc}); re-export the image or use another file",
+            path,
+        ) from exc
     return image
 
 
