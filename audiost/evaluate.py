@@ -77,6 +77,7 @@ DESCRIPTIONS = {
     "texture_gain": "images, network-free: share of the content's distance to the style's gradient statistics closed, seen at 256 px (strokes that scale with the picture count, a fine grain does not)",
     "texture_distance_content": "distance of the content's gradient statistics to the style's",
     "texture_distance_output": "the same for the output",
+    "longest_replay_s": "textures (audio): seconds, the longest stretch of the output that follows the style frame by frame (new material: tenths at most; a copied stretch: its length)",
     "spectral_convergence": "reconstruction: | |STFT(audio written)| - the optimised spectrogram | / |spectrogram| (0 = consistent; the waveform stage, optimising the audio itself, may move it away)",
 }
 
@@ -300,6 +301,17 @@ def evaluate_result(
         max_size=cfg.max_size,
         device=result.device,
     )
+
+
+def evaluate_texture_result(style: Source, result: Any) -> Evaluation:
+    """:func:`evaluate_texture` of a synthesis's written output, reading the style within the limits it was made under."""
+    if result.output is None:
+        raise AudiostError("measuring a result needs its output file")
+    limits = {}
+    if hasattr(result, "sr"):
+        cfg = result.config
+        limits = {"max_duration": cfg.max_duration, "max_channels": cfg.max_channels}
+    return evaluate_texture(style, result.output, **limits)
 
 
 def evaluate_texture(

@@ -1,6 +1,7 @@
 """Reports of one transfer: pictures to look at and a JSON record to compare runs.
 
-``write_report`` makes, in a report folder, for an output ``X.wav`` or ``X.png``:
+``write_report`` makes, in a report folder, for an output ``X.wav`` or ``X.png``
+(a transfer's, or a texture's, which has no content):
 
 - ``X.spectrograms.png`` (audio): content, style and output log-mel
   spectrograms side by side on one colour scale, so levels compare at a glance;
@@ -24,7 +25,13 @@ from typing import Any
 import numpy as np
 
 from .errors import AudiostError
-from .evaluate import DESCRIPTIONS, Evaluation, evaluate_result
+from .evaluate import (
+    DESCRIPTIONS,
+    Evaluation,
+    Source,
+    evaluate_result,
+    evaluate_texture_result,
+)
 from .outputs import atomic_output
 
 _DPI = 110
@@ -32,8 +39,8 @@ _DPI = 110
 
 def write_report(
     report_dir: str | os.PathLike,
-    content: str | os.PathLike,
-    style: str | os.PathLike,
+    content: Source | None,
+    style: Source,
     result: Any,
     *,
     excerpt: tuple[float, float | None] = (0.0, None),
@@ -41,6 +48,8 @@ def write_report(
 ) -> list[Path]:
     """Evaluate ``result`` (an AudioResult or ImageResult with ``output`` set) and write its report files.
 
+    ``content`` is None for a texture: the pictures then show the style
+    and the texture, and the measures are :func:`evaluate_texture`'s.
     ``excerpt`` (audio): the ``(start, duration)`` of the content the
     output was made from; measures and pictures use that part only.
     ``evaluation``: the result's measures, when the caller has them already.
@@ -60,14 +69,24 @@ def write_report(
     stem = Path(result.output).stem
     audio = hasattr(result, "sr")
     if evaluation is None:
-        evaluation = evaluate_result(
-            content, style, result, start=excerpt[0], duration=excerpt[1]
+        evaluation = (
+            evaluate_texture_result(style, result)
+            if content is None
+            else evaluate_result(
+                content, style, result, start=excerpt[0], duration=excerpt[1]
+            )
         )
+    panels = [
+        ("style", style),
+        ("texture" if content is None else "output", result.output),
+    ]
+    if content is not None:
+        panels.insert(0, ("content", content))
     if audio:
-        picture = _spectrograms(pyplot, content, style, result.output, excerpt)
+        picture = _spectrograms(pyplot, panels, excerpt)
         picture_path = folder / f"{stem}.spectrograms.png"
     else:
-        picture = _contact_sheet(pyplot, content, style, result.output)
+        picture = _contact_sheet(pyplot, panels)
         picture_path = folder / f"{stem}.contact.png"
     written = [
         _save(pyplot, picture, picture_path),
@@ -99,21 +118,21 @@ def _pyplot() -> Any:
 
 def _spectrograms(
     pyplot: Any,
-    content: Any,
-    style: Any,
-    output: Any,
+    inputs: list[tuple[str, Source]],
     excerpt: tuple[float, float | None],
 ) -> Any:
+    """Log-mel spectrograms of ``(title, file)`` pairs, the output last, at the output's rate."""
     from .media.audio_io import load_audio, resample
     from .media.mel import mel_frequencies, mel_power, power_to_db
 
+    output = inputs[-1][1]
     out, sr = load_audio(output)
     start, duration = excerpt
     panels = []
-    for title, path in (("content", content), ("style", style), ("output", output)):
+    for title, path in inputs:
         if path is output:
             wave, rate = out, sr
-        elif path is content:
+        elif title == "content":
             wave, rate = load_audio(path, start=start, duration=duration)
         else:
             wave, rate = load_audio(path)
@@ -122,15 +141,19 @@ def _spectrograms(
         panels.append(
             (
                 f"{title}\n{Path(path).name}"
-                + (f" from {start:g} s" if path is content and start else ""),
+                + (f" from {start:g} s" if title == "content" and start else ""),
                 power_to_db(mel),
                 mono.size / sr,
             )
         )
-    # One colour scale for all three: the loudest bin of any, 80 dB of range.
+    # One colour scale for all: the loudest bin of any, 80 dB of range.
     top = max(float(db.max()) for _, db, _ in panels)
     figure, axes = pyplot.subplots(
-        1, 3, figsize=(15, 4), sharey=True, constrained_layout=True
+        1,
+        len(panels),
+        figsize=(5 * len(panels), 4),
+        sharey=True,
+        constrained_layout=True,
     )
     for axis, (title, db, seconds) in zip(axes, panels, strict=True):
         image = axis.imshow(
@@ -152,13 +175,14 @@ def _spectrograms(
     return figure
 
 
-def _contact_sheet(pyplot: Any, content: Any, style: Any, output: Any) -> Any:
+def _contact_sheet(pyplot: Any, inputs: list[tuple[str, Source]]) -> Any:
+    """The ``(title, file)`` pictures side by side."""
     from .media.image_io import load_image
 
-    figure, axes = pyplot.subplots(1, 3, figsize=(15, 5), constrained_layout=True)
-    for axis, (title, path) in zip(
-        axes, (("content", content), ("style", style), ("output", output)), strict=True
-    ):
+    figure, axes = pyplot.subplots(
+        1, len(inputs), figsize=(5 * len(inputs), 5), constrained_layout=True
+    )
+    for axis, (title, path) in zip(axes, inputs, strict=True):
         axis.imshow(load_image(path).rgb)
         axis.set_title(f"{title}\n{Path(path).name}", fontsize=9)
         axis.axis("off")
@@ -210,8 +234,8 @@ def _save(pyplot: Any, figure: Any, path: Path) -> Path:
 
 def _write_json(
     path: Path,
-    content: Any,
-    style: Any,
+    content: Source | None,
+    style: Source,
     result: Any,
     evaluation: Evaluation,
     excerpt: tuple[float, float | None],
@@ -221,8 +245,11 @@ def _write_json(
     from . import __version__
 
     data = {
-        "content": os.fspath(content),
-        "content_excerpt": {"start": excerpt[0], "duration": excerpt[1]},
+        # A texture has no content.
+        "content": None if content is None else os.fspath(content),
+        "content_excerpt": None
+        if content is None
+        else {"start": excerpt[0], "duration": excerpt[1]},
         "style": os.fspath(style),
         "output": os.fspath(result.output),
         "kind": evaluation.kind,

@@ -225,3 +225,57 @@ def test_image_report(tmp_path: Path) -> None:
         "out.json",
         "out.losses.png",
     ]
+
+
+def test_texture_report(audio_pair, tmp_path: Path) -> None:
+    """A texture's report: style and texture side by side, and the texture's measures."""
+    content, style, _ = audio_pair  # the speech, a 3 s tabla loop
+    output, report = tmp_path / "loop.wav", tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        ["texture", str(style), "--duration", "2s", "-o", str(output), "--preset",
+         "fast", "--iters", "10", "--report", str(report), "--json", "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in report.iterdir()) == [
+        "loop.json",
+        "loop.losses.png",
+        "loop.spectrograms.png",
+    ]
+    with Image.open(report / "loop.spectrograms.png") as picture:
+        # Two panels (style, texture) at 5 inches each, not a transfer's three.
+        assert 900 < picture.width < 1300 and picture.height > 300, picture.size
+        assert len(picture.convert("RGB").getcolors(1 << 20) or []) > 200
+    data = json.loads((report / "loop.json").read_text())
+    assert data["content"] is None and data["content_excerpt"] is None
+    measured = evaluate_texture(style, output).measures
+    assert data["measures"] == pytest.approx(measured)
+    assert json.loads(result.stdout)["measures"] == pytest.approx(measured)
+    assert set(data["measures_meaning"]) == set(measured)
+    # The texture is nearer the loop than the speech is, and new material.
+    speech = evaluate_texture(style, content).measures["style_distance_output"]
+    assert measured["style_distance_output"] < 0.25 * speech, (measured, speech)
+    assert measured["longest_replay_s"] < 1.0, measured
+
+
+@needs_hed
+def test_image_texture_report(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        ["texture", str(corpus_file(PAINTING)), "--size", "48x32", "-o",
+         str(tmp_path / "poppies.png"), "--net", "vgg16", "--weights", str(HED),
+         "--iters", "3", "--report", str(report), "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in report.iterdir()) == [
+        "poppies.contact.png",
+        "poppies.json",
+        "poppies.losses.png",
+    ]
+    data = json.loads((report / "poppies.json").read_text())
+    assert data["content"] is None and data["kind"] == "image"
+    assert set(data["measures"]) == {
+        "palette_distance_output",
+        "texture_distance_output",
+    }

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from ..config import (
+    AUDIO_PRESETS,
     BIT_DEPTHS,
     DEVICE_CHOICES,
     LOUDNESS_CHOICES,
@@ -244,6 +245,30 @@ def _parsed_by(parse: Callable[[str], float]) -> Callable[..., float | None]:
 #: Click callbacks for a duration (``30s``, ``1.5m``) and a position (``1:30``, ``90``).
 seconds_option = _parsed_by(parse_duration)
 time_option = _parsed_by(parse_time)
+
+#: Options that ``transfer`` and ``texture``, the one-output commands, share.
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="Replace the output file if it exists."
+)
+preset_option = click.option(
+    "--preset",
+    type=click.Choice(list(AUDIO_PRESETS)),
+    default="balanced",
+    show_default=True,
+    help="Speed/quality trade-off.",
+)
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar or summary."
+)
+
+
+def report_option(pictures: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--report DIR``: ``pictures`` (what they show), loss curves and a JSON record with the measures."""
+    return click.option(
+        "--report",
+        type=click.Path(path_type=Path, file_okay=False),
+        help=f"Also write pictures ({pictures}, loss curves) and a JSON record with the evaluate measures here.",
+    )
 
 
 def _memory(

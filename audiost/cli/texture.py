@@ -9,17 +9,21 @@ from typing import Any
 
 import click
 
-from ..config import AUDIO_PRESETS, AudioConfig, ImageConfig
+from ..config import AudioConfig, ImageConfig
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..progress import analysis_progress, audio_progress, image_progress
 from .common import (
     SectionedCommand,
     make_config,
+    overwrite_option,
     parse_duration,
     parse_size,
+    preset_option,
+    quiet_option,
     reject_foreign_options,
     report_failures,
+    report_option,
     say,
     say_done,
     some_settings,
@@ -48,21 +52,16 @@ DEFAULT_TEXTURE_S = 30.0
     type=click.Path(path_type=Path, allow_dash=True),
     help="Output file; - writes WAV or PNG to stdout. Default: <style>_texture.wav (or .png) here.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
-@click.option(
-    "--preset",
-    type=click.Choice(list(AUDIO_PRESETS)),
-    default="balanced",
-    show_default=True,
-    help="Speed/quality trade-off.",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@overwrite_option
+@preset_option
+@quiet_option
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="When done, print one JSON object on stdout: output, style, settings, timings, distances to the style and (audio) the longest stretch of it replayed. Messages stay on stderr.",
 )
+@report_option("spectrograms or a contact sheet of style and texture")
 @some_settings(
     "iters",
     "style_weight",
@@ -117,6 +116,7 @@ def texture(
     preset: str,
     quiet: bool,
     as_json: bool,
+    report: Path | None,
     **settings: Any,
 ) -> None:
     """Synthesise new material with the texture of STYLE and no content.
@@ -143,6 +143,10 @@ def texture(
             raise AudiostError(
                 "--duration is for audio textures; use --size for images"
             )
+        if report is not None:
+            from ..report import require_matplotlib
+
+            require_matplotlib()  # before the work, not after it
         from ..device import prepare_process  # imports torch: not for --help
 
         # One thread per core this process may use (a container's quota included).
@@ -159,25 +163,28 @@ def texture(
                 style_file, size, destination, overwrite, preset, quiet, settings
             )
         say_done(result, summary, started, quiet)
+        evaluation = None
+        if report is not None or as_json:
+            from ..evaluate import evaluate_texture_result
+
+            evaluation = evaluate_texture_result(style_file, result)
+        if report is not None:
+            from ..report import write_report
+
+            written = write_report(
+                report, None, style_file, result, evaluation=evaluation
+            )
+            if not quiet:
+                say(f"report: {', '.join(str(path) for path in written)}")
         if as_json:
-            from ..evaluate import evaluate_texture
             from .summary import print_json
 
             print_json(
                 result,
                 inputs={"style": style_file},
-                measures=evaluate_texture(
-                    style_file, result.output, **_limits(result.config, kind)
-                ).measures,
+                measures=evaluation.measures,
                 seconds=time.perf_counter() - started,
             )
-
-
-def _limits(config: Any, kind: str) -> dict[str, Any]:
-    """The input limits the texture was made under, for measuring it (audio only)."""
-    if kind != "audio":
-        return {}
-    return {"max_duration": config.max_duration, "max_channels": config.max_channels}
 
 
 def _audio(

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ..config import AUDIO_PRESETS, audio_preset, image_preset
+from ..config import audio_preset, image_preset
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..outputs import default_output_path
@@ -23,8 +23,12 @@ from .common import (
     SectionedCommand,
     given,
     make_config,
+    overwrite_option,
+    preset_option,
+    quiet_option,
     reject_foreign_options,
     report_failures,
+    report_option,
     say,
     say_done,
     seconds_option,
@@ -49,26 +53,16 @@ from .streams import STREAM, one_writer_of_stdout, stdin_inputs, stdout_output
     type=click.Path(path_type=Path, allow_dash=True),
     help="Output file: .wav, .flac, .aiff, .ogg or .mp3 for audio, .png or .jpg for images; - writes WAV or PNG to stdout. Default: <content>_x_<style> here.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
-@click.option(
-    "--preset",
-    type=click.Choice(list(AUDIO_PRESETS)),
-    default="balanced",
-    show_default=True,
-    help="Speed/quality trade-off.",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@overwrite_option
+@preset_option
+@quiet_option
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="When done, print one JSON object on stdout: output, inputs, settings, timings and the evaluate measures (against the first style). Messages stay on stderr.",
 )
-@click.option(
-    "--report",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Also write pictures (spectrograms or a contact sheet, loss curves) and a JSON record with the evaluate measures here.",
-)
+@report_option("spectrograms or a contact sheet of content, style and output")
 @click.option(
     "--start",
     callback=time_option,
