@@ -354,7 +354,7 @@ _SETTINGS = dict(
         _named(
             "--seed",
             type=click.IntRange(0, MAX_SEED),
-            help="Seed for random networks and noise; same seed, same device, same output."
+            help="Seed for everything random (networks, noise, the palette start's axes); same seed, same device, same output."
             f"  [default: {AudioConfig.seed}]",
         ),
         _named(

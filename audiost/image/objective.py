@@ -225,15 +225,21 @@ def initial_canvas(
     content: torch.Tensor,
     styles: list[np.ndarray],
     generator: torch.Generator,
+    seed: int,
 ) -> torch.Tensor:
-    """The first pass's canvas; ``palette`` recolours the content to all styles' colours pooled."""
+    """The first pass's canvas; ``palette`` recolours the content to all styles' colours pooled.
+
+    The palette's random axes come from ``seed`` and the ``noise`` start
+    from ``generator``: with a pretrained network and the palette start
+    they are the only chance in a run, so another seed gives a variation.
+    """
     if init == "content" or (init == "palette" and content.shape[1] == 1):
         return content
     if init == "palette":
         # The photo in the painting's colours: the optimisation then only has
         # to paint, not also to recolour (which it does slowly and partly).
         colours = np.concatenate([style.reshape(-1, 3) for style in styles])
-        recoloured = transfer_palette(from_canvas(content), colours)
+        recoloured = transfer_palette(from_canvas(content), colours, seed=seed)
         return to_canvas(recoloured, content.device)
     if init == "style":
         return to_canvas(

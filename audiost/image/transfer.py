@@ -375,7 +375,7 @@ class _Passes:
             if init in ("palette", "style")
             else []
         )
-        start = initial_canvas(init, content_canvas, prepared, self.generator)
+        start = initial_canvas(init, content_canvas, prepared, self.generator, cfg.seed)
         if recolour < 1:
             start = content_canvas + recolour * (start - content_canvas)
         return start
