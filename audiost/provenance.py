@@ -3,7 +3,7 @@
 Audio files keep the record as JSON in their comment tag (WAV, FLAC, AIFF,
 OGG, MP3), pictures in a PNG text chunk or a JPEG comment, all under the
 key ``audiost``. ``audiost info FILE`` prints it, and ``audiost transfer
---recipe FILE`` re-runs its settings. Machine-bound settings (device,
+--recipe FILE`` (or ``audiost texture --recipe FILE``) re-runs its settings. Machine-bound settings (device,
 input limits) are left out, as in a batch's ``recipe.toml``.
 """
 
@@ -19,14 +19,17 @@ from .config import AudioConfig, ImageConfig, settings_table
 RECORD_KEY = "audiost"
 
 
-def make_record(config: AudioConfig | ImageConfig, **measures: float) -> dict[str, Any]:
-    """The record an output carries: version, kind, settings and what only the run knew (``measures``)."""
+def make_record(
+    config: AudioConfig | ImageConfig, command: str = "transfer", **measures: float
+) -> dict[str, Any]:
+    """The record an output carries: version, kind, the command that made it (``transfer`` or ``texture``), settings and what only the run knew (``measures``)."""
     from . import __version__
 
     kind = "audio" if isinstance(config, AudioConfig) else "image"
     return {
         RECORD_KEY: __version__,
         "kind": kind,
+        "command": command,
         "settings": settings_table(config),
         **measures,
     }

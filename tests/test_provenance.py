@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -56,6 +57,7 @@ def test_an_audio_output_carries_its_settings_and_reruns_from_them(
     assert made.exit_code == 0, made.stderr
     record = read_record(first)
     assert record["kind"] == "audio" and record["audiost"]
+    assert record["command"] == "transfer"
     assert record["settings"]["mix"] == 0.7 and record["settings"]["style_weight"] == 9
     assert record["settings"]["iters"] == 3
     # What only the run knew, and evaluate reads back.
@@ -68,6 +70,33 @@ def test_an_audio_output_carries_its_settings_and_reruns_from_them(
     assert read_record(second)["settings"] == record["settings"]
     if suffix in (".wav", ".flac"):  # lossless: the same samples
         np.testing.assert_array_equal(sf.read(first)[0], sf.read(second)[0])
+
+
+def test_a_texture_says_so_and_reruns_from_its_record(tmp_path, audio_pair) -> None:
+    style = audio_pair[1]
+    first, second = tmp_path / "a.wav", tmp_path / "b.wav"
+    run = ("--preset", "fast", "--iters", "3", "--gl-iters", "4", "--duration", "1s", "-q")  # fmt: skip
+    made = invoke("texture", style, "-o", first, *run, "--seed", "3", "--style-weight", "9")  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    record = read_record(first)
+    assert record["command"] == "texture" and record["settings"]["seed"] == 3
+    assert re.search(r"made by +audiost \S+ texture\n", invoke("info", first).stdout)
+    again = invoke("texture", style, "-o", second, "--recipe", first, "--duration", "1s", "-q")  # fmt: skip
+    assert again.exit_code == 0, again.stderr
+    assert read_record(second)["settings"] == record["settings"]
+    # Seed 3 and style weight 9 came back from the record: the same samples.
+    np.testing.assert_array_equal(sf.read(first)[0], sf.read(second)[0])
+    # Audio settings do not style a picture.
+    picture = corpus_file("photo_chelsea_cat_451x300.png")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    assert_one_line_error(
+        invoke("texture", picture, "-o", work / "c.png", "--recipe", first),
+        "a.wav",
+        "settings of an audio texture",
+        "do not apply to images",
+        workdir=work,
+    )
 
 
 def test_options_override_the_recipe(tmp_path, audio_pair) -> None:
@@ -136,7 +165,7 @@ def test_older_outputs_still_give_their_spectral_convergence(tmp_path) -> None:
     ("recipe", "needles"),
     [
         ("speech", ["holds no audiost settings"]),
-        ("picture", ["image transfer", "inputs are audio"]),
+        ("picture", ["image transfer", "do not apply to audio"]),
         ("missing.wav", ["no such file"]),
     ],
 )

@@ -52,6 +52,7 @@ def finish_audio(
     dry: np.ndarray | None = None,
     waveform: OptimisationResult | None = None,
     channels: int | None = None,
+    command: str = "transfer",
 ) -> AudioResult:
     """The end every audio pipeline shares: loudness, the dry/wet mix, consistency, the result and its atomic write.
 
@@ -65,6 +66,7 @@ def finish_audio(
     (a near-mono stereo style's texture). ``dry``, the content at
     the output's rate, is blended back at ``1 - cfg.mix``, and the blend is
     matched like the result: every mix is at the content's loudness.
+    ``command`` (``transfer`` or ``texture``) goes into the file's record.
     """
     stages = [result] if waveform is None else [result, waveform]
     with stage(timings, "reconstruct", device):
@@ -100,6 +102,8 @@ def finish_audio(
                 audio,
                 audio_canvas.sr,
                 bit_depth=cfg.bit_depth,
-                record=make_record(cfg, spectral_convergence=round(consistency, 6)),
+                record=make_record(
+                    cfg, command, spectral_convergence=round(consistency, 6)
+                ),
             )
     return out

@@ -270,6 +270,7 @@ def _synthesize_audio(
         mid_side=is_mid_side,
         waveform=waveform,
         channels=wave.shape[0],
+        command="texture",
     )
 
 

@@ -164,6 +164,41 @@ def make_config(make: Callable[..., Any], preset: str, settings: dict[str, Any])
         raise AudiostError(str(exc)) from exc
 
 
+def configure(
+    kind: str, preset: str, settings: dict[str, Any], recipe: Path | None
+) -> Any:
+    """The run's configuration: the preset with the options, or a recipe's settings (a TOML recipe, or an audiost output's record) with the options over them."""
+    from ..config import audio_preset, image_preset
+
+    make = audio_preset if kind == "audio" else image_preset
+    if recipe is None:
+        return make_config(make, preset, settings)
+    from ..batch.recipe import load_recipe, resolve_recipe
+    from ..media.audio_io import check_input_file
+    from ..provenance import read_record
+
+    check_input_file(recipe, "a recipe or an audiost output")
+    if recipe.suffix.lower() == ".toml":
+        data = load_recipe(recipe)
+    else:
+        record = read_record(recipe)
+        if record is None:
+            raise AudiostError(
+                "holds no audiost settings; give an output audiost wrote, or a recipe .toml",
+                recipe,
+            )
+        if record.get("kind") != kind:
+            made_by = record.get("command", "output")
+            raise AudiostError(
+                f"holds the settings of an {record.get('kind')} {made_by}, which do not apply to "
+                f"{'images' if kind == 'image' else 'audio'}; give an output or recipe of the same kind",
+                recipe,
+            )
+        data = {kind: record.get("settings", {})}
+    resolved = resolve_recipe(data, settings=settings, source=recipe)
+    return resolved.audio if kind == "audio" else resolved.image
+
+
 def _named(
     *declarations: str, **attributes: Any
 ) -> tuple[str, tuple[tuple[str, ...], dict[str, Any]]]:
@@ -259,6 +294,13 @@ preset_option = click.option(
 )
 quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="No progress bar or summary."
+)
+
+
+recipe_option = click.option(
+    "--recipe",
+    type=click.Path(path_type=Path),
+    help="Settings to start from instead of the preset: an output audiost wrote (its record, see `audiost info`) or a recipe .toml; options given here override them.",
 )
 
 

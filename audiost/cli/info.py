@@ -21,7 +21,8 @@ from .common import printable, report_failures
 def info(file: Path, as_json: bool) -> None:
     """Describe FILE; for an audiost output, the version and settings that made it.
 
-    Re-run those settings with `audiost transfer CONTENT STYLE --recipe FILE`.
+    Re-run those settings with `audiost transfer CONTENT STYLE --recipe FILE`
+    (a texture: `audiost texture STYLE --recipe FILE`).
     """
     from ..media.kind import media_kind
     from ..provenance import read_record
@@ -42,9 +43,11 @@ def info(file: Path, as_json: bool) -> None:
             "  no audiost record: not written by audiost, or written before it kept one"
         )
         return
-    click.echo(f"  {'made by':<20} audiost {record.get('audiost')}")
+    # Outputs from before the command was recorded (0.1.0) do not say it.
+    command = f" {record['command']}" if "command" in record else ""
+    click.echo(f"  {'made by':<20} audiost {record.get('audiost')}{command}")
     for name, value in record.items():
-        if name not in ("audiost", "kind", "settings"):
+        if name not in ("audiost", "kind", "command", "settings"):
             click.echo(f"  {name:<20} {value}")
     click.echo("  settings:")
     for name, value in sorted(record.get("settings", {}).items()):

@@ -15,12 +15,14 @@ from ..media.kind import media_kind
 from ..progress import analysis_progress, audio_progress, image_progress
 from .common import (
     SectionedCommand,
-    make_config,
+    configure,
+    given,
     overwrite_option,
     parse_duration,
     parse_size,
     preset_option,
     quiet_option,
+    recipe_option,
     reject_foreign_options,
     report_failures,
     report_option,
@@ -62,6 +64,7 @@ DEFAULT_TEXTURE_S = 30.0
     help="When done, print one JSON object on stdout: output, style, settings, timings, distances to the style and (audio) the longest stretch of it replayed. Messages stay on stderr.",
 )
 @report_option("spectrograms or a contact sheet of style and texture")
+@recipe_option
 @some_settings(
     "iters",
     "style_weight",
@@ -117,6 +120,7 @@ def texture(
     quiet: bool,
     as_json: bool,
     report: Path | None,
+    recipe: Path | None,
     **settings: Any,
 ) -> None:
     """Synthesise new material with the texture of STYLE and no content.
@@ -127,11 +131,7 @@ def texture(
     """
     started = time.perf_counter()
     one_writer_of_stdout(as_json, output)
-    settings = {
-        k: (str(v) if k == "weights" else v)
-        for k, v in settings.items()
-        if v is not None
-    }
+    settings = given(settings)
     with contextlib.ExitStack() as streams:
         # From here on, "-" is a temporary file holding what stdin gave.
         (style_file,) = streams.enter_context(stdin_inputs([style]))
@@ -151,16 +151,17 @@ def texture(
 
         # One thread per core this process may use (a container's quota included).
         prepare_process()
+        config = configure(kind, preset, settings, recipe)
         destination = streams.enter_context(
             stdout_output(output, ".wav" if kind == "audio" else ".png")
         )
         if kind == "audio":
             result, summary = _audio(
-                style_file, duration, destination, overwrite, preset, quiet, settings
+                style_file, duration, destination, overwrite, config, quiet
             )
         else:
             result, summary = _image(
-                style_file, size, destination, overwrite, preset, quiet, settings
+                style_file, size, destination, overwrite, config, quiet
             )
         say_done(result, summary, started, quiet)
         evaluation = None
@@ -192,16 +193,13 @@ def _audio(
     duration: str | None,
     output: Path | None,
     overwrite: bool,
-    preset: str,
+    config: Any,
     quiet: bool,
-    settings: dict[str, Any],
 ) -> tuple[Any, str]:
 
     from ..audio import synthesize_audio
-    from ..config import audio_preset
     from ..media.audio_io import audio_header, check_input_file
 
-    config = make_config(audio_preset, preset, settings)
     if duration is not None:
         seconds = parse_duration(duration)
     else:
@@ -236,15 +234,12 @@ def _image(
     size: str | None,
     output: Path | None,
     overwrite: bool,
-    preset: str,
+    config: Any,
     quiet: bool,
-    settings: dict[str, Any],
 ) -> tuple[Any, str]:
-    from ..config import image_preset
     from ..image import synthesize_image
     from ..media.image_io import load_image
 
-    config = make_config(image_preset, preset, settings)
     dimensions = parse_size(size) if size is not None else load_image(style).size
     output = output or Path(f"{style.stem}_texture.png")
     with image_progress(config, dimensions, "synthesising", quiet) as on_step:

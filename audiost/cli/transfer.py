@@ -14,18 +14,18 @@ from typing import Any
 
 import click
 
-from ..config import audio_preset, image_preset
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..outputs import default_output_path
 from ..progress import analysis_progress, audio_progress, image_progress
 from .common import (
     SectionedCommand,
+    configure,
     given,
-    make_config,
     overwrite_option,
     preset_option,
     quiet_option,
+    recipe_option,
     reject_foreign_options,
     report_failures,
     report_option,
@@ -79,11 +79,7 @@ from .streams import STREAM, one_writer_of_stdout, stdin_inputs, stdout_output
     metavar="N",
     help="Audio: also write the result every N iterations beside the output (out.iter0050.wav), to judge a long run early.",
 )
-@click.option(
-    "--recipe",
-    type=click.Path(path_type=Path),
-    help="Settings to start from instead of the preset: an output audiost wrote (its record, see `audiost info`) or a recipe .toml; options given here override them.",
-)
+@recipe_option
 @setting_options
 @report_failures
 def transfer(
@@ -139,7 +135,7 @@ def transfer(
 
         # One thread per core this process may use (a container's quota included).
         prepare_process()
-        config = _configure(kind, preset, settings, recipe)
+        config = configure(kind, preset, settings, recipe)
         excerpt = (start or 0.0, duration)
         destination = streams.enter_context(
             stdout_output(output, ".wav" if kind == "audio" else ".png")
@@ -196,37 +192,6 @@ def transfer(
                 measures=evaluation.measures,
                 seconds=time.perf_counter() - started,
             )
-
-
-def _configure(
-    kind: str, preset: str, settings: dict[str, Any], recipe: Path | None
-) -> Any:
-    """The run's configuration: the preset with the options, or a recipe's settings (a TOML recipe, or an audiost output's record) with the options over them."""
-    make = audio_preset if kind == "audio" else image_preset
-    if recipe is None:
-        return make_config(make, preset, settings)
-    from ..batch.recipe import load_recipe, resolve_recipe
-    from ..media.audio_io import check_input_file
-    from ..provenance import read_record
-
-    check_input_file(recipe, "a recipe or an audiost output")
-    if recipe.suffix.lower() == ".toml":
-        data = load_recipe(recipe)
-    else:
-        record = read_record(recipe)
-        if record is None:
-            raise AudiostError(
-                "holds no audiost settings; give an output audiost wrote, or a recipe .toml",
-                recipe,
-            )
-        if record.get("kind") != kind:
-            raise AudiostError(
-                f"holds the settings of an {record.get('kind')} transfer; the inputs are {kind}",
-                recipe,
-            )
-        data = {kind: record.get("settings", {})}
-    resolved = resolve_recipe(data, settings=settings, source=recipe)
-    return resolved.audio if kind == "audio" else resolved.image
 
 
 def _common_kind(content: Path, styles: list[Path]) -> str:

@@ -75,8 +75,9 @@ def finish_image(
     result: OptimisationResult,
     timings: dict[str, float],
     output: Path | None,
+    command: str = "transfer",
 ) -> ImageResult:
-    """The end every image pipeline shares: the result record and its atomic write."""
+    """The end every image pipeline shares: the result record (made by ``command``) and its atomic write."""
     out = ImageResult(
         image=pixels,
         config=cfg,
@@ -93,7 +94,7 @@ def finish_image(
                 "JPEG has no alpha channel: the content's transparency was dropped; write .png to keep it"
             )
         with stage(timings, "write"):
-            out.output = write_image(output, pixels, make_record(cfg))
+            out.output = write_image(output, pixels, make_record(cfg, command))
     return out
 
 

@@ -128,4 +128,4 @@ def _synthesize_image(
     canvas = result.canvas
 
     pixels = to_uint8(from_canvas(canvas))
-    return finish_image(cfg, device, pixels, result, timings, output)
+    return finish_image(cfg, device, pixels, result, timings, output, "texture")
