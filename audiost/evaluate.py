@@ -186,9 +186,14 @@ def _read_measurable(path: Source, **limits: Any) -> tuple[np.ndarray, int]:
     from .media.audio_io import check_audio, load_audio
 
     wave, rate = load_audio(path, **limits)
-    # One 2048-sample analysis frame at the analysis rate.
-    frame = math.ceil(2048 * rate / ANALYSIS_RATE)
-    return check_audio(wave, rate, min_samples=frame, name=os.fspath(path)), rate
+    return check_audio(
+        wave, rate, min_samples=_analysis_frame(rate), name=os.fspath(path)
+    ), rate
+
+
+def _analysis_frame(rate: int) -> int:
+    """Samples at ``rate`` of one 2048-sample analysis frame at the analysis rate: the least that can be measured."""
+    return math.ceil(2048 * rate / ANALYSIS_RATE)
 
 
 def evaluate_image(
@@ -325,17 +330,27 @@ def evaluate_texture(
 
     Audio: the log-mel statistics distance (dB), both noise floors and the
     longest stretch of the style the texture replays (s), with the limits
-    of :func:`evaluate_audio`; images: the palette and gradient-statistics
-    distances.
+    of :func:`evaluate_audio`, against the style's sounding part, which is
+    what a texture imitates (:func:`~audiost.media.edges.sounding_span`:
+    its quiet lead-in and tail are the file's); images: the palette and
+    gradient-statistics distances.
     """
     if media_kind(style) == "audio":
         from .media.audio_io import resample
+        from .media.edges import sounding_span
         from .metrics import logmel_distance, longest_replay_s, noise_floor_db
 
         limits = {"max_seconds": max_duration, "max_channels": max_channels}
+        style_wave, style_rate = _read_measurable(style, **limits)
+        start, stop = sounding_span(style_wave, style_rate)
+        if stop - start >= _analysis_frame(style_rate):
+            style_wave = style_wave[:, start:stop]
         style_wave, output_wave = (
-            resample(*_read_measurable(path, **limits), ANALYSIS_RATE).mean(axis=0)
-            for path in (style, output)
+            resample(wave, rate, ANALYSIS_RATE).mean(axis=0)
+            for wave, rate in (
+                (style_wave, style_rate),
+                _read_measurable(output, **limits),
+            )
         )
         return Evaluation(
             "audio",

@@ -1,4 +1,4 @@
-"""Reports of one transfer: pictures to look at and a JSON record to compare runs.
+"""Reports of one transfer or texture: pictures to look at and a JSON record to compare runs.
 
 ``write_report`` makes, in a report folder, for an output ``X.wav`` or ``X.png``
 (a transfer's, or a texture's, which has no content):

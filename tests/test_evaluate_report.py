@@ -77,6 +77,24 @@ def test_texture_measures_keep_the_input_limits(audio_pair, tmp_path: Path) -> N
         evaluate_texture(style, silent)
 
 
+def test_a_texture_is_measured_against_its_style_s_sounding_part(
+    audio_pair, tmp_path: Path
+) -> None:
+    """A style's lead-in and tail are the file's: a texture leaves them out, and so does its measure."""
+    _, style, _ = audio_pair  # a 3 s tabla loop, which starts and ends on strokes
+    wave, sr = sf.read(style, dtype="float32", always_2d=True)
+    padded = tmp_path / "padded.wav"
+    sf.write(padded, np.pad(wave, ((sr, sr // 2), (0, 0))), sr)
+    alone = evaluate_texture(style, style).measures
+    measured = evaluate_texture(padded, style).measures
+    # The loop against itself padded with 1.5 s of digital silence: nearly
+    # nothing, with the loop's own floor, not the silence's.
+    assert measured["style_distance_output"] < 0.3, measured
+    assert measured["noise_floor_db_style"] == pytest.approx(
+        alone["noise_floor_db_style"], abs=1.0
+    )
+
+
 @needs_hed
 def test_image_measures_at_their_ends_and_between(tmp_path: Path) -> None:
     photo, painting = corpus_file(CAT), corpus_file(PAINTING)

@@ -8,7 +8,9 @@ spectrum (Ulyanov & Lebedev 2016; Antognini et al. 2019), and the
 autocorrelation of its features over time, which rebuilds its rhythm.
 Position-averaged statistics say nothing about *when* anything happens, so
 the result does not replay the source's timeline, and one canvas covers
-the whole length, so there are no seams to hide.
+the whole length, so there are no seams to hide. The style's quiet lead-in
+and tail (a file's padding, a fade) are left out first: a texture has no
+start or end for them to belong to.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ..media.audio_io import (
     check_audio_output,
     resample,
 )
+from ..media.edges import sounding_span
 from ..media.pghi import pghi_phase
 from ..memory import check_audio_memory, out_of_memory_reported
 from ..outputs import check_output_path
@@ -79,7 +82,9 @@ def synthesize_audio(
 
     ``config`` (default: the ``balanced`` preset) and ``settings`` are as for
     :func:`audiost.transfer_audio`; the content terms do not apply. The
-    result is loudness-matched to the style. ``rhythm_weight`` weighs the
+    style's quiet lead-in and tail are left out
+    (:func:`~audiost.media.edges.sounding_span`). The result is
+    loudness-matched to the style. ``rhythm_weight`` weighs the
     match of each feature's autocorrelation over time (lags up to half the
     style's length, at most :data:`MAX_RHYTHM_S`), which keeps beats and
     onsets that the time-averaged statistics lose. ``on_step`` and
@@ -155,6 +160,12 @@ def _synthesize_audio(
             min_samples=audio_canvas.min_samples,
             name=audio_input_name(style, "style"),
         )
+        # The style's quiet lead-in and tail are the file's: in a texture,
+        # which has no start or end, they came back as dropouts in the
+        # middle (the train's first 0.19 s: gaps of 0.1 s in its rumble).
+        start, stop = sounding_span(wave, sr)
+        if stop - start >= audio_canvas.min_samples:
+            wave = wave[:, start:stop]
         length = round(seconds * sr)
         if length < audio_canvas.min_samples:
             raise AudiostError(
