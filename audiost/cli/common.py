@@ -295,8 +295,6 @@ preset_option = click.option(
 quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="No progress bar or summary."
 )
-
-
 recipe_option = click.option(
     "--recipe",
     type=click.Path(path_type=Path),
