@@ -33,6 +33,7 @@ import numpy as np
 
 from .errors import AudiostError
 from .limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS
+from .media.edges import sounding_part
 from .media.kind import media_kind
 from .metrics import (
     ANALYSIS_RATE,
@@ -157,6 +158,8 @@ def evaluate_audio(
     ``max_channels`` channels are refused, as by a transfer. ``start`` and
     ``duration`` select the excerpt of the content that the output was
     made from (``transfer --start/--duration``), so that the two align.
+    The style is measured as it is imitated, without its quiet lead-in and
+    tail (:func:`~audiost.media.edges.sounding_span`).
     With ``speech`` (the content is spoken), also ``speech_intelligibility``
     (:func:`~audiost.metrics.speech_intelligibility`, which needs pystoi).
     """
@@ -166,7 +169,10 @@ def evaluate_audio(
     waves = []
     for path in (content, style, output):
         excerpt = {"start": start, "duration": duration} if path is content else {}
-        waves += _read_measurable(path, **limits, **excerpt)
+        wave, rate = _read_measurable(path, **limits, **excerpt)
+        if path is style:  # measured as imitated: without its quiet lead-in and tail
+            wave = sounding_part(wave, rate, _analysis_frame(rate))
+        waves += wave, rate
     measures: dict[str, float | None] = dict(audio_measures(*waves))
     if speech:
         content_wave, content_sr, _, _, output_wave, output_sr = waves
@@ -337,14 +343,11 @@ def evaluate_texture(
     """
     if media_kind(style) == "audio":
         from .media.audio_io import resample
-        from .media.edges import sounding_span
         from .metrics import logmel_distance, longest_replay_s, noise_floor_db
 
         limits = {"max_seconds": max_duration, "max_channels": max_channels}
         style_wave, style_rate = _read_measurable(style, **limits)
-        start, stop = sounding_span(style_wave, style_rate)
-        if stop - start >= _analysis_frame(style_rate):
-            style_wave = style_wave[:, start:stop]
+        style_wave = sounding_part(style_wave, style_rate, _analysis_frame(style_rate))
         style_wave, output_wave = (
             resample(wave, rate, ANALYSIS_RATE).mean(axis=0)
             for wave, rate in (

@@ -35,7 +35,7 @@ from ..media.audio_io import (
     check_audio_output,
     resample,
 )
-from ..media.edges import sounding_span
+from ..media.edges import sounding_part
 from ..media.pghi import pghi_phase
 from ..memory import check_audio_memory, out_of_memory_reported
 from ..outputs import check_output_path
@@ -163,9 +163,7 @@ def _synthesize_audio(
         # The style's quiet lead-in and tail are the file's: in a texture,
         # which has no start or end, they came back as dropouts in the
         # middle (the train's first 0.19 s: gaps of 0.1 s in its rumble).
-        start, stop = sounding_span(wave, sr)
-        if stop - start >= audio_canvas.min_samples:
-            wave = wave[:, start:stop]
+        wave = sounding_part(wave, sr, audio_canvas.min_samples)
         length = round(seconds * sr)
         if length < audio_canvas.min_samples:
             raise AudiostError(

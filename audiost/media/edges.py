@@ -1,10 +1,10 @@
 """A recording's quiet lead-in and tail: where it starts and stops sounding.
 
 A file often holds a moment of near-silence before its sound starts and a
-fade after it ends. They are the file's, not the sound's: a texture, which
-has no start or end, leaves them out of the style it imitates
-(:mod:`audiost.audio.texture`), and measures it against the same part
-(:func:`audiost.evaluate.evaluate_texture`).
+fade after it ends. They are the file's, not the sound's: transfers and
+textures leave them out of the style they imitate
+(:mod:`audiost.audio.transfer`, :mod:`audiost.audio.texture`), and
+:mod:`audiost.evaluate` measures against the same part.
 """
 
 from __future__ import annotations
@@ -61,3 +61,9 @@ def sounding_span(wave: np.ndarray, sr: int) -> tuple[int, int]:
         return start, mono.size
     last = tail.size - 1 - trailing + run - 1
     return start, last * _HOP + 1 + (mono.size - ends[-1].size)
+
+
+def sounding_part(wave: np.ndarray, sr: int, min_samples: int = 1) -> np.ndarray:
+    """``wave`` from :func:`sounding_span`'s start to its stop; whole if that would leave fewer than ``min_samples``."""
+    start, stop = sounding_span(wave, sr)
+    return wave[:, start:stop] if stop - start >= min_samples else wave
