@@ -23,7 +23,6 @@ Gatys et al. measure them.
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,7 @@ from .media.edges import sounding_part
 from .media.kind import media_kind
 from .metrics import (
     ANALYSIS_RATE,
+    analysis_frame,
     audio_measures,
     relative_gain,
     speech_intelligibility,
@@ -159,7 +159,7 @@ def evaluate_audio(
     ``duration`` select the excerpt of the content that the output was
     made from (``transfer --start/--duration``), so that the two align.
     The style is measured as it is imitated, without its quiet lead-in and
-    tail (:func:`~audiost.media.edges.sounding_span`).
+    tail (:func:`~audiost.metrics.audio_measures`).
     With ``speech`` (the content is spoken), also ``speech_intelligibility``
     (:func:`~audiost.metrics.speech_intelligibility`, which needs pystoi).
     """
@@ -169,10 +169,7 @@ def evaluate_audio(
     waves = []
     for path in (content, style, output):
         excerpt = {"start": start, "duration": duration} if path is content else {}
-        wave, rate = _read_measurable(path, **limits, **excerpt)
-        if path is style:  # measured as imitated: without its quiet lead-in and tail
-            wave = sounding_part(wave, rate, _analysis_frame(rate))
-        waves += wave, rate
+        waves += _read_measurable(path, **limits, **excerpt)
     measures: dict[str, float | None] = dict(audio_measures(*waves))
     if speech:
         content_wave, content_sr, _, _, output_wave, output_sr = waves
@@ -193,13 +190,8 @@ def _read_measurable(path: Source, **limits: Any) -> tuple[np.ndarray, int]:
 
     wave, rate = load_audio(path, **limits)
     return check_audio(
-        wave, rate, min_samples=_analysis_frame(rate), name=os.fspath(path)
+        wave, rate, min_samples=analysis_frame(rate), name=os.fspath(path)
     ), rate
-
-
-def _analysis_frame(rate: int) -> int:
-    """Samples at ``rate`` of one 2048-sample analysis frame at the analysis rate: the least that can be measured."""
-    return math.ceil(2048 * rate / ANALYSIS_RATE)
 
 
 def evaluate_image(
@@ -347,7 +339,7 @@ def evaluate_texture(
 
         limits = {"max_seconds": max_duration, "max_channels": max_channels}
         style_wave, style_rate = _read_measurable(style, **limits)
-        style_wave = sounding_part(style_wave, style_rate, _analysis_frame(style_rate))
+        style_wave = sounding_part(style_wave, style_rate, analysis_frame(style_rate))
         style_wave, output_wave = (
             resample(wave, rate, ANALYSIS_RATE).mean(axis=0)
             for wave, rate in (

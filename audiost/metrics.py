@@ -9,6 +9,8 @@ one more: is it new material, or stretches of its source replayed.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .media.mel import mel_power, onset_strength, power_to_db, stft_power
@@ -35,12 +37,16 @@ def audio_measures(
 ) -> dict[str, float]:
     """Every measure of an output against its content and style, at :data:`ANALYSIS_RATE`, on mono mixes.
 
+    The style is measured as it is imitated, without its quiet lead-in and
+    tail (:func:`~audiost.media.edges.sounding_part`).
     ``style_onsets_output`` should stay near ``style_onsets_content``: an
     output that replays the style's timeline (a mix of the two files) scores
     well on statistics but is not a transfer.
     """
     from .media.audio_io import resample
+    from .media.edges import sounding_part
 
+    style = sounding_part(np.atleast_2d(style), style_sr, analysis_frame(style_sr))
     content, style, output = (
         _mono(resample(np.atleast_2d(wave), sr, ANALYSIS_RATE))
         for wave, sr in ((content, content_sr), (style, style_sr), (output, output_sr))
@@ -67,6 +73,11 @@ def audio_measures(
         measures["noise_floor_db_content"], measures["noise_floor_db_style"]
     )
     return measures
+
+
+def analysis_frame(rate: int) -> int:
+    """Samples at ``rate`` of one 2048-sample frame at :data:`ANALYSIS_RATE`: the least that can be measured."""
+    return math.ceil(2048 * rate / ANALYSIS_RATE)
 
 
 def speech_intelligibility(

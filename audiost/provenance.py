@@ -3,8 +3,9 @@
 Audio files keep the record as JSON in their comment tag (WAV, FLAC, AIFF,
 OGG, MP3), pictures in a PNG text chunk or a JPEG comment, all under the
 key ``audiost``. ``audiost info FILE`` prints it, and ``audiost transfer
---recipe FILE`` (or ``audiost texture --recipe FILE``) re-runs its settings. Machine-bound settings (device,
-input limits) are left out, as in a batch's ``recipe.toml``.
+--recipe FILE`` (or ``audiost texture --recipe FILE``) re-runs its
+settings. Machine-bound settings (device, input limits) are left out, as in
+a batch's ``recipe.toml``.
 """
 
 from __future__ import annotations

@@ -139,13 +139,9 @@ def run_pair(
     from audiost import audio_preset, synthesize_audio, transfer_audio
     from audiost.config import strength_weights
     from audiost.media.audio_io import resample
-    from audiost.media.edges import sounding_part
     from audiost.metrics import audio_measures, speech_intelligibility
 
     (content_wave, content_sr), (style_wave, style_sr) = content, style
-    # Measured as `audiost evaluate` measures (since session 26): against
-    # the style's sounding part, its quiet lead-in and tail left out.
-    measured_style = sounding_part(style_wave, style_sr, 2048 * style_sr // 22050 + 1)
     rate = max(content_sr, style_sr)
     seconds = content_wave.shape[1] / content_sr
 
@@ -190,7 +186,7 @@ def run_pair(
         audio, sr = make()
         wall = time.perf_counter() - clock
         measures = audio_measures(
-            content_wave, content_sr, measured_style, style_sr, audio, sr
+            content_wave, content_sr, style_wave, style_sr, audio, sr
         )
         if speech:
             measures["stoi"] = speech_intelligibility(
