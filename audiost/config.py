@@ -151,6 +151,9 @@ class AudioConfig(_Settings):
     section_seconds: float = 30.0
     mono: bool = False
     sample_rate: int | None = None
+    # Textures: the result loops, its end running into its start without a
+    # seam (a transfer follows its content's timeline and cannot).
+    seamless: bool = False
     seed: int = 0
     device: str = "auto"
     # Limits (see audiost.limits): what one run may read and use.
@@ -161,6 +164,10 @@ class AudioConfig(_Settings):
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
         _check_choice("init", self.init, ("content", "noise"))
+        if self.seamless and self.net != "spectral-conv":
+            raise ValueError(
+                "a seamless texture needs the spectral-conv network: a VGG would wrap the spectrogram's frequencies too"
+            )
         _check_choice("phase_init", self.phase_init, ("content", "random", "pghi"))
         _check_choice("net", self.net, ("spectral-conv", "vgg19", "vgg16"))
         _check_choice("style_loss", self.style_loss, STYLE_LOSS_NAMES)
@@ -376,6 +383,9 @@ class ImageConfig(_Settings):
     style_weights: tuple[float, ...] = ()
     style_scale: float = 1.0
     preserve_color: str = "none"
+    # Textures: the picture tiles, its right edge running into its left and
+    # its bottom into its top without a seam.
+    seamless: bool = False
     seed: int = 0
     device: str = "auto"
     # Limits (see audiost.limits): what one run may read and use.

@@ -79,6 +79,8 @@ DESCRIPTIONS = {
     "texture_distance_content": "distance of the content's gradient statistics to the style's",
     "texture_distance_output": "the same for the output",
     "longest_replay_s": "textures (audio): seconds, the longest stretch of the output that follows the style frame by frame (new material: tenths at most; a copied stretch: its length)",
+    "loop_seam": "textures (audio): how abrupt the end running into the start is, against the texture's median moment (a --seamless loop: about 1; a click: tens to hundreds)",
+    "tile_seam": "textures (images): the colour step where copies of the picture meet, over the step between neighbouring pixels (a --seamless tile: about 1; a cut: more)",
     "spectral_convergence": "reconstruction: | |STFT(audio written)| - the optimised spectrogram | / |spectrogram| (0 = consistent; the waveform stage, optimising the audio itself, may move it away)",
 }
 
@@ -330,22 +332,28 @@ def evaluate_texture(
     longest stretch of the style the texture replays (s), with the limits
     of :func:`evaluate_audio`, against the style's sounding part, which is
     what a texture imitates (:func:`~audiost.media.edges.sounding_span`:
-    its quiet lead-in and tail are the file's); images: the palette and
-    gradient-statistics distances.
+    its quiet lead-in and tail are the file's); and how abrupt its end
+    running into its start is (:func:`~audiost.metrics.loop_seam`: would
+    a loop of it click). Images: the palette and gradient-statistics
+    distances, and how visible the edges are where copies of it meet
+    (:func:`~audiost.image_metrics.tile_seam`).
     """
     if media_kind(style) == "audio":
         from .media.audio_io import resample
-        from .metrics import logmel_distance, longest_replay_s, noise_floor_db
+        from .metrics import (
+            logmel_distance,
+            longest_replay_s,
+            loop_seam,
+            noise_floor_db,
+        )
 
         limits = {"max_seconds": max_duration, "max_channels": max_channels}
         style_wave, style_rate = _read_measurable(style, **limits)
         style_wave = sounding_part(style_wave, style_rate, analysis_frame(style_rate))
+        written, written_rate = _read_measurable(output, **limits)
         style_wave, output_wave = (
             resample(wave, rate, ANALYSIS_RATE).mean(axis=0)
-            for wave, rate in (
-                (style_wave, style_rate),
-                _read_measurable(output, **limits),
-            )
+            for wave, rate in ((style_wave, style_rate), (written, written_rate))
         )
         return Evaluation(
             "audio",
@@ -358,9 +366,12 @@ def evaluate_texture(
                 "longest_replay_s": longest_replay_s(
                     output_wave, style_wave, ANALYSIS_RATE
                 ),
+                # At the written rate: resampling treats the ends as ends,
+                # which makes a seam of its own where a loop has none.
+                "loop_seam": loop_seam(written, written_rate),
             },
         )
-    from .image_metrics import palette_distance, texture_distance
+    from .image_metrics import palette_distance, texture_distance, tile_seam
     from .media.image_io import load_image
 
     style_rgb, output_rgb = load_image(style).rgb, load_image(output).rgb
@@ -369,5 +380,6 @@ def evaluate_texture(
         {
             "palette_distance_output": palette_distance(output_rgb, style_rgb),
             "texture_distance_output": texture_distance(output_rgb, style_rgb),
+            "tile_seam": tile_seam(output_rgb),
         },
     )

@@ -145,6 +145,24 @@ def structure_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(first, second)[0, 1])
 
 
+def tile_seam(image: np.ndarray) -> float:
+    """How visible the edges are where copies of ``image`` ``(H, W, 3)`` meet side by side or one above another: about 1 is no seam.
+
+    The mean colour step from the last column to the first (and the last row
+    to the first) over the mean step between neighbouring pixels, the
+    larger of the two. Unrelated edges of a busy texture score about 1.4
+    (two independent pixels differ by that much more than two neighbours);
+    a smooth texture cut anywhere scores more.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    ratios = []
+    for axis in (0, 1):
+        inner = np.abs(np.diff(image, axis=axis)).mean()
+        first, last = np.take(image, 0, axis=axis), np.take(image, -1, axis=axis)
+        ratios.append(float(np.abs(first - last).mean() / max(inner, 1e-6)))
+    return max(ratios)
+
+
 def image_measures(
     content: np.ndarray, style: np.ndarray, output: np.ndarray
 ) -> dict[str, float]:

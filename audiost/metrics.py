@@ -4,7 +4,8 @@ They answer three questions about an output: did it move toward the style
 (log-mel statistics), did it keep the content (onset envelope correlation),
 and did it add a broadband noise floor that neither input has (the classic
 failure of noise-initialised, random-phase reconstructions). For a texture,
-one more: is it new material, or stretches of its source replayed.
+two more: is it new material, or stretches of its source replayed; and
+does its end run into its start, or would a loop of it click.
 """
 
 from __future__ import annotations
@@ -201,6 +202,67 @@ def longest_replay_s(output: np.ndarray, source: np.ndarray, sr: int) -> float:
         run = run + 1 if abs(step - _DENSER) <= 1 else 1
         longest = max(longest, run)
     return longest * _HOP / sr
+
+
+#: Order of the linear predictor :func:`loop_seam` judges abruptness by.
+_SEAM_ORDER = 32
+#: :func:`loop_seam`'s blocks, and the surroundings each is judged against (s).
+_SEAM_BLOCK_S = 0.002
+_SEAM_CONTEXT_S = 0.05
+#: How much of each side of the seam :func:`loop_seam` reads at most (s).
+_SEAM_READ_S = 30.0
+
+
+def loop_seam(audio: np.ndarray, sr: int) -> float:
+    """How abrupt ``audio``'s end running into its start is, next to its other moments: about 1 is like any moment, a click scores tens.
+
+    A loop is heard as its end followed by its start, so that is what is
+    measured: the last and first halves (at most 30 s each) in that order.
+    A linear predictor (order 32, fitted to them) leaves a residual that
+    jumps wherever the waveform does what its last few milliseconds did
+    not foretell: a click, an onset. Each 2 ms block's residual energy (the
+    largest of it and its neighbours) is taken over the median of the 50
+    ms around it, so loud and quiet passages count alike; the result is
+    the seam's block over the median block. An impulsive texture's onsets
+    score high too, so a drum loop's join may score a few where a drone's
+    scores 1: compare loops of one style rather than read it as absolute.
+    """
+    y = _mono(audio).astype(np.float64)
+    half = min(len(y) // 2, round(_SEAM_READ_S * sr))
+    heard = np.concatenate([y[len(y) - half :], y[:half]])
+    residual = _prediction_residual(heard, _SEAM_ORDER)
+    block = max(1, round(_SEAM_BLOCK_S * sr))
+    energy = np.add.reduceat(residual**2, np.arange(0, len(heard), block))
+    energy = energy / np.bincount(np.arange(len(heard)) // block)
+    energy += 1e-12 * float(energy.mean()) + 1e-30  # digital silence
+    peak = np.max([np.roll(energy, shift) for shift in (-1, 0, 1)], axis=0)
+    context = max(1, min(round(_SEAM_CONTEXT_S / _SEAM_BLOCK_S), len(energy) // 4))
+    around = np.lib.stride_tricks.sliding_window_view(
+        np.pad(energy, context, mode="reflect"), 2 * context + 1
+    )
+    score = peak / np.median(around, axis=1)
+    # Blocks at either end have no past (the predictor starts from nothing)
+    # or a reflected surrounding: they are not moments of the loop.
+    inner = score[2 : len(score) - 2] if len(score) > 8 else score
+    return float(score[half // block] / np.median(inner))
+
+
+def _prediction_residual(y: np.ndarray, order: int) -> np.ndarray:
+    """What an ``order``-tap linear predictor fitted to ``y`` (Yule-Walker) leaves of it.
+
+    By hand: librosa.lpc would import librosa (seconds) for one call, and
+    the autocorrelation method is a few lines with scipy's Toeplitz solver.
+    """
+    from scipy.linalg import solve_toeplitz
+    from scipy.signal import lfilter
+
+    size = 1 << (2 * len(y) - 1).bit_length()
+    spectrum = np.fft.rfft(y, size)
+    lags = np.fft.irfft(spectrum * spectrum.conj(), size)[: order + 1]
+    # A silent or pure-tone signal stays solvable.
+    lags[0] = lags[0] * (1 + 1e-9) + 1e-30
+    coefficients = solve_toeplitz(lags[:order], lags[1 : order + 1])
+    return lfilter(np.concatenate([[1.0], -coefficients]), [1.0], y)
 
 
 def _logmel_frames(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:

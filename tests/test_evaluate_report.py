@@ -296,4 +296,5 @@ def test_image_texture_report(tmp_path: Path) -> None:
     assert set(data["measures"]) == {
         "palette_distance_output",
         "texture_distance_output",
+        "tile_seam",
     }

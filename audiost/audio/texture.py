@@ -10,7 +10,9 @@ Position-averaged statistics say nothing about *when* anything happens, so
 the result does not replay the source's timeline, and one canvas covers
 the whole length, so there are no seams to hide. The style's quiet lead-in
 and tail (a file's padding, a fade) are left out first: a texture has no
-start or end for them to belong to.
+start or end for them to belong to. A ``seamless`` texture has none at all:
+its STFT and features wrap round, so the optimiser shapes its end running
+into its start like any other moment, and it loops without a click.
 """
 
 from __future__ import annotations
@@ -169,6 +171,11 @@ def _synthesize_audio(
             raise AudiostError(
                 f"texture duration {seconds:g} s is shorter than one analysis frame ({audio_canvas.min_samples / sr:.3f} s)"
             )
+        # A loop is a whole number of STFT hops (11.6 ms at 44.1 kHz), so
+        # its frames read across the end into the start.
+        output_canvas = AudioCanvas(sr, device, circular=cfg.seamless)
+        if cfg.seamless:
+            length = output_canvas.stft.loop_length(length)
         if output is not None:
             check_audio_output(output, sr, wave.shape[0], cfg.bit_depth)
         check_audio_memory(
@@ -196,9 +203,7 @@ def _synthesize_audio(
         )
         network = targets.network
         terms = style_terms(cfg, targets)
-        frames = (
-            1 + length // audio_canvas.stft.hop
-        )  # centred frames, as the STFT makes them
+        frames = output_canvas.stft.frame_count(length)
         max_lag = min(
             style_canvas.shape[-1] // 2,
             frames // 2,
@@ -221,14 +226,21 @@ def _synthesize_audio(
                 )
                 for name, rhythm in rhythms.items()
             ]
+        if cfg.seamless:
+            # The loop's features read across its seam, which is then judged
+            # like any moment. The style's statistics stay zero-padded: its
+            # canvas is centred on its mean, so the zeros are its average
+            # level, not an edge, and reflecting it moved no loop's distance
+            # by more than 0.11 dB, either way (six styles, balanced).
+            network.pad_edges("circular")
         objective = Objective(network, terms)
         generator = torch.Generator(device).manual_seed(cfg.seed)
-        init = grains_in_random_order(
-            style_canvas,
-            frames,
-            max(1, round(GRAIN_S * audio_canvas.frames_per_second)),
-            generator,
-        )
+        grain = max(1, round(GRAIN_S * audio_canvas.frames_per_second))
+        init = grains_in_random_order(style_canvas, frames, grain, generator)
+        if cfg.seamless:
+            # The seam in the middle of a grain, where the start runs on as
+            # the style did, not between two grains.
+            init = init.roll(grain // 2, dims=-1)
         parts.finish()
 
     with stage(timings, "optimise", device):
@@ -247,11 +259,11 @@ def _synthesize_audio(
         phase = None
         if cfg.phase_init != "random":
             phase = pghi_phase(
-                audio_canvas.magnitude(result.canvas),
-                audio_canvas.stft,
+                output_canvas.magnitude(result.canvas),
+                output_canvas.stft,
                 generator=generator,
             )
-        synthesised = audio_canvas.decode(
+        synthesised = output_canvas.decode(
             result.canvas,
             length,
             n_iter=cfg.gl_iters,
@@ -260,17 +272,17 @@ def _synthesize_audio(
         )
     waveform = optimise_waveform(
         cfg,
-        audio_canvas,
+        output_canvas,
         synthesised,
         [(0, frames)],
         lambda start, stop: objective,
         timings,
         on_step,
     )
-    return finish_audio(
+    texture = finish_audio(
         cfg,
         device,
-        audio_canvas,
+        output_canvas,
         result,
         synthesised,
         wave,
@@ -281,6 +293,13 @@ def _synthesize_audio(
         channels=wave.shape[0],
         command="texture",
     )
+    if cfg.seamless and output is not None and output.suffix.lower() == ".mp3":
+        texture.warnings.append(
+            f"{output.name}: MP3 does not keep a loop seamless (its encoder treats the "
+            "file's ends as ends: a join that measured 0.9 as WAV measured 39); "
+            "write .wav, .flac or .ogg for a loop"
+        )
+    return texture
 
 
 def grains_in_random_order(

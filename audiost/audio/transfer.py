@@ -166,6 +166,10 @@ class AudioStylist:
 
     def __init__(self, config: AudioConfig | None = None, **settings: Any):
         self.config = (config or audio_preset()).replace(**settings)
+        if self.config.seamless:
+            raise AudiostError(
+                "seamless is for textures (audiost texture): a transfer follows its content's timeline, which does not loop; leave it out"
+            )
         self.device = resolve_device(self.config.device)
         self._networks: BoundedCache[FeatureNetwork] = BoundedCache(4)
         self._styles: BoundedCache[StyleTargets] = BoundedCache(32)

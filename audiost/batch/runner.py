@@ -155,6 +155,15 @@ def run_batch(
             f"the recipe sets {', '.join(several)}, which combine several styles in one output; "
             "a batch styles each input with one style at a time: remove them from the recipe"
         )
+    looped = [
+        f"{kind}.seamless"
+        for kind, config in (("audio", recipe.audio), ("image", recipe.image))
+        if config.seamless
+    ]
+    if looped:
+        raise AudiostError(
+            f"the recipe sets {', '.join(looped)}, which is for textures; a batch makes transfers: remove it from the recipe"
+        )
     out = _make_outdir(Path(outdir))
     summary = BatchSummary(outdir=out)
     with _locked(out):

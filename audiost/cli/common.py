@@ -165,9 +165,17 @@ def make_config(make: Callable[..., Any], preset: str, settings: dict[str, Any])
 
 
 def configure(
-    kind: str, preset: str, settings: dict[str, Any], recipe: Path | None
+    kind: str,
+    preset: str,
+    settings: dict[str, Any],
+    recipe: Path | None,
+    command: str = "transfer",
 ) -> Any:
-    """The run's configuration: the preset with the options, or a recipe's settings (a TOML recipe, or an audiost output's record) with the options over them."""
+    """The run's configuration: the preset with the options, or a recipe's settings (a TOML recipe, or an audiost output's record) with the options over them.
+
+    ``command`` (``transfer`` or ``texture``) is the run's: an output's
+    record passes a transfer every setting but a texture's ``seamless``.
+    """
     from ..config import audio_preset, image_preset
 
     make = audio_preset if kind == "audio" else image_preset
@@ -195,6 +203,9 @@ def configure(
                 recipe,
             )
         data = {kind: record.get("settings", {})}
+        if command != "texture":
+            # A texture's own settings; its others serve a transfer as well.
+            data[kind].pop("seamless", None)
     resolved = resolve_recipe(data, settings=settings, source=recipe)
     return resolved.audio if kind == "audio" else resolved.image
 
@@ -532,6 +543,12 @@ _SETTINGS = dict(
             help="Audio, several styles: move from the first style to the last over the content's duration, instead of blending them.",
         ),
         _named(
+            "--seamless",
+            is_flag=True,
+            default=None,
+            help="Without a seam: an audio texture's end runs into its start, so it loops; a picture's right edge into its left and bottom into its top, so it tiles.",
+        ),
+        _named(
             "--style-scale",
             type=click.FloatRange(0.1, 4),
             help="Images: style size relative to the content (bigger strokes above 1)."
@@ -575,7 +592,7 @@ _SETTINGS = dict(
 #: Sections of a command's --help, in order, and the options in each (by
 #: parameter name); anything unlisted goes under "Options".
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
-    "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "loudness", "mix", "bit_depth"),
+    "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "seamless", "loudness", "mix", "bit_depth"),
     "Inputs": ("styles", "pairs", "start", "duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
     "Audio": ("content_level_weight", "band_envelope_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
@@ -604,9 +621,15 @@ class SectionedCommand(click.Command):
                     formatter.write_dl(sections[title])
 
 
+#: Settings of a texture alone: a transfer follows its content's timeline.
+TEXTURE_SETTINGS = ("seamless",)
+
+
 def setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add every transfer setting as an option; each arrives as a keyword, None when not given."""
-    return some_settings(*_SETTINGS)(command)
+    return some_settings(*(name for name in _SETTINGS if name not in TEXTURE_SETTINGS))(
+        command
+    )
 
 
 #: Settings that combine several styles in one output: not for a batch,
@@ -617,7 +640,11 @@ MULTI_STYLE_SETTINGS = ("style_weights", "morph")
 def pair_setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """:func:`setting_options` without :data:`MULTI_STYLE_SETTINGS`."""
     return some_settings(
-        *(name for name in _SETTINGS if name not in MULTI_STYLE_SETTINGS)
+        *(
+            name
+            for name in _SETTINGS
+            if name not in (*MULTI_STYLE_SETTINGS, *TEXTURE_SETTINGS)
+        )
     )(command)
 
 

@@ -86,6 +86,7 @@ DEFAULT_TEXTURE_S = 30.0
     "wave_iters",
     "sample_rate",
     "mono",
+    "seamless",
     "loudness",
     "bit_depth",
     helps={
@@ -151,7 +152,7 @@ def texture(
 
         # One thread per core this process may use (a container's quota included).
         prepare_process()
-        config = configure(kind, preset, settings, recipe)
+        config = configure(kind, preset, settings, recipe, "texture")
         destination = streams.enter_context(
             stdout_output(output, ".wav" if kind == "audio" else ".png")
         )

@@ -659,17 +659,24 @@ class TotalVariationLoss(nn.Module):
 
     _FLOOR = 1e-4  # about the roughness of 1/100 full-scale pixel noise
 
-    def __init__(self, reference: torch.Tensor):
+    def __init__(self, reference: torch.Tensor, *, wrap: bool = False):
         super().__init__()
         self.register_buffer(
             "scale", self.roughness(reference.detach()).clamp_min(self._FLOOR)
         )
+        #: Also count the steps from the last row and column to the first:
+        #: for a canvas that tiles, whose seam is smoothed like any edge.
+        self.wrap = wrap
 
     @staticmethod
-    def roughness(canvas: torch.Tensor) -> torch.Tensor:
-        down = canvas[..., 1:, :] - canvas[..., :-1, :]
-        across = canvas[..., :, 1:] - canvas[..., :, :-1]
+    def roughness(canvas: torch.Tensor, wrap: bool = False) -> torch.Tensor:
+        if wrap:
+            down = canvas - canvas.roll(1, dims=-2)
+            across = canvas - canvas.roll(1, dims=-1)
+        else:
+            down = canvas[..., 1:, :] - canvas[..., :-1, :]
+            across = canvas[..., :, 1:] - canvas[..., :, :-1]
         return down.pow(2).mean() + across.pow(2).mean()
 
     def forward(self, canvas: torch.Tensor) -> torch.Tensor:
-        return self.roughness(canvas) / self.scale
+        return self.roughness(canvas, self.wrap) / self.scale

@@ -61,6 +61,24 @@ class FeatureNetwork(nn.Module):
                 f"unknown layer(s) {', '.join(unknown)}; {type(self).__name__} has {', '.join(self.layer_names)}"
             )
 
+    def pad_edges(self, mode: str) -> FeatureNetwork:
+        """How every convolution pads the canvas: ``"zeros"`` (as built), ``"circular"`` or ``"reflect"``.
+
+        ``"circular"`` is for a canvas that loops (audio, over time) or
+        tiles (images): the features at one edge see the other, as they
+        will when the result is played round or laid side by side, so the
+        statistics include the seam. A tiling picture has no edge, so its
+        style's statistics are taken ``"reflect"``-padded, without the
+        zeros' edge either: matched against a zero-padded picture's, it
+        grew bright blotches to make up the energy of edges it does not
+        have (HED VGG16, gravel at 256 px: conv5_1 style loss 0.028
+        against 0.0003 reflected).
+        """
+        for module in self.modules():
+            if isinstance(module, nn.Conv1d | nn.Conv2d) and any(module.padding):
+                module.padding_mode = mode
+        return self
+
     def freeze(self) -> FeatureNetwork:
         """Disable gradients for the weights: only the canvas is optimised."""
         self.eval()

@@ -115,7 +115,9 @@ def coarse_to_fine(
         sizes, pass_iterations(cfg.iters, cfg.refine_iters, len(sizes)), strict=True
     ):
         init = (
-            first_init(scale_size) if canvas is None else _upsample(canvas, scale_size)
+            first_init(scale_size)
+            if canvas is None
+            else upsample(canvas, scale_size, wrap=cfg.seamless)
         )
         step = (
             None
@@ -140,7 +142,25 @@ def coarse_to_fine(
     return result
 
 
-def _upsample(canvas: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(
-        canvas, size=(size[1], size[0]), mode="bicubic", align_corners=False
-    ).clamp(0, 1)
+def upsample(
+    canvas: torch.Tensor, size: tuple[int, int], *, wrap: bool = False
+) -> torch.Tensor:
+    """Bicubic to ``size``; ``wrap``: a tiling canvas's edges read the opposite edge, not themselves repeated."""
+    if not wrap:
+        return F.interpolate(
+            canvas, size=(size[1], size[0]), mode="bicubic", align_corners=False
+        ).clamp(0, 1)
+    # Bicubic reads two pixels either side: pad with the opposite edges and
+    # sample the padded canvas where interpolate would have sampled it.
+    height, width = canvas.shape[-2:]
+    padded = F.pad(canvas, (2, 2, 2, 2), mode="circular")
+    along = [
+        ((torch.arange(n_out, device=canvas.device) + 0.5) * n_in / n_out + 2)
+        / (n_in + 4)
+        * 2
+        - 1
+        for n_in, n_out in ((height, size[1]), (width, size[0]))
+    ]
+    rows, columns = torch.meshgrid(*along, indexing="ij")
+    grid = torch.stack([columns, rows], dim=-1).expand(canvas.shape[0], -1, -1, -1)
+    return F.grid_sample(padded, grid, mode="bicubic", align_corners=False).clamp(0, 1)

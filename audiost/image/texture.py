@@ -3,6 +3,8 @@
 The canvas starts as noise around the style's mean colour and only the
 style terms pull on it: statistics averaged over all positions say nothing
 about *where* anything is, so the result does not replay the source's layout.
+A ``seamless`` texture's convolutions, smoothing and coarse-to-fine
+upsampling wrap round its edges, so copies of it tile without a seam.
 """
 
 from __future__ import annotations
@@ -89,6 +91,12 @@ def _synthesize_image(
         network = VGG(cfg.net, cfg.weights, pooling=cfg.pooling, seed=cfg.seed).to(
             device
         )
+        if cfg.seamless and tiles_for(height, width, tile_side) is not None:
+            # Tiles are evaluated with their neighbours' pixels as context;
+            # a picture that wraps has its opposite edge there instead.
+            raise AudiostError(
+                f"a seamless texture is made in one piece, and {width}x{height} px would go in tiles (it needs more memory than --max-memory or the device allows, or tile_size is set); ask for a smaller --size"
+            )
         log_plan(image_input_name(style, "style"), size, tile_side, peak, device)
 
     generator = torch.Generator(device).manual_seed(cfg.seed)
@@ -99,7 +107,12 @@ def _synthesize_image(
             resize(picture.rgb, style_size(picture.rgb, scale_size, cfg.style_scale)),
             device,
         )
-        targets = style_targets(cfg, network, style_canvas, tile_side)
+        # A tiling texture's features read across its edges (FeatureNetwork.pad_edges).
+        style_edges, edges = ("reflect", "circular") if cfg.seamless else ("zeros",) * 2
+        targets = style_targets(
+            cfg, network.pad_edges(style_edges), style_canvas, tile_side
+        )
+        network.pad_edges(edges)
         terms = [
             Term(
                 f"style:{name}",
@@ -109,7 +122,13 @@ def _synthesize_image(
             )
             for name, weight in zip(cfg.style_layers, weights, strict=True)
         ]
-        terms.append(Term("tv", TotalVariationLoss(style_canvas), cfg.tv_weight))
+        terms.append(
+            Term(
+                "tv",
+                TotalVariationLoss(style_canvas, wrap=cfg.seamless),
+                cfg.tv_weight,
+            )
+        )
         tiles = tiles_for(scale_size[1], scale_size[0], tile_side)
         return feature_objective(network, terms, tiles)
 

@@ -102,6 +102,10 @@ class ImageStylist:
 
     def __init__(self, config: ImageConfig | None = None, **settings: Any):
         cfg = (config or image_preset()).replace(**settings)
+        if cfg.seamless:
+            raise AudiostError(
+                "seamless is for textures (audiost texture): a transfer keeps its photo's layout, which does not tile; leave it out"
+            )
         known = vgg_layer_names(cfg.net)
         unknown = [
             name

@@ -29,14 +29,20 @@ class AudioCanvas:
     floor at -100 dB of a full-scale sinusoid, the quiet gaps of speech or
     between notes are visible to the network, so it does not fill them with
     the low-level broadband noise that plain ``log1p(|S|)`` lets through.
+    ``circular``: for signals that loop (:class:`~audiost.media.stft.Stft`).
     """
 
     def __init__(
-        self, sr: int, device: torch.device | str = "cpu", *, floor_db: float = -100.0
+        self,
+        sr: int,
+        device: torch.device | str = "cpu",
+        *,
+        floor_db: float = -100.0,
+        circular: bool = False,
     ):
         self.sr = sr
         self.device = torch.device(device)
-        self.stft = Stft.for_rate(sr, self.device)
+        self.stft = Stft.for_rate(sr, self.device, circular=circular)
         # A sinusoid of amplitude A peaks at A * sum(window) / 2 = A * n_fft / 4.
         self.floor = 10 ** (floor_db / 20) * self.stft.n_fft / 4
 
@@ -70,8 +76,7 @@ class AudioCanvas:
         ``progress`` hears the fraction made after each block.
         """
         samples = torch.as_tensor(wave, dtype=torch.float32, device=self.device)
-        # As many frames as the centred STFT makes.
-        frames = 1 + samples.shape[-1] // self.stft.hop
+        frames = self.stft.frame_count(samples.shape[-1])
         canvas = torch.empty(
             (samples.shape[0], 1, self.stft.n_bins, frames), device=self.device
         )

@@ -24,16 +24,38 @@ def n_fft_for_rate(sr: int) -> int:
 
 @dataclass(frozen=True)
 class Stft:
-    """A Hann-windowed STFT with 75 % overlap; batched over leading dimensions."""
+    """A Hann-windowed STFT with 75 % overlap; batched over leading dimensions.
+
+    ``circular``: the signal is one period of a loop, its length a multiple
+    of ``hop``; frames centred on samples ``0, hop, ...`` read across the
+    end into the start (not a reflection), and the inverse overlap-adds
+    the last frames' tails onto the start, so a signal rebuilt from its
+    frames has no seam where it wraps.
+    """
 
     n_fft: int
     hop: int
     device: torch.device = torch.device("cpu")  # noqa: RUF009 (immutable)
+    circular: bool = False
 
     @classmethod
-    def for_rate(cls, sr: int, device: torch.device | str = "cpu") -> Stft:
+    def for_rate(
+        cls, sr: int, device: torch.device | str = "cpu", *, circular: bool = False
+    ) -> Stft:
         n_fft = n_fft_for_rate(sr)
-        return cls(n_fft=n_fft, hop=n_fft // 4, device=torch.device(device))
+        return cls(
+            n_fft=n_fft, hop=n_fft // 4, device=torch.device(device), circular=circular
+        )
+
+    def frame_count(self, length: int) -> int:
+        """Frames :meth:`forward` makes of ``length`` samples."""
+        if self.circular:
+            return length // self.hop
+        return 1 + length // self.hop
+
+    def loop_length(self, length: int) -> int:
+        """The whole number of hops nearest ``length`` samples (at least one frame's worth): a circular signal's length."""
+        return max(round(length / self.hop), self.n_fft // self.hop) * self.hop
 
     @property
     def n_bins(self) -> int:
@@ -45,6 +67,8 @@ class Stft:
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """``(..., samples)`` real -> ``(..., bins, frames)`` complex."""
+        if self.circular:
+            return self.frames(wave, 0, self.frame_count(wave.shape[-1]))
         lead = wave.shape[:-1]
         spec = torch.stft(
             wave.reshape(-1, wave.shape[-1]),
@@ -62,6 +86,11 @@ class Stft:
         frames are then exactly the whole signal's, edges included (torch's
         centred STFT reflects the signal at its ends, not at a section's).
         """
+        if self.circular:
+            first = start * self.hop - self.n_fft // 2
+            last = first + (stop - start - 1) * self.hop + self.n_fft
+            read = torch.arange(first, last, device=wave.device) % wave.shape[-1]
+            return self.frames_of(wave[..., read], (0, 0))
         first, last, pad = self.samples_read(start, stop, wave.shape[-1])
         return self.frames_of(wave[..., first:last], pad)
 
@@ -71,8 +100,13 @@ class Stft:
         """The samples ``first:last`` of a ``length``-sample signal that frames ``start:stop`` read, and the reflection padding they need at its ends.
 
         So a caller can hold (or optimise) just those samples and get the
-        frames from :meth:`frames_of`.
+        frames from :meth:`frames_of`. A circular signal is read whole, its
+        padding the other end's samples; only all its frames can be asked for.
         """
+        if self.circular:
+            if (start, stop) != (0, self.frame_count(length)):
+                raise ValueError("a circular signal's frames are read all at once")
+            return 0, length, (self.n_fft // 2, self.n_fft // 2 - self.hop)
         first = start * self.hop - self.n_fft // 2
         last = first + (stop - start - 1) * self.hop + self.n_fft
         pad = (max(-first, 0), max(last - length, 0))
@@ -83,7 +117,8 @@ class Stft:
         lead = samples.shape[:-1]
         section = samples.reshape(-1, 1, samples.shape[-1])
         if any(pad):
-            section = torch.nn.functional.pad(section, pad, mode="reflect")
+            mode = "circular" if self.circular else "reflect"
+            section = torch.nn.functional.pad(section, pad, mode=mode)
         spec = torch.stft(
             section[:, 0],
             self.n_fft,
@@ -96,6 +131,8 @@ class Stft:
 
     def inverse(self, spec: torch.Tensor, length: int) -> torch.Tensor:
         """``(..., bins, frames)`` complex -> ``(..., length)`` real."""
+        if self.circular:
+            return self._inverse_circular(spec, length)
         lead = spec.shape[:-2]
         wave = torch.istft(
             spec.reshape(-1, *spec.shape[-2:]),
@@ -105,6 +142,35 @@ class Stft:
             length=length,
         )
         return wave.reshape(*lead, length)
+
+    def _inverse_circular(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        # By hand: torch.istft cannot wrap the overlap-add around, and without
+        # centring it refuses a Hann window (zero at its ends).
+        frames = spec.shape[-1]
+        if length != frames * self.hop:
+            raise ValueError(
+                f"{frames} circular frames make {frames * self.hop} samples, not {length}"
+            )
+        lead = spec.shape[:-2]
+        grains = (
+            torch.fft.irfft(spec.reshape(-1, *spec.shape[-2:]), n=self.n_fft, dim=-2)
+            * self.window[:, None]
+        )
+        spread = (frames - 1) * self.hop + self.n_fft
+        added = torch.nn.functional.fold(
+            grains, (1, spread), (1, self.n_fft), stride=(1, self.hop)
+        ).reshape(-1, spread)
+        # Sample i of the spread is sample (i - n_fft / 2) mod length of the loop.
+        wave = torch.roll(
+            torch.nn.functional.pad(added, (0, -spread % length))
+            .reshape(added.shape[0], -1, length)
+            .sum(dim=1),
+            -(self.n_fft // 2),
+            dims=-1,
+        )
+        # Hann at 75 % overlap: the squared windows sum to the same at every sample.
+        weight = self.window.square().sum() / self.hop
+        return (wave / weight).reshape(*lead, length)
 
 
 _WINDOWS: dict[tuple[int, torch.device], torch.Tensor] = {}
