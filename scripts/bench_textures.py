@@ -17,11 +17,14 @@ writes it to ``--out`` and prints, per style:
   (each band's median over the style), in seconds, beside the style's
   own longest such run inside it (its lead-in and tail left out by
   ``sounding_span``, where this version has it): a texture with a gap
-  much longer than any inside its style has a dropout.
+  much longer than any inside its style has a dropout;
+- ``seam``: :func:`audiost.metrics.loop_seam`, how abrupt the texture's
+  end running into its start is (about 1: like any moment; a click: tens
+  or more). ``--seamless`` makes loops (``audiost texture --seamless``).
 
 Usage::
 
-    PYTHONPATH=. python3 scripts/bench_textures.py [--seconds 8] [--threads 2] [--out DIR] [--json out.json]
+    PYTHONPATH=. python3 scripts/bench_textures.py [--seconds 8] [--threads 2] [--seamless] [--out DIR] [--json out.json]
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from audiost import audio_preset, synthesize_audio
 from audiost.evaluate import evaluate_texture
 from audiost.media.audio_io import load_audio, resample
 from audiost.media.mel import mel_power, power_to_db
-from audiost.metrics import ANALYSIS_RATE, logmel_distance
+from audiost.metrics import ANALYSIS_RATE, logmel_distance, loop_seam
 
 HOP = 512
 
@@ -72,10 +75,13 @@ def inner_gap_s(style: np.ndarray, sr: int, usual: np.ndarray) -> float:
     return longest_gap_s(band_levels(style[:, start:stop], sr), usual, sr)
 
 
-def measure(path: Path, seconds: float, out: Path) -> dict[str, float | str]:
-    """One style's texture, written to ``out``, timed and measured."""
+def measure(
+    path: Path, seconds: float, out: Path, seamless: bool
+) -> dict[str, float | str]:
+    """One style's texture (a loop if ``seamless``), written to ``out``, timed and measured."""
     style, sr = load_audio(path)
-    written = out / f"{path.stem}_texture.wav"
+    written = out / f"{path.stem}_{'loop' if seamless else 'texture'}.wav"
+    options = {"seamless": True} if seamless else {}
     started = time.perf_counter()
     texture = synthesize_audio(
         style,
@@ -84,6 +90,7 @@ def measure(path: Path, seconds: float, out: Path) -> dict[str, float | str]:
         config=audio_preset("balanced"),
         style_sr=sr,
         overwrite=True,
+        **options,
     )
     took = time.perf_counter() - started
     measures = evaluate_texture(path, written).measures
@@ -101,6 +108,7 @@ def measure(path: Path, seconds: float, out: Path) -> dict[str, float | str]:
         "floor": measures["noise_floor_db_output"] - measures["noise_floor_db_style"],
         "gap": longest_gap_s(band_levels(texture.audio, texture.sr), usual, texture.sr),
         "inner_gap": inner_gap_s(style, sr, usual),
+        "seam": loop_seam(texture.audio, texture.sr),
         "time": took,
     }
 
@@ -115,6 +123,7 @@ def report(rows: list[dict[str, float | str]]) -> str:
             "replay (s)",
             "floor (dB)",
             "gap: texture / inside the style (s)",
+            "seam",
             "time (s)",
         ],
         [
@@ -125,6 +134,7 @@ def report(rows: list[dict[str, float | str]]) -> str:
                 f"{r['replay']:.2f}",
                 f"{r['floor']:+.1f}",
                 f"{r['gap']:.3f} / {r['inner_gap']:.3f}",
+                f"{r['seam']:.2f}",
                 f"{r['time']:.1f}",
             ]
             for r in rows
@@ -132,14 +142,23 @@ def report(rows: list[dict[str, float | str]]) -> str:
     )
     medians = {
         k: statistics.median(float(r[k]) for r in rows)
-        for k in ("distance", "whole_file_distance", "replay", "floor", "gap", "time")
+        for k in (
+            "distance",
+            "whole_file_distance",
+            "replay",
+            "floor",
+            "gap",
+            "seam",
+            "time",
+        )
     }
     over = [r for r in rows if r["gap"] > r["inner_gap"] + 0.02]
     listed = ", ".join(f"{r['style']} {r['gap']:.3f} s" for r in over)
     return (
         f"{table}\n\nmedians: distance {medians['distance']:.2f} dB (whole file "
         f"{medians['whole_file_distance']:.2f}), replay {medians['replay']:.2f} s, "
-        f"floor {medians['floor']:+.1f} dB, gap {medians['gap']:.3f} s, time "
+        f"floor {medians['floor']:+.1f} dB, gap {medians['gap']:.3f} s, seam "
+        f"{medians['seam']:.2f} (largest {max(float(r['seam']) for r in rows):.2f}), time "
         f"{medians['time']:.1f} s; {len(over)} of {len(rows)} textures with a gap over "
         f"20 ms longer than any inside their style" + (f": {listed}" if over else "")
     )
@@ -149,6 +168,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--seamless", action="store_true", help="make loops (texture --seamless)"
+    )
     parser.add_argument(
         "--out", type=Path, help="folder for the textures (default: a temporary one)"
     )
@@ -160,12 +182,12 @@ def main() -> None:
     corpus = shared_corpus()
     if corpus is None:
         sys.exit("bench_textures: the shared corpus was not found; set AUDIOST_SHARED")
-    print("## Audio textures of whole files\n")
+    print(f"## Audio {'loops' if args.seamless else 'textures'} of whole files\n")
     print("\n".join(machine_lines("cpu", 1)[:-1]) + "\n")
     out = args.out or Path(tempfile.mkdtemp(prefix="audiost-textures-"))
     out.mkdir(parents=True, exist_ok=True)
     rows = [
-        measure(path, args.seconds, out)
+        measure(path, args.seconds, out, args.seamless)
         for path in sorted(corpus.iterdir())
         if path.name.startswith(("music_", "sfx_"))
     ]
