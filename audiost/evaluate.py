@@ -80,7 +80,7 @@ DESCRIPTIONS = {
     "texture_distance_output": "the same for the output",
     "longest_replay_s": "textures (audio): seconds, the longest stretch of the output that follows the style frame by frame (new material: tenths at most; a copied stretch: its length)",
     "loop_seam": "textures (audio): how abrupt the end running into the start is, against the texture's median moment (a --seamless loop: about 1; a click: tens to hundreds)",
-    "tile_seam": "textures (images): the colour step where copies of the picture meet, over the step between neighbouring pixels (a --seamless tile: about 1; a cut: more)",
+    "tile_seam": "textures (images): the colour step where copies of the picture meet, over the median step between two neighbouring lines inside (a --seamless tile: about 1; a cut: 1.15 to 1.33, the size of its most abrupt line or more)",
     "spectral_convergence": "reconstruction: | |STFT(audio written)| - the optimised spectrogram | / |spectrogram| (0 = consistent; the waveform stage, optimising the audio itself, may move it away)",
 }
 

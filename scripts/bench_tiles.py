@@ -7,7 +7,7 @@ seed, and prints per style:
 - ``palette`` and ``texture``: ``evaluate_texture``'s distances to the style
   (lower is nearer): a tile must stay the style's texture;
 - ``seam``: :func:`audiost.image_metrics.tile_seam`, the colour step where
-  copies meet over the median step between neighbouring pixels (about 1:
+  copies meet over the median step between two neighbouring lines (about 1:
   no seam), and beside it the largest step between two neighbouring lines
   inside the picture, over the same median: a seam larger than every line
   inside is one an eye finds;
