@@ -182,3 +182,9 @@ def test_a_seamless_picture_is_made_in_one_piece(tmp_path: Path) -> None:
     assert_one_line_error(
         tiled, "made in one piece", "smaller --size", workdir=tmp_path
     )
+    # The smallest picture: its deepest layers are a pixel wide.
+    tiny = synthesize_image(
+        corpus_file("texture_gravel_gray_512x512.png"), (16, 16),
+        net="vgg16", weights=str(HED), iters=2, seamless=True,
+    )  # fmt: skip
+    assert tiny.image.shape == (16, 16, 3)

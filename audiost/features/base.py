@@ -68,11 +68,12 @@ class FeatureNetwork(nn.Module):
         tiles (images): the features at one edge see the other, as they
         will when the result is played round or laid side by side, so the
         statistics include the seam. A tiling picture has no edge, so its
-        style's statistics are taken ``"reflect"``-padded, without the
-        zeros' edge either: matched against a zero-padded picture's, it
-        grew bright blotches to make up the energy of edges it does not
-        have (HED VGG16, gravel at 256 px: conv5_1 style loss 0.028
-        against 0.0003 reflected).
+        style's statistics are taken ``"replicate"``-padded (the edge
+        pixels repeated), without the zeros' edge either: matched against
+        a zero-padded picture's, it grew bright blotches to make up the
+        energy of edges it does not have (HED VGG16, gravel at 256 px:
+        conv5_1 style loss 0.028 against 0.0005 replicated; ``"reflect"``
+        did as well but fails on a deep layer one pixel wide).
         """
         for module in self.modules():
             if isinstance(module, nn.Conv1d | nn.Conv2d) and any(module.padding):

@@ -108,7 +108,9 @@ def _synthesize_image(
             device,
         )
         # A tiling texture's features read across its edges (FeatureNetwork.pad_edges).
-        style_edges, edges = ("reflect", "circular") if cfg.seamless else ("zeros",) * 2
+        style_edges, edges = (
+            ("replicate", "circular") if cfg.seamless else ("zeros",) * 2
+        )
         targets = style_targets(
             cfg, network.pad_edges(style_edges), style_canvas, tile_side
         )
