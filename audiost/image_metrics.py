@@ -152,7 +152,7 @@ def tile_seam(image: np.ndarray) -> float:
     row to the first) over the median step between two neighbouring
     columns (rows) inside, the larger of the two. Textures cut at their
     edges measured 1.15 to 1.33 at 256 px, as large as their most abrupt
-    line inside or larger; tiles 1.02 to 1.09 (docs/quality.md). Mild on
+    line inside or larger; tiles 1.01 to 1.10 (docs/quality.md). Mild on
     a busy picture, where two unrelated pixels differ little more than
     two neighbours: the eye sees a seam as a line running on.
     """
