@@ -62,7 +62,7 @@ class FeatureNetwork(nn.Module):
             )
 
     def pad_edges(self, mode: str) -> FeatureNetwork:
-        """How every convolution pads the canvas: ``"zeros"`` (as built), ``"circular"`` or ``"reflect"``.
+        """How every convolution pads the canvas: ``"zeros"`` (as built), ``"circular"``, ``"replicate"`` or ``"reflect"``.
 
         ``"circular"`` is for a canvas that loops (audio, over time) or
         tiles (images): the features at one edge see the other, as they
