@@ -81,14 +81,16 @@ def _reads(run) -> Counter[str]:
     return reads.counts
 
 
-def test_griffin_lim_reads_nothing_on_the_host() -> None:
-    stft = Stft.for_rate(16000)
+@pytest.mark.parametrize("circular", [False, True])
+def test_griffin_lim_reads_nothing_on_the_host(circular: bool) -> None:
+    stft = Stft.for_rate(16000, circular=circular)
     magnitude = torch.rand(
         2, stft.n_bins, 40, generator=torch.Generator().manual_seed(0)
     )
+    length = (40 if circular else 39) * stft.hop
     for n_iter in (2, 12):
         assert not _reads(
-            lambda n=n_iter: griffin_lim(magnitude, stft, 39 * stft.hop, n_iter=n)
+            lambda n=n_iter: griffin_lim(magnitude, stft, length, n_iter=n)
         )
 
 
@@ -178,12 +180,16 @@ def test_audio_on_cuda_computes_what_the_cpu_does() -> None:
 
 
 @needs_cuda
-def test_griffin_lim_on_cuda_matches_the_cpu() -> None:
+@pytest.mark.parametrize("circular", [False, True])
+def test_griffin_lim_on_cuda_matches_the_cpu(circular: bool) -> None:
+    """The ordinary STFT and the circular one of loops (by hand: ``fold``, ``roll``)."""
     audio, sr = clip("music_wesnoth_traveling_minstrels_folk_44k_stereo.flac", 2.0)
     wave = torch.from_numpy(audio[0])
+    if circular:
+        wave = wave[: Stft.for_rate(sr).loop_length(len(wave) - 512)]
     results = []
     for device in ("cpu", "cuda"):
-        stft = Stft.for_rate(sr, device)
+        stft = Stft.for_rate(sr, device, circular=circular)
         magnitude = stft.forward(wave.to(device)).abs()
         phase = torch.ones_like(magnitude, dtype=torch.complex64)
         results.append(
