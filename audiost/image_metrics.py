@@ -159,11 +159,17 @@ def tile_seam(image: np.ndarray) -> float:
     image = np.asarray(image, dtype=np.float32)
     ratios = []
     for axis in (0, 1):
-        lines = np.abs(np.diff(image, axis=axis)).mean(axis=(1 - axis, 2))
         first, last = np.take(image, 0, axis=axis), np.take(image, -1, axis=axis)
         seam = np.abs(first - last).mean()
-        ratios.append(float(seam / max(float(np.median(lines)), 1e-6)))
+        median = float(np.median(line_steps(image, axis)))
+        ratios.append(float(seam / max(median, 1e-6)))
     return max(ratios)
+
+
+def line_steps(image: np.ndarray, axis: int) -> np.ndarray:
+    """The mean colour step between each two neighbouring rows (``axis`` 0) or columns (1) of ``image`` ``(H, W, 3)``."""
+    image = np.asarray(image, dtype=np.float32)
+    return np.abs(np.diff(image, axis=axis)).mean(axis=(1 - axis, 2))
 
 
 def image_measures(

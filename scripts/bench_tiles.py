@@ -35,7 +35,7 @@ from PIL import Image
 
 from audiost import image_preset, synthesize_image
 from audiost.evaluate import evaluate_texture
-from audiost.image_metrics import tile_seam
+from audiost.image_metrics import line_steps, tile_seam
 
 STYLES = (
     "texture_gravel_gray_512x512.png",
@@ -48,12 +48,8 @@ STYLES = (
 
 def largest_inner_step(image: np.ndarray) -> float:
     """The largest mean step between two neighbouring rows or columns, over the median one."""
-    image = image.astype(np.float32)
-    ratios = []
-    for axis in (0, 1):
-        steps = np.abs(np.diff(image, axis=axis)).mean(axis=(1 - axis, 2))
-        ratios.append(float(steps.max() / np.median(steps)))
-    return max(ratios)
+    steps = [line_steps(image, axis) for axis in (0, 1)]
+    return max(float(s.max() / np.median(s)) for s in steps)
 
 
 def measure(style: Path, args: argparse.Namespace, seamless: bool) -> dict:
