@@ -99,7 +99,10 @@ class AudioConfig(_Settings):
     ``style_weight`` everything taken from the style (its statistics
     and, times ``spectral_envelope_weight``, its average spectrum, times
     ``level_distribution_weight``, how each frequency's level is
-    distributed over time: its dynamics and its quiet moments), so
+    distributed over time: its dynamics and its quiet moments, and, times
+    ``modulation_weight``, how its sound pulses and trembles within a
+    quarter second: off by default, as it trades the content's onsets for
+    the style's), so
     ``style_weight=0`` gives the content back and raising it moves the
     result toward the style (:func:`strength_weights` sets both from one
     number). ``net`` is the random multi-width ``"spectral-conv"`` network
@@ -121,6 +124,7 @@ class AudioConfig(_Settings):
     temporal_envelope_weight: float = 0.0
     spectral_envelope_weight: float = 0.01
     level_distribution_weight: float = 3.0
+    modulation_weight: float = 0.0
     optimizer: str = "lbfgs"
     lr: float | None = None
     init: str = "content"
@@ -192,6 +196,7 @@ class AudioConfig(_Settings):
             self.temporal_envelope_weight,
             self.spectral_envelope_weight,
             self.level_distribution_weight,
+            self.modulation_weight,
             *self.style_weights,
         )
         if self.style_weights and not sum(self.style_weights) > 0:

@@ -40,7 +40,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,23 +134,11 @@ def run_pair(
     words stay (:func:`audiost.metrics.speech_intelligibility`; None
     without pystoi).
     """
-    from baseline_ulyanov import ulyanov_transfer
-
     from audiost import audio_preset, synthesize_audio, transfer_audio
     from audiost.config import strength_weights
-    from audiost.media.audio_io import resample
-    from audiost.metrics import audio_measures, speech_intelligibility
 
     (content_wave, content_sr), (style_wave, style_sr) = content, style
-    rate = max(content_sr, style_sr)
     seconds = content_wave.shape[1] / content_sr
-
-    def baseline() -> tuple[np.ndarray, int]:
-        mono = [
-            resample(wave, sr, rate).mean(axis=0)
-            for wave, sr in ((content_wave, content_sr), (style_wave, style_sr))
-        ]
-        return ulyanov_transfer(*mono)[None], rate
 
     def transfer(preset: str, **settings: Any) -> tuple[np.ndarray, int]:
         result = transfer_audio(
@@ -171,7 +159,7 @@ def run_pair(
     runs = {}
     for method in methods:
         if method == "ulyanov":
-            runs[method] = baseline
+            runs[method] = lambda: baseline(content, style)
         elif method == "texture":
             runs[method] = texture
         else:
@@ -180,18 +168,39 @@ def run_pair(
         runs[f"strength {strength:g}"] = lambda s=strength: transfer(
             "balanced", **strength_weights(s)
         )
+    return measured_runs(runs, content, style, speech)
+
+
+def baseline(
+    content: tuple[np.ndarray, int], style: tuple[np.ndarray, int]
+) -> tuple[np.ndarray, int]:
+    """Ulyanov & Lebedev's transfer of one pair, on mono mixes at the higher of the two rates."""
+    from baseline_ulyanov import ulyanov_transfer
+
+    from audiost.media.audio_io import resample
+
+    rate = max(content[1], style[1])
+    mono = [resample(wave, sr, rate).mean(axis=0) for wave, sr in (content, style)]
+    return ulyanov_transfer(*mono)[None], rate
+
+
+def measured_runs(
+    runs: dict[str, Callable[[], tuple[np.ndarray, int]]],
+    content: tuple[np.ndarray, int],
+    style: tuple[np.ndarray, int],
+    speech: bool,
+) -> dict[str, dict[str, Any]]:
+    """Each run's output (``audio``, ``sr``), wall time and measures against ``content`` and ``style``; ``stoi`` too with ``speech``."""
+    from audiost.metrics import audio_measures, speech_intelligibility
+
     out = {}
     for name, make in runs.items():
         clock = time.perf_counter()
         audio, sr = make()
         wall = time.perf_counter() - clock
-        measures = audio_measures(
-            content_wave, content_sr, style_wave, style_sr, audio, sr
-        )
+        measures = audio_measures(*content, *style, audio, sr)
         if speech:
-            measures["stoi"] = speech_intelligibility(
-                content_wave, content_sr, audio, sr
-            )
+            measures["stoi"] = speech_intelligibility(*content, audio, sr)
         out[name] = {"audio": audio, "sr": sr, "time": wall, **measures}
     return out
 

@@ -17,6 +17,7 @@ from torch import nn
 from ..config import AudioConfig
 from ..engine import (
     STYLE_LOSSES,
+    AutocorrelationLoss,
     ContentLoss,
     EnvelopeCorrelationLoss,
     EnvelopeLoss,
@@ -25,7 +26,7 @@ from ..engine import (
     Term,
     TimeWindows,
 )
-from ..engine.blocks import statistics_in_blocks
+from ..engine.blocks import autocovariances_in_blocks, statistics_in_blocks
 from ..engine.parts import SILENT, Fraction, Parts
 from ..features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
 from ..features.spectral_conv import F_MIN, log_frequency_matrix
@@ -53,19 +54,31 @@ ENVELOPE_WINDOW_S = 0.384
 #: follow the content's without adding a band the style lacks.
 ENVELOPE_STYLE_RANGE_DB = 40.0
 
+#: The modulation term's longest lag (s): a quarter second holds a croak's,
+#: a tremolo's or a roll's cycle (4 Hz and faster), shorter than the
+#: syllables and beats a transfer takes from its content.
+MODULATION_S = 0.25
+
 #: What each step of a style's analysis costs per second of style, in
 #: seconds for ten minutes of stereo (2-core CPU, ``balanced``): a long
 #: style's progress fills by these (:func:`analysis_parts`). ``rhythm`` is a
-#: texture's (lags of 4 s).
+#: texture's (lags of 4 s), ``modulation`` a transfer's with a modulation term
+#: (1.85 s for a minute of stereo against the statistics' 0.34).
 ANALYSIS_COSTS = {
     "read": 1.1,
     "encode": 1.9,
     "statistics": 4.0,
     "distribution": 2.7,
     "rhythm": 24.6,
+    "modulation": 18.5,
 }
-#: A transfer's steps (a texture adds ``rhythm``).
+#: A transfer's steps (a texture adds ``rhythm``; a modulation term, ``modulation``).
 ANALYSIS_STEPS = ("read", "encode", "statistics", "distribution")
+
+
+def analysis_steps(cfg: AudioConfig) -> tuple[str, ...]:
+    """The steps of a transfer's style analysis under ``cfg``."""
+    return ANALYSIS_STEPS + (("modulation",) if cfg.modulation_weight else ())
 
 
 @dataclass
@@ -185,7 +198,7 @@ def prepare_styles(
         )
         network = AffineInput(network, shift=shift)
     each = [
-        _style_losses(cfg, network, base, canvas, parts, index)
+        _style_losses(cfg, network, base, canvas, sr, parts, index)
         for index, canvas in enumerate(canvases)
     ]
     loudest = torch.stack([c.amax(dim=3, keepdim=True) for c in canvases]).amax(0)
@@ -229,7 +242,7 @@ def prepare_style(
     base = network
     if network.centre_on_style:
         network = AffineInput(network, shift=canvas.mean(dim=(1, 3), keepdim=True))
-    losses = _style_losses(cfg, network, base, canvas, parts, 0)
+    losses = _style_losses(cfg, network, base, canvas, sr, parts, 0)
     return StyleTargets(
         network, base, losses, canvas.amax(dim=3, keepdim=True), sr, mid_side
     )
@@ -240,10 +253,11 @@ def _style_losses(
     network: FeatureNetwork,
     base: FeatureNetwork,
     canvas: torch.Tensor,
+    sr: int,
     parts: Parts,
     index: int,
 ) -> dict[str, nn.Module]:
-    """One style canvas's loss modules by term name: its statistics per style layer (seen through ``network``), spectral envelope and level distribution.
+    """One style canvas's (at ``sr``) loss modules by term name: its statistics per style layer (seen through ``network``), spectral envelope, level distribution and, with a ``modulation_weight``, modulation.
 
     ``parts`` and ``index``: the analysis's progress, and which of its styles this is.
     """
@@ -262,6 +276,21 @@ def _style_losses(
     losses["level_distribution"] = LevelDistributionLoss(
         canvas, base.row_weights(), parts.part(("distribution", index))
     )
+    if cfg.modulation_weight:
+        lags = round(MODULATION_S * sr / Stft.for_rate(sr).hop)
+        covariances = autocovariances_in_blocks(
+            network,
+            canvas,
+            list(network.style_layers),
+            max(1, min(lags, canvas.shape[-1] // 2)),
+            progress=parts.part(("modulation", index)),
+        )
+        losses.update(
+            {
+                f"modulation:{name}": AutocorrelationLoss.from_autocovariance(c)
+                for name, c in covariances.items()
+            }
+        )
     return losses
 
 
@@ -355,7 +384,9 @@ def build_objective(
                 cfg.content_weight * cfg.temporal_envelope_weight,
             )
         )
-    return Objective(network, terms + style_terms(cfg, style))
+    return Objective(
+        network, terms + style_terms(cfg, style) + modulation_terms(cfg, style)
+    )
 
 
 def band_envelope_loss(
@@ -405,6 +436,29 @@ def style_terms(cfg: AudioConfig, style: StyleTargets) -> list[Term]:
             ("level_distribution", cfg.level_distribution_weight),
         )
         if weight
+    ]
+
+
+def modulation_terms(cfg: AudioConfig, style: StyleTargets) -> list[Term]:
+    """A transfer's modulation term, ``modulation_weight`` times ``style_weight``: each style feature's autocorrelation at lags up to :data:`MODULATION_S`.
+
+    The statistics average over time, so a transfer had the frogs' band
+    but not their croaks: its modulation spectrum was no nearer the
+    style's than the content's was (docs/quality.md, session 28). A
+    texture's rhythm term covers these lags and more, so textures do not
+    add it.
+    """
+    if not cfg.modulation_weight:
+        return []
+    layers = style.network.style_layers
+    return [
+        Term(
+            f"modulation:{name}",
+            style.losses[f"modulation:{name}"],
+            cfg.style_weight * cfg.modulation_weight / len(layers),
+            name,
+        )
+        for name in layers
     ]
 
 

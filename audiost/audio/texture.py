@@ -133,6 +133,11 @@ def _synthesize_audio(
         raise AudiostError(
             "mix blends a transfer with its content; a texture has no content to blend"
         )
+    if cfg.modulation_weight:
+        raise AudiostError(
+            "modulation_weight is for transfers: a texture's rhythm term already "
+            "matches how its style recurs at those lags and longer; leave it out"
+        )
     if seconds > cfg.max_duration:
         raise AudiostError(
             f"texture duration {seconds:g} s is over the {cfg.max_duration:g} s limit; raise it with --max-duration"

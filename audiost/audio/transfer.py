@@ -47,6 +47,7 @@ from .inputs import (
 from .objective import (
     StyleTargets,
     analysis_parts,
+    analysis_steps,
     build_network,
     build_problem,
     prepare_styles,
@@ -287,7 +288,7 @@ class AudioStylist:
             )
 
         with stage(timings, "style", device):
-            parts = analysis_parts(on_style, _lengths(extents))
+            parts = analysis_parts(on_style, _lengths(extents), analysis_steps(cfg))
             targets = self._style_targets(audio_canvas, styles, channels, parts)
             styled_wave = _in_style_layout(content_wave, targets)
 

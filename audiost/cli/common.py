@@ -439,6 +439,12 @@ _SETTINGS = dict(
             f"  [default: {AudioConfig.level_distribution_weight:g}]",
         ),
         _named(
+            "--modulation-weight",
+            type=click.FloatRange(min=0),
+            help="Audio: also impose how the style pulses and trembles within a quarter second (frogs' croaks, a tremolo, a drum roll), relative to --style-weight; 0.3 to 1 brings them, at some cost to the content's onsets and words."
+            f"  [default: {AudioConfig.modulation_weight:g}]",
+        ),
+        _named(
             "--phase-init",
             type=click.Choice(["content", "random", "pghi"]),
             help=f"Audio: Griffin-Lim start phase.  [default: {AudioConfig.phase_init}]",
@@ -595,7 +601,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "seamless", "loudness", "mix", "bit_depth"),
     "Inputs": ("styles", "pairs", "start", "duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
-    "Audio": ("content_level_weight", "band_envelope_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
+    "Audio": ("content_level_weight", "band_envelope_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "modulation_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
     "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "edge_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
     "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
     "Device": ("device", "seed", "jobs", "executor", "ray_address"),

@@ -11,12 +11,13 @@ float rounding: the style images of :mod:`.tiles`, in one dimension.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..features import FeatureNetwork
-from .losses import autocorrelation
+from .losses import autocovariance, normalised
 from .parts import Fraction
 
 #: Frames per block: about 24 s at 44.1 kHz, less than a content section,
@@ -107,6 +108,14 @@ def statistics_in_blocks(
 
 
 def autocorrelations_in_blocks(
+    *arguments: Any, **options: Any
+) -> dict[str, torch.Tensor]:
+    """Each layer's :func:`~.losses.autocorrelation` over a canvas, gathered a block of frames at a time (arguments as for :func:`autocovariances_in_blocks`)."""
+    covariances = autocovariances_in_blocks(*arguments, **options)
+    return {name: normalised(c).float() for name, c in covariances.items()}
+
+
+def autocovariances_in_blocks(
     network: FeatureNetwork,
     canvas: torch.Tensor,
     layers: list[str],
@@ -114,7 +123,7 @@ def autocorrelations_in_blocks(
     block: int | None = None,
     progress: Fraction | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Each layer's :func:`~.losses.autocorrelation` over ``canvas``, gathered a block of frames at a time.
+    """Each layer's :func:`~.losses.autocovariance` over ``canvas``, gathered a block of frames at a time.
 
     A block's frames are correlated with the ``max_lag`` frames after it,
     uncentred, in float64 (:func:`wide_dtype`); the features' mean is
@@ -126,12 +135,13 @@ def autocorrelations_in_blocks(
     well) sees the canvas whole. ``progress``: as for
     :func:`statistics_in_blocks`.
     """
-    from scipy.fft import next_fast_len  # as in losses.autocorrelation: textures only
+    # As in losses.autocovariance: imported only by the runs that need it.
+    from scipy.fft import next_fast_len
 
     if network.time_context is None:  # features over more than time: whole
         with torch.no_grad():
             features = network(canvas, layers)
-        return {name: autocorrelation(features[name], max_lag) for name in layers}
+        return {name: autocovariance(features[name], max_lag) for name in layers}
     frames = canvas.shape[-1]
     wide = wide_dtype(canvas.device)
     products: dict[str, torch.Tensor] = {}
@@ -169,6 +179,5 @@ def autocorrelations_in_blocks(
         lead = torch.cat([zero, first[name].cumsum(-1)], -1)
         covered = 2 * totals[name][..., None] - tail - lead
         centred = products[name] - mean * covered + (frames - lags) * mean.square()
-        raw = centred / (frames - lags)
-        out[name] = (raw[..., 1:] / raw[..., :1].clamp_min(1e-12)).float()
+        out[name] = centred / (frames - lags)
     return out

@@ -242,16 +242,16 @@ class MeanStdLoss(_StatisticLoss):
 STYLE_LOSSES: dict[str, type[nn.Module]] = {"gram": GramLoss, "meanstd": MeanStdLoss}
 
 
-def autocorrelation(features: torch.Tensor, max_lag: int) -> torch.Tensor:
-    """``(N, C, *positions) -> (N, C, max_lag)``: each channel's normalised autocorrelation at lags 1..max_lag.
+def autocovariance(features: torch.Tensor, max_lag: int) -> torch.Tensor:
+    """``(N, C, *positions) -> (N, C, max_lag + 1)``: each channel's autocovariance at lags 0..max_lag.
 
     Along the last axis (time, for audio features), computed by FFT, each lag
     averaged over the positions it covers so that signals of different
-    lengths compare, and divided by lag 0 so only the *shape* counts: when
-    things recur, not how loud they are (the Gram sees that).
+    lengths compare.
     """
     # Here, not at the top: importing scipy.fft takes about 0.2 s, and only
-    # textures come here; transfers and pictures never pay it.
+    # textures and modulation terms come here; other transfers and pictures
+    # never pay it.
     from scipy.fft import next_fast_len
 
     series = features.flatten(2)
@@ -269,8 +269,21 @@ def autocorrelation(features: torch.Tensor, max_lag: int) -> torch.Tensor:
     counts = torch.arange(
         length, length - max_lag - 1, -1, device=features.device, dtype=features.dtype
     )
-    raw = raw / counts
-    return raw[..., 1:] / raw[..., :1].clamp_min(_EPS)
+    return raw / counts
+
+
+def autocorrelation(features: torch.Tensor, max_lag: int) -> torch.Tensor:
+    """``(N, C, *positions) -> (N, C, max_lag)``: each channel's :func:`autocovariance` at lags 1..max_lag over lag 0.
+
+    Divided by lag 0 so only the *shape* counts: when things recur, not how
+    loud they are (the Gram sees that).
+    """
+    return normalised(autocovariance(features, max_lag))
+
+
+def normalised(covariance: torch.Tensor) -> torch.Tensor:
+    """Autocovariances at lags 0..L -> autocorrelations at lags 1..L."""
+    return covariance[..., 1:] / covariance[..., :1].clamp_min(_EPS)
 
 
 class AutocorrelationLoss(nn.Module):
@@ -279,7 +292,13 @@ class AutocorrelationLoss(nn.Module):
     Gram matrices average over time and so cannot tell a steady drone from a
     beat with the same timbre; matching how each feature's activity recurs
     brings back periodicity and onsets (the rhythm term of Antognini, Hoffman
-    & Weiss 2019). Used for textures, where there is no content to lend them.
+    & Weiss 2019). Textures match lags of a few seconds (their rhythm); a
+    transfer's modulation term a quarter second (a croak, a tremolo).
+
+    ``channel_weights`` (``(N or 1, C, 1)``), where given, weigh each
+    channel's error (:meth:`from_autocovariance`: by the style's variance
+    in it). A canvas shorter than twice the lags is matched on the lags it
+    has room for.
     """
 
     def __init__(
@@ -288,18 +307,60 @@ class AutocorrelationLoss(nn.Module):
         max_lag: int,
         *,
         target: torch.Tensor | None = None,
+        channel_weights: torch.Tensor | None = None,
     ):
         super().__init__()
         self.max_lag = max_lag
         if target is None:  # else the style's, gathered in blocks (engine.blocks)
             target = autocorrelation(target_features.detach(), max_lag)
+        weights = (
+            torch.ones((), device=target.device)
+            if channel_weights is None
+            else channel_weights
+        )
         self.register_buffer("target", target.detach())
-        self.register_buffer("scale", target.pow(2).mean().clamp_min(_EPS))
+        self.register_buffer("weights", weights.detach())
+        self.register_buffer("scale", (target.pow(2) * weights).mean().clamp_min(_EPS))
+
+    @classmethod
+    def from_autocovariance(cls, covariance: torch.Tensor) -> AutocorrelationLoss:
+        """Match the autocorrelations of ``covariance`` (``(N, C, lags + 1)``), each channel weighed by its share of the variance.
+
+        A channel the style leaves silent (a band above an 8 kHz style's
+        4 kHz) has an autocorrelation of rounding noise; unweighted, matching
+        it filled the band (train x 8 kHz hold music: style gain 0.85 ->
+        0.72, noise floor +18 dB; weighted, 0.85 and unchanged).
+        """
+        variance = covariance[..., :1]
+        weights = variance / variance.mean(dim=1, keepdim=True).clamp_min(_EPS)
+        return cls(
+            None,
+            covariance.shape[-1] - 1,
+            target=normalised(covariance).float(),
+            channel_weights=weights.float(),
+        )
+
+    @classmethod
+    def blend(
+        cls, losses: list[AutocorrelationLoss], shares: list[float]
+    ) -> AutocorrelationLoss:
+        """Match the ``shares``-weighted mean of several styles' autocorrelations and channel weights, at the lags all of them have."""
+        lags = min(loss.max_lag for loss in losses)
+        target = sum(
+            share * loss.target[..., :lags]
+            for loss, share in zip(losses, shares, strict=True)
+        )
+        weights = sum(
+            share * loss.weights for loss, share in zip(losses, shares, strict=True)
+        )
+        return cls(None, lags, target=target, channel_weights=weights)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return (autocorrelation(features, self.max_lag) - self.target).pow(
-            2
-        ).mean() / self.scale
+        lags = min(self.max_lag, features.shape[-1] // 2)
+        if lags < 1:  # a window too short to recur in: nothing to match
+            return features.sum() * 0
+        error = (autocorrelation(features, lags) - self.target[..., :lags]).pow(2)
+        return (error * self.weights).mean() / self.scale
 
 
 class EnvelopeLoss(nn.Module):

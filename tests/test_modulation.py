@@ -1,0 +1,158 @@
+"""A transfer's modulation term: the style's pulse (frogs' croaks, a tremolo), and the measure that hears it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from audiost import AudiostError, audio_preset, synthesize_audio, transfer_audio
+from audiost.audio.objective import build_network, build_objective, prepare_style
+from audiost.engine.losses import AutocorrelationLoss, autocovariance
+from audiost.media.audio import AudioCanvas
+from audiost.metrics import audio_measures, modulation_distance, modulation_spectrum
+
+from .conftest import clip, invoke
+
+FOLK = "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac"
+FROGS = "sfx_frogs_pond_thunderstorm_44k_stereo.ogg"
+
+
+@pytest.fixture(scope="module")
+def folk_and_frogs() -> tuple[tuple[np.ndarray, int], tuple[np.ndarray, int]]:
+    """The quality table's hardest pair: a continuous ensemble, and frogs croaking about eight times a second."""
+    return clip(FOLK, 3.0, 0.5), clip(FROGS, 3.0, 0.5)
+
+
+def test_the_modulation_spectrum_hears_a_pulse_not_the_order_of_events() -> None:
+    frogs, sr = clip(FROGS, 4.0, 0.5)
+    hiss, hiss_sr = clip("sfx_vinyl_record_hiss_44k_stereo.flac", 4.0, 0.5)
+    assert hiss_sr == sr
+    mono, reversed_mono = frogs.mean(axis=0), frogs.mean(axis=0)[::-1].copy()
+    of_frogs = modulation_spectrum(mono, sr)
+    assert modulation_distance(of_frogs, of_frogs) == 0
+    # Played backwards, every band pulses at the same rates: a modulation
+    # spectrum is a statistic of the texture, not of its timeline.
+    backwards = modulation_distance(modulation_spectrum(reversed_mono, sr), of_frogs)
+    to_hiss = modulation_distance(modulation_spectrum(hiss.mean(axis=0), sr), of_frogs)
+    assert backwards < 0.05 * to_hiss, (backwards, to_hiss)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_the_modulation_term_brings_the_styles_croaks(folk_and_frogs) -> None:
+    """Without the term the frogs' band comes but not their croaks: the modulation spectrum stays the content's distance from the style's."""
+    (content, content_sr), (style, style_sr) = folk_and_frogs
+    measured = {}
+    for weight in (0.0, 1.0):
+        result = transfer_audio(
+            content,
+            style,
+            content_sr=content_sr,
+            style_sr=style_sr,
+            config=audio_preset("fast", modulation_weight=weight),
+        )
+        assert np.isfinite(result.audio).all() and np.abs(result.audio).max() > 0.01
+        measured[weight] = audio_measures(
+            content, content_sr, style, style_sr, result.audio, result.sr
+        )
+    without, with_term = measured[0.0], measured[1.0]
+    assert with_term["modulation_gain"] > without["modulation_gain"] + 0.1, (
+        without,
+        with_term,
+    )
+    # Still the style's sound, and the content's timeline rather than the style's.
+    assert with_term["style_gain"] > without["style_gain"] - 0.1
+    assert with_term["style_onsets_output"] < 0.3
+    assert with_term["noise_floor_added_db"] < 6
+
+
+def test_channels_the_style_leaves_silent_ask_for_nothing() -> None:
+    """An 8 kHz style has no envelope above 4 kHz: what a canvas does there must not count."""
+    generator = torch.Generator().manual_seed(0)
+    style = torch.randn(1, 3, 200, generator=generator)
+    style[:, 2] = 0.0  # a silent channel: its autocorrelation is rounding noise
+    loss = AutocorrelationLoss.from_autocovariance(autocovariance(style, 10))
+    assert loss.max_lag == 10 and loss.weights[0, 2, 0] == 0
+    canvas = torch.randn(1, 3, 200, generator=generator, requires_grad=True)
+    loss(canvas).backward()
+    assert canvas.grad[:, 2].abs().max() == 0
+    assert canvas.grad[:, :2].abs().max() > 0
+    # Matched where it sounds: the style itself scores 0.
+    assert loss(style) < 1e-6
+
+
+def test_modulation_targets_blend_at_the_lags_every_style_has() -> None:
+    generator = torch.Generator().manual_seed(1)
+    long, short = (
+        AutocorrelationLoss.from_autocovariance(
+            autocovariance(torch.randn(1, 4, 300, generator=generator), lags)
+        )
+        for lags in (12, 5)
+    )
+    blend = AutocorrelationLoss.blend([long, short], [0.25, 0.75])
+    assert blend.max_lag == 5
+    expected = 0.25 * long.target[..., :5] + 0.75 * short.target
+    assert torch.allclose(blend.target, expected)
+    # A window shorter than twice the lags is matched on the lags it has room for.
+    assert torch.isfinite(blend(torch.randn(1, 4, 7, generator=generator)))
+    assert blend(torch.randn(1, 4, 1, generator=generator)) == 0
+
+
+def test_the_term_is_built_only_when_asked_for(folk_and_frogs) -> None:
+    (_, _), (style, sr) = folk_and_frogs
+    canvas = AudioCanvas(sr, "cpu")
+    style_canvas = canvas.encode(style.mean(axis=0, keepdims=True))[0]
+    for weight, expected in ((0.0, 0), (0.5, 2)):
+        cfg = audio_preset("fast", modulation_weight=weight)
+        targets = prepare_style(
+            cfg, build_network(cfg, canvas.stft.n_bins, sr), style_canvas, sr=sr
+        )
+        objective = build_objective(cfg, targets, style_canvas)
+        names = [term.name for term in objective.terms]
+        assert sum(name.startswith("modulation:") for name in names) == expected
+
+
+def test_a_texture_refuses_the_modulation_weight(folk_and_frogs) -> None:
+    (_, _), (style, sr) = folk_and_frogs
+    with pytest.raises(AudiostError, match="modulation_weight is for transfers"):
+        synthesize_audio(
+            style, 1.0, style_sr=sr, config=audio_preset("fast", modulation_weight=1)
+        )
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_the_cli_records_the_setting_and_reports_the_measure(
+    tmp_path: Path, folk_and_frogs
+) -> None:
+    (content, content_sr), (style, style_sr) = folk_and_frogs
+    sf.write(tmp_path / "folk.wav", content[:, :content_sr].T, content_sr)
+    sf.write(tmp_path / "frogs.wav", style.T, style_sr)
+    for extra in ((), ("--morph",)):
+        styles = [tmp_path / "frogs.wav"] * (2 if extra else 1)
+        output = tmp_path / f"out{len(extra)}.wav"
+        result = invoke(
+            "transfer",
+            tmp_path / "folk.wav",
+            *styles,
+            *extra,
+            "--preset",
+            "fast",
+            "--iters",
+            "5",
+            "--modulation-weight",
+            "0.5",
+            "-o",
+            output,
+            "-q",
+            "--json",
+        )
+        assert result.exit_code == 0, result.output
+        record = json.loads(result.stdout)
+        assert record["settings"]["modulation_weight"] == 0.5
+        assert np.isfinite(record["measures"]["modulation_gain"])
+    info = invoke("info", tmp_path / "out0.wav")
+    assert "modulation_weight = 0.5" in info.stdout
