@@ -156,3 +156,17 @@ def test_the_cli_records_the_setting_and_reports_the_measure(
         assert np.isfinite(record["measures"]["modulation_gain"])
     info = invoke("info", tmp_path / "out0.wav")
     assert "modulation_weight = 0.5" in info.stdout
+    # The record serves a texture too, without the transfer's own setting.
+    texture = invoke(
+        "texture",
+        tmp_path / "frogs.wav",
+        "--recipe",
+        tmp_path / "out0.wav",
+        "--duration",
+        "1s",
+        "-o",
+        tmp_path / "texture.wav",
+        "-q",
+    )
+    assert texture.exit_code == 0, texture.output
+    assert "modulation_weight = 0" in invoke("info", tmp_path / "texture.wav").stdout

@@ -174,7 +174,8 @@ def configure(
     """The run's configuration: the preset with the options, or a recipe's settings (a TOML recipe, or an audiost output's record) with the options over them.
 
     ``command`` (``transfer`` or ``texture``) is the run's: an output's
-    record passes a transfer every setting but a texture's ``seamless``.
+    record passes a transfer every setting but a texture's ``seamless``,
+    and a texture every setting but a transfer's ``modulation_weight``.
     """
     from ..config import audio_preset, image_preset
 
@@ -203,9 +204,9 @@ def configure(
                 recipe,
             )
         data = {kind: record.get("settings", {})}
-        if command != "texture":
-            # A texture's own settings; its others serve a transfer as well.
-            data[kind].pop("seamless", None)
+        # Each command's own settings; the others serve both.
+        for name in TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS:
+            data[kind].pop(name, None)
     resolved = resolve_recipe(data, settings=settings, source=recipe)
     return resolved.audio if kind == "audio" else resolved.image
 
@@ -629,6 +630,8 @@ class SectionedCommand(click.Command):
 
 #: Settings of a texture alone: a transfer follows its content's timeline.
 TEXTURE_SETTINGS = ("seamless",)
+#: Settings of a transfer alone: a texture's rhythm term covers the modulation term's lags.
+TRANSFER_SETTINGS = ("modulation_weight",)
 
 
 def setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
