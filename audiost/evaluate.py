@@ -66,7 +66,7 @@ DESCRIPTIONS = {
     "content_distance_style": "distance of the style's deep features to the content's (images)",
     "style_onsets_content": "onset-envelope correlation of the content with the style (audio; their timelines are unrelated: about 0)",
     "style_onsets_output": "onset-envelope correlation of the output with the style (audio): near the content's own, or the style's timeline was pasted in",
-    "modulation_gain": "audio: share of the content's distance to the style's modulation spectrum closed (how fast each band pulses and trembles, 1 to 64 Hz; blind to the statistics above: 0 = content, 1 = style)",
+    "modulation_gain": "audio: share of the content's distance to the style's modulation spectrum closed (how fast each band pulses and trembles, 1 to 64 Hz, which the statistics above average away; 0 = content, 1 = style)",
     "modulation_distance_content": "RMS difference (dB) of the content's modulation spectrum from the style's",
     "modulation_distance_output": "the same for the output",
     "noise_floor_db_content": "level of the content's quietest moments, dB re its mean power",

@@ -88,6 +88,7 @@ def evaluate(
         )
         return
     click.echo(printable(f"{output} ({result.kind})"))
+    width = max(map(len, result.measures), default=0)
     for name, value in result.measures.items():
         shown = "n/a" if value is None else f"{value:.4g}"
-        click.echo(f"  {name:<24} {shown:>9}  {DESCRIPTIONS[name]}")
+        click.echo(f"  {name:<{width}} {shown:>9}  {DESCRIPTIONS[name]}")
