@@ -1,7 +1,7 @@
 """The modulation term on the quality table's pairs: how much of the style's pulse a transfer takes, and what it costs.
 
 Styles the ten fixed pairs of ``scripts/bench_quality.py`` (4 s excerpts
-from 0.5 s in) with ``balanced`` at each ``--weights`` value of
+from 0.5 s in) with ``--preset`` (``balanced``) at each ``--weights`` value of
 ``modulation_weight`` (0 is the default transfer), beside the baseline of
 Ulyanov & Lebedev (2016, ``scripts/baseline_ulyanov.py``; ``--skip-baseline``
 leaves it out), all in one run, and prints per pair and in medians:
@@ -19,7 +19,7 @@ leaves it out), all in one run, and prints per pair and in medians:
 
 Usage::
 
-    PYTHONPATH=. python3 scripts/bench_modulation.py [--weights 0,0.3,1] [--pairs 0,2] [--threads 2] [--pictures DIR] [--json out.json]
+    PYTHONPATH=. python3 scripts/bench_modulation.py [--weights 0,0.3,1] [--preset balanced] [--pairs 0,2] [--threads 2] [--pictures DIR] [--json out.json]
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def run_pair(
     weights: list[float],
     with_baseline: bool,
     speech: bool,
+    preset: str = "balanced",
 ) -> dict[str, dict[str, Any]]:
     """Each method's output and measures on one pair."""
     from audiost import audio_preset, transfer_audio
@@ -67,7 +68,7 @@ def run_pair(
                 style[0],
                 content_sr=content[1],
                 style_sr=style[1],
-                config=audio_preset("balanced", modulation_weight=weight),
+                config=audio_preset(preset, modulation_weight=weight),
             )
             return result.audio, result.sr
 
@@ -82,6 +83,7 @@ def shown(value: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default="0,0.3,1")
+    parser.add_argument("--preset", default="balanced")
     parser.add_argument("--pairs", help="indices into the table, e.g. 0,2")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--threads", type=int, default=2)
@@ -108,6 +110,7 @@ def main() -> None:
             weights,
             not args.skip_baseline,
             speech=content_name.startswith("speech"),
+            preset=args.preset,
         )
         label = f"{index}: {short(content_name)} x {short(style_name)}"
         for name, r in results.items():
