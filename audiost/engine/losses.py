@@ -328,8 +328,8 @@ class AutocorrelationLoss(nn.Module):
 
         A channel the style leaves silent (a band above an 8 kHz style's
         4 kHz) has an autocorrelation of rounding noise; unweighted, matching
-        it filled the band (train x 8 kHz hold music: style gain 0.85 ->
-        0.72, noise floor +18 dB; weighted, 0.85 and unchanged).
+        it filled the band (train x 8 kHz hold music at weight 0.3: style
+        gain 0.85 -> 0.72, noise floor +18 dB; weighted, 0.85 and unchanged).
         """
         variance = covariance[..., :1]
         weights = variance / variance.mean(dim=1, keepdim=True).clamp_min(_EPS)
