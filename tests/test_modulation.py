@@ -17,7 +17,7 @@ from audiost.media.audio import AudioCanvas
 from audiost.memory import estimate_audio_memory
 from audiost.metrics import audio_measures, modulation_distance, modulation_spectrum
 
-from .conftest import clip, invoke
+from .conftest import assert_one_line_error, clip, invoke
 
 FOLK = "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac"
 FROGS = "sfx_frogs_pond_thunderstorm_44k_stereo.ogg"
@@ -182,3 +182,12 @@ def test_the_cli_records_the_setting_and_reports_the_measure(
     )
     assert texture.exit_code == 0, texture.output
     assert "modulation_weight = 0" in invoke("info", tmp_path / "texture.wav").stdout
+    # A recipe that asks a texture for it is refused, by name.
+    recipe = tmp_path / "pulse.toml"
+    recipe.write_text("[audio]\nmodulation_weight = 1\n")
+    refused = invoke(
+        "texture", tmp_path / "frogs.wav", "--recipe", recipe, "-o", tmp_path / "t.wav"
+    )
+    assert_one_line_error(
+        refused, "pulse.toml: sets modulation_weight", "remove it from the recipe"
+    )

@@ -168,6 +168,12 @@ def test_the_texture_command_makes_loops_and_says_how_they_join(
         "batch", style, "--style", style, "--recipe", recipe, "-o", tmp_path / "b"
     )
     assert_one_line_error(batch, "audio.seamless", "remove it from the recipe")
+    single = invoke(
+        "transfer", style, style, "--recipe", recipe, "-o", tmp_path / "s.wav"
+    )
+    assert_one_line_error(
+        single, "loops.toml: sets seamless", "remove it from the recipe"
+    )
 
 
 @needs_hed

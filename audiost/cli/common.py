@@ -208,7 +208,17 @@ def configure(
         for name in TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS:
             data[kind].pop(name, None)
     resolved = resolve_recipe(data, settings=settings, source=recipe)
-    return resolved.audio if kind == "audio" else resolved.image
+    config = resolved.audio if kind == "audio" else resolved.image
+    # Only a recipe can set another command's settings: this one has no option for them.
+    theirs = TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS
+    named = [name for name in theirs if getattr(config, name, None)]
+    if named:
+        other = "transfers" if command == "texture" else "textures"
+        raise AudiostError(
+            f"sets {', '.join(named)}, which is for {other}; remove it from the recipe",
+            recipe,
+        )
+    return config
 
 
 def _named(
