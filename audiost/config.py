@@ -230,6 +230,12 @@ class AudioConfig(_Settings):
 #: sharper clicks that the statistics allow). A fifth of them are better
 #: spent on the samples after Griffin-Lim (``wave_iters``): 60 + 20 beat
 #: 80 + 0 on every summary figure in no more time.
+#: Settings of a texture alone: a transfer follows its content's timeline.
+TEXTURE_SETTINGS = ("seamless",)
+#: Settings of a transfer alone: a texture's rhythm term covers the modulation term's lags.
+TRANSFER_SETTINGS = ("modulation_weight",)
+
+
 AUDIO_PRESETS: dict[str, dict[str, Any]] = {
     "fast": {
         "iters": 30,

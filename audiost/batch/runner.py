@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..config import TEXTURE_SETTINGS
 from ..errors import AudiostError
 from ..outputs import is_partial
 from .manifest import MANIFEST_NAME, Manifest, record
@@ -156,9 +157,10 @@ def run_batch(
             "a batch styles each input with one style at a time: remove them from the recipe"
         )
     looped = [
-        f"{kind}.seamless"
+        f"{kind}.{name}"
         for kind, config in (("audio", recipe.audio), ("image", recipe.image))
-        if config.seamless
+        for name in TEXTURE_SETTINGS
+        if getattr(config, name, None)
     ]
     if looped:
         raise AudiostError(

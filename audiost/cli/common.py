@@ -25,6 +25,8 @@ from ..config import (
     LOUDNESS_CHOICES,
     MAX_SEED,
     STYLE_LOSS_NAMES,
+    TEXTURE_SETTINGS,
+    TRANSFER_SETTINGS,
     AudioConfig,
     ImageConfig,
     setting_names,
@@ -636,12 +638,6 @@ class SectionedCommand(click.Command):
             if title in sections:
                 with formatter.section(title):
                     formatter.write_dl(sections[title])
-
-
-#: Settings of a texture alone: a transfer follows its content's timeline.
-TEXTURE_SETTINGS = ("seamless",)
-#: Settings of a transfer alone: a texture's rhythm term covers the modulation term's lags.
-TRANSFER_SETTINGS = ("modulation_weight",)
 
 
 def setting_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -68,7 +68,9 @@ class Stft:
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """``(..., samples)`` real -> ``(..., bins, frames)`` complex."""
         if self.circular:
-            return self.frames(wave, 0, self.frame_count(wave.shape[-1]))
+            length = wave.shape[-1]
+            _, _, pad = self.samples_read(0, self.frame_count(length), length)
+            return self.frames_of(wave, pad)
         lead = wave.shape[:-1]
         spec = torch.stft(
             wave.reshape(-1, wave.shape[-1]),
