@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +141,7 @@ def _spectrograms(
         mel = mel_power(mono, sr, n_mels=128, hop=512)
         panels.append(
             (
-                f"{title}\n{Path(path).name}"
+                _panel_title(title, path)
                 + (f" from {start:g} s" if title == "content" and start else ""),
                 power_to_db(mel),
                 mono.size / sr,
@@ -184,9 +185,26 @@ def _contact_sheet(pyplot: Any, inputs: list[tuple[str, Source]]) -> Any:
     )
     for axis, (title, path) in zip(axes, inputs, strict=True):
         axis.imshow(load_image(path).rgb)
-        axis.set_title(f"{title}\n{Path(path).name}", fontsize=9)
+        axis.set_title(_panel_title(title, path), fontsize=9)
         axis.axis("off")
     return figure
+
+
+def _panel_title(title: str, path: Source, width: int = 52) -> str:
+    """``title`` over the file's name in lines of at most ``width`` characters.
+
+    Corpus-style names run to 90 characters; on one line they ran into the
+    next panel's title. Lines break after ``_``, ``-``, ``.`` or a space
+    where they can, mid-word only in a longer run.
+    """
+    lines = [""]
+    for part in re.split(r"(?<=[_\-. ])", Path(path).name):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+        while len(lines[-1]) > width:
+            lines[-1:] = [lines[-1][:width], lines[-1][width:]]
+    return "\n".join([title, *lines])
 
 
 def _loss_curves(pyplot: Any, result: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -217,6 +218,29 @@ def test_transfer_report(audio_pair, tmp_path: Path) -> None:
     assert len(data["losses"]) == 10 + data["config"]["wave_iters"] == 20
     assert data["measures"] == pytest.approx(evaluate(content, style, output).measures)
     assert "spectral_convergence" in data["measures_meaning"]
+
+
+def test_long_file_names_do_not_run_into_each_other(audio_pair, tmp_path) -> None:
+    from matplotlib import pyplot
+
+    from audiost.report import _spectrograms
+
+    long = "speech_librivox_austen_sense_and_sensibility_part2_16k_mono_s16"
+    named = []
+    for title, source in zip(("content", "style", "output"), audio_pair, strict=True):
+        path = tmp_path / f"{long}_x_{title}_{source.name}"
+        path.write_bytes(source.read_bytes())
+        named.append((title, path))
+    figure = _spectrograms(pyplot, named, (0.0, None))
+    figure.canvas.draw()
+    boxes = [axis.title.get_window_extent() for axis in figure.axes[:3]]
+    pyplot.close(figure)
+    for left, right in itertools.pairwise(boxes):
+        assert left.x1 < right.x0
+    # The whole name is there, in lines.
+    assert (
+        figure.axes[2].title.get_text().replace("\n", "") == f"output{named[2][1].name}"
+    )
 
 
 @needs_hed
