@@ -180,11 +180,16 @@ def _contact_sheet(pyplot: Any, inputs: list[tuple[str, Source]]) -> Any:
     """The ``(title, file)`` pictures side by side."""
     from .media.image_io import load_image
 
+    pictures = [load_image(path).rgb for _, path in inputs]
+    # As tall as the tallest picture at 5 in wide, plus its title: a fixed
+    # square frame left wide pictures in a band of white.
+    tallest = max(rgb.shape[0] / rgb.shape[1] for rgb in pictures)
+    height = min(5 * tallest, 10) + 0.8
     figure, axes = pyplot.subplots(
-        1, len(inputs), figsize=(5 * len(inputs), 5), constrained_layout=True
+        1, len(inputs), figsize=(5 * len(inputs), height), constrained_layout=True
     )
-    for axis, (title, path) in zip(axes, inputs, strict=True):
-        axis.imshow(load_image(path).rgb)
+    for axis, (title, path), rgb in zip(axes, inputs, pictures, strict=True):
+        axis.imshow(rgb)
         axis.set_title(_panel_title(title, path), fontsize=9)
         axis.axis("off")
     return figure

@@ -267,6 +267,10 @@ def test_image_report(tmp_path: Path) -> None:
         "out.json",
         "out.losses.png",
     ]
+    # Three 3:2 pictures side by side: the sheet is their height, not a
+    # square frame's with white above and below.
+    with Image.open(report / "out.contact.png") as sheet:
+        assert sheet.height < 0.3 * sheet.width
 
 
 def test_texture_report(audio_pair, tmp_path: Path) -> None:
