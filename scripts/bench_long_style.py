@@ -13,10 +13,15 @@ printed before a run, and how well the analysis's bar (``on_style``)
 follows the time: the share of the style stage spent when the bar shows
 10, 25, 50, 75 and 90 %. A texture of 30 s from the style is a row too.
 
+``--batch N`` adds a table: ``audiost batch`` of N clips of 3 s (cut from
+the corpus's speech) styled by each style, ``fast``, with and without
+``--report``, whose measures and pictures need the style's own analysis
+(made once per worker since session 29, each pair before).
+
 Usage::
 
     PYTHONPATH=. python3 scripts/bench_long_style.py [--minutes 1,10,30] [--repeats 1]
-        [--preset balanced] [--device cpu]
+        [--preset balanced] [--device cpu] [--batch 4]
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from __future__ import annotations
 import argparse
 import math
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -99,6 +106,35 @@ def _one_run(content: str, style: str, preset: str, device: str) -> dict[str, fl
     }
 
 
+#: The batch table's clips: 3 s each, one after another from this recording.
+BATCH_SPEECH, BATCH_CLIP_S = (
+    "speech_librivox_austen_sense_and_sensibility_part2_16k_mono_s16.wav",
+    3.0,
+)
+
+
+def _batch_walls(corpus: Path, style: Path, clips: int, folder: Path) -> list[float]:
+    """Seconds of ``audiost batch`` over ``clips`` clips with ``style``, without and with ``--report`` (fresh processes)."""
+    import soundfile as sf
+
+    speech, sr = sf.read(corpus / BATCH_SPEECH, dtype="float32")
+    inputs = folder / "clips"
+    inputs.mkdir(exist_ok=True)
+    step = round(BATCH_CLIP_S * sr)
+    for k in range(clips):
+        start = k * step % max(len(speech) - step, 1)
+        sf.write(inputs / f"clip{k}.wav", speech[start : start + step], sr)
+    walls = []
+    for report in ([], ["--report", str(folder / "report")]):
+        out = folder / f"out{len(walls)}"
+        command = [sys.executable, "-m", "audiost", "batch", str(inputs)]
+        command += ["-s", str(style), "-o", str(out), "--preset", "fast", "-q"]
+        started = time.perf_counter()
+        subprocess.run([*command, *report], check=True, capture_output=True)
+        walls.append(time.perf_counter() - started)
+    return walls
+
+
 #: Where the bar is read: the share of the analysis's time spent when it shows these.
 BAR_POINTS = (0.10, 0.25, 0.50, 0.75, 0.90)
 
@@ -120,6 +156,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--preset", default="balanced")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--batch", type=int, default=0, help="also time a batch of this many clips"
+    )
     args = parser.parse_args()
     corpus = shared_corpus()
     if corpus is None:
@@ -128,10 +167,22 @@ def main() -> None:
     print(
         f"- Preset: {args.preset}, 2 iterations; style: {STYLE} looped, stereo 44.1 kHz\n"
     )
-    rows = []
+    rows, batch_rows = [], []
     with tempfile.TemporaryDirectory() as folder:
         for minutes in (float(m) for m in args.minutes.split(",")):
             style = _looped_style(corpus, minutes, Path(folder))
+            if args.batch:
+                plain, reported = _batch_walls(corpus, style, args.batch, Path(folder))
+                per_pair = (reported - plain) / args.batch
+                batch_rows.append(
+                    [
+                        f"{minutes:g} min",
+                        f"{plain:.1f}",
+                        f"{reported:.1f}",
+                        f"{per_pair:.1f}",
+                    ]
+                )
+                print(markdown_table(BATCH_HEADER, batch_rows[-1:]).splitlines()[-1])
             for label, name in CONTENTS.items():
                 runs = [
                     in_fresh_process(
@@ -161,6 +212,11 @@ def main() -> None:
                 print(markdown_table(HEADER, rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(markdown_table(HEADER, rows))
+    if batch_rows:
+        print(
+            f"\n`audiost batch` of {args.batch} clips of {BATCH_CLIP_S:g} s, `fast`:\n"
+        )
+        print(markdown_table(BATCH_HEADER, batch_rows))
 
 
 HEADER = [
@@ -172,6 +228,13 @@ HEADER = [
     "added by the call (MB)",
     "estimate (MB)",
     "time spent at 10/25/50/75/90 % of the bar",
+]
+
+BATCH_HEADER = [
+    "style",
+    "batch (s)",
+    "batch with --report (s)",
+    "--report's cost per pair (s)",
 ]
 
 if __name__ == "__main__":

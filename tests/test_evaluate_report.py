@@ -17,6 +17,7 @@ from audiost import audio_preset, transfer_audio, transfer_image
 from audiost.cli import main
 from audiost.errors import AudiostError
 from audiost.evaluate import evaluate, evaluate_image, evaluate_texture
+from audiost.metrics import audio_measures
 
 from .conftest import HED, corpus_file, needs_hed
 
@@ -116,6 +117,38 @@ def test_image_measures_at_their_ends_and_between(tmp_path: Path) -> None:
     assert 0.3 < real["style_gain"] < 1 and 0.2 < real["content_kept"] < 1, real
 
 
+def test_a_style_is_analysed_once_for_many_outputs(
+    audio_pair, tmp_path: Path, monkeypatch
+) -> None:
+    """A batch's reports measure every output against one style: its analysis is kept, until the file changes."""
+    from audiost import evaluate as evaluate_module
+    from audiost.media.audio_io import load_audio
+
+    content, style, output = audio_pair
+    copy = tmp_path / "style.flac"
+    copy.write_bytes(style.read_bytes())
+    analysed = []
+    real = evaluate_module.style_profile
+    monkeypatch.setattr(
+        evaluate_module,
+        "style_profile",
+        lambda *args: analysed.append(args) or real(*args),
+    )
+    first = evaluate(content, copy, output).measures
+    assert evaluate(content, copy, output).measures == first
+    assert len(analysed) == 1
+    # The same figures as measuring the three signals afresh.
+    waves = [load_audio(path) for path in (content, copy, output)]
+    fresh = audio_measures(*(part for wave in waves for part in wave))
+    assert {k: first[k] for k in fresh} == pytest.approx(fresh)
+    # A rewritten style is analysed again.
+    wave, rate = sf.read(copy)
+    sf.write(copy, wave[: len(wave) // 2], rate)
+    second = evaluate(content, copy, output).measures
+    assert len(analysed) == 2
+    assert second["style_distance_output"] != first["style_distance_output"]
+
+
 def test_evaluate_command(audio_pair) -> None:
     content, style, output = audio_pair
     runner = CliRunner()
@@ -139,6 +172,35 @@ def test_evaluate_command(audio_pair) -> None:
         main, ["evaluate", str(content), str(corpus_file(CAT)), str(output)]
     )
     assert mixed.exit_code == 2 and "must be the same kind" in mixed.output
+
+
+def test_evaluate_several_outputs_side_by_side(audio_pair, tmp_path: Path) -> None:
+    """One pair's runs in one table; one output that cannot be measured is said and the rest still are."""
+    content, style, output = audio_pair
+    runner = CliRunner()
+    missing = tmp_path / "missing.wav"
+    args = ["evaluate", str(content), str(style), str(output), str(content)]
+    table = runner.invoke(main, [*args, str(missing)])
+    assert table.exit_code == 1
+    assert table.stderr == f"audiost: error: {missing}: no such file\n"
+    lines = table.stdout.splitlines()
+    assert lines[:2] == [f"[1] {output} (audio)", f"[2] {content} (audio)"]
+    gains = next(line for line in lines if line.lstrip().startswith("style_gain"))
+    styled, unchanged = map(float, gains.split()[1:3])
+    assert styled == pytest.approx(
+        evaluate(content, style, output).measures["style_gain"], abs=1e-3
+    )
+    assert abs(unchanged) < 1e-6 and styled > 0.3
+    documents = runner.invoke(main, [*args, "--json"])
+    assert documents.exit_code == 0, documents.output
+    outputs = [json.loads(line)["output"] for line in documents.stdout.splitlines()]
+    assert outputs == [str(output), str(content)]
+    # A content that cannot be read fails every output: said once.
+    broken = runner.invoke(
+        main, ["evaluate", str(missing), str(style), str(output), str(content)]
+    )
+    assert broken.exit_code == 2
+    assert broken.stderr == f"audiost: error: {missing}: no such file\n"
 
 
 def test_evaluate_warns_when_the_arguments_look_swapped(audio_pair) -> None:
@@ -241,6 +303,23 @@ def test_long_file_names_do_not_run_into_each_other(audio_pair, tmp_path) -> Non
     assert (
         figure.axes[2].title.get_text().replace("\n", "") == f"output{named[2][1].name}"
     )
+
+
+def test_a_long_style_s_panel_is_averaged_to_what_a_figure_shows(music) -> None:
+    """Four minutes of style drawn in at most 2048 columns (a figure shows about 500), at the same overall level."""
+    from audiost.media.mel import mel_power, power_to_db
+    from audiost.report import _PANEL_COLUMNS, _mel_panel
+
+    wave, sr = music
+    long = np.tile(wave, 80)  # 3 s x 80
+    db, seconds = _mel_panel(long, sr, sr)
+    assert db.shape[0] == 128 and _PANEL_COLUMNS // 2 < db.shape[1] <= _PANEL_COLUMNS
+    assert seconds == pytest.approx(240)
+    full = mel_power(long.mean(axis=0), sr, n_mels=128, hop=512)
+    assert full.shape[1] > 10 * _PANEL_COLUMNS
+    # Averaged in power, not sampled: each band's level over the whole file is kept.
+    level = power_to_db(full.mean(axis=1))
+    assert power_to_db((10 ** (db / 10)).mean(axis=1)) == pytest.approx(level, abs=0.1)
 
 
 @needs_hed

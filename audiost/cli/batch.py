@@ -27,6 +27,7 @@ from ..config import AUDIO_PRESETS, ImageConfig
 from ..progress import BAR_FORMAT
 from .common import (
     EXIT_INTERRUPTED,
+    EXIT_SOME_FAILED,
     SectionedCommand,
     given,
     pair_setting_options,
@@ -35,7 +36,6 @@ from .common import (
     say,
 )
 
-EXIT_SOME_FAILED = 1
 _SHOWN_FAILURES = 10
 
 

@@ -42,6 +42,8 @@ from ..limits import (
     parse_bytes,
 )
 
+#: A batch, or an evaluate of several outputs, where some failed and the rest were done.
+EXIT_SOME_FAILED = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 _AUDIO_FIELDS = setting_names(AudioConfig)

@@ -1,8 +1,9 @@
-"""``audiost evaluate CONTENT STYLE OUTPUT``: objective measures of a result."""
+"""``audiost evaluate CONTENT STYLE OUTPUT...``: objective measures of results, side by side."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,12 @@ import click
 from ..config import AudioConfig
 from ..evaluate import COMPARE_SIZE
 from .common import (
+    EXIT_SOME_FAILED,
+    EXIT_USER_ERROR,
     given,
     printable,
     report_failures,
+    say,
     seconds_option,
     some_settings,
     time_option,
@@ -23,9 +27,18 @@ from .common import (
 @click.command()
 @click.argument("content", type=click.Path(path_type=Path))
 @click.argument("style", type=click.Path(path_type=Path))
-@click.argument("output", type=click.Path(path_type=Path))
+@click.argument(
+    "outputs",
+    nargs=-1,
+    required=True,
+    metavar="OUTPUT...",
+    type=click.Path(path_type=Path),
+)
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print the measures as one JSON object."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the measures as one JSON object (a line each for several outputs).",
 )
 @click.option(
     "--net",
@@ -64,31 +77,63 @@ from .common import (
 @some_settings("max_duration", "max_channels", "max_megapixels")
 @report_failures
 def evaluate(
-    content: Path, style: Path, output: Path, as_json: bool, **options: Any
+    content: Path, style: Path, outputs: tuple[Path, ...], as_json: bool, **options: Any
 ) -> None:
-    """Measure how far OUTPUT moved from CONTENT toward STYLE, and what it kept.
+    """Measure how far each OUTPUT moved from CONTENT toward STYLE, and what it kept.
 
     style_gain: 0 = the content's statistics, 1 = the style's. content_kept:
-    1 = the content's structure intact. Every measure is described in docs/quality.md.
+    1 = the content's structure intact. Every measure is described in
+    docs/quality.md. Several OUTPUTs (one pair's runs at other settings) are
+    measured side by side, the style analysed once; one that cannot be
+    measured is said in one line and the others still are (exit code 1).
     """
-    from ..evaluate import DESCRIPTIONS
+    from ..errors import AudiostError
     from ..evaluate import evaluate as measure
 
-    result = measure(content, style, output, **given(options))
+    results, failures = [], []
+    for output in outputs:
+        try:
+            results.append((output, measure(content, style, output, **given(options))))
+        except AudiostError as exc:
+            failures.append(str(exc))
+    # A content's or style's problem fails every output the same way: said once.
+    for message in dict.fromkeys(failures):
+        say(f"audiost: error: {message}")
+    if not results:
+        sys.exit(EXIT_USER_ERROR)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "content": str(content),
-                    "style": str(style),
-                    "output": str(output),
-                    **result.to_dict(),
-                }
-            )
+        for output, result in results:
+            document = {
+                "content": str(content),
+                "style": str(style),
+                "output": str(output),
+            }
+            click.echo(json.dumps({**document, **result.to_dict()}))
+    else:
+        _print_table(results)
+    if failures:
+        sys.exit(EXIT_SOME_FAILED)
+
+
+def _print_table(results: list[tuple[Path, Any]]) -> None:
+    """One output: each measure, its value and its meaning. Several: a column of values each, numbered."""
+    from ..evaluate import DESCRIPTIONS
+
+    for number, (output, result) in enumerate(results, 1):
+        label = f"[{number}] " if len(results) > 1 else ""
+        click.echo(printable(f"{label}{output} ({result.kind})"))
+    names = list(dict.fromkeys(n for _, result in results for n in result.measures))
+    width = max(map(len, names), default=0)
+    if len(results) > 1:
+        heads = "".join(f"{f'[{k}]':>10}" for k in range(1, len(results) + 1))
+        click.echo(f"  {'':<{width}} {heads}")
+    for name in names:
+        values = "".join(
+            f"{_shown(result.measures.get(name)):>{10 if len(results) > 1 else 9}}"
+            for _, result in results
         )
-        return
-    click.echo(printable(f"{output} ({result.kind})"))
-    width = max(map(len, result.measures), default=0)
-    for name, value in result.measures.items():
-        shown = "n/a" if value is None else f"{value:.4g}"
-        click.echo(f"  {name:<{width}} {shown:>9}  {DESCRIPTIONS[name]}")
+        click.echo(f"  {name:<{width}} {values}  {DESCRIPTIONS[name]}".rstrip())
+
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
