@@ -13,9 +13,11 @@ this process:
   transfer can aim for (it keeps no content);
 - with ``--dial``: ``balanced`` at each ``--strength`` (``strength_weights``).
 
-Measures are ``audiost evaluate``'s (:func:`audiost.metrics.audio_measures`,
+Measures are ``audiost evaluate``'s (:func:`audiost.metrics.profile_measures`,
 at 22.05 kHz): style_gain (0 = the content's log-mel statistics, 1 = the
-style's), content_kept (onset correlation with the content), the noise
+style's), content_kept (onset correlation with the content),
+modulation_gain (the same share for the modulation spectrum: how the
+style pulses and trembles, which the statistics average away), the noise
 floor against the style's (hiss raises it; the issue's bar) and against the
 louder of the two inputs' floors (a floor neither input has, which is
 what the measure is for: a content denser than its style is not hiss),
@@ -191,14 +193,15 @@ def measured_runs(
     speech: bool,
 ) -> dict[str, dict[str, Any]]:
     """Each run's output (``audio``, ``sr``), wall time and measures against ``content`` and ``style``; ``stoi`` too with ``speech``."""
-    from audiost.metrics import audio_measures, speech_intelligibility
+    from audiost.metrics import profile_measures, speech_intelligibility, style_profile
 
     out = {}
+    profile = style_profile(*style)
     for name, make in runs.items():
         clock = time.perf_counter()
         audio, sr = make()
         wall = time.perf_counter() - clock
-        measures = audio_measures(*content, *style, audio, sr)
+        measures = profile_measures(profile, *content, audio, sr)
         if speech:
             measures["stoi"] = speech_intelligibility(*content, audio, sr)
         out[name] = {"audio": audio, "sr": sr, "time": wall, **measures}
@@ -219,6 +222,7 @@ def pair_rows(label: str, results: dict[str, dict[str, Any]]) -> list[list[str]]
                 f"{r['time']:.1f}",
                 f"{r['style_gain']:.2f}",
                 f"{r['content_kept']:.2f}",
+                shown(r.get("modulation_gain")),
                 flagged(floor_over_style(r)),
                 flagged(r["noise_floor_added_db"]),
                 f"{r['style_onsets_output']:+.2f} ({r['style_onsets_content']:+.2f})",
@@ -239,6 +243,7 @@ def summary_rows(
         hissy = sum(floor_over_style(r) > HISS_DB for r in results)
         new_floor = sum(r["noise_floor_added_db"] > HISS_DB for r in results)
         stois = [r["stoi"] for r in results if r.get("stoi") is not None]
+        pulses = [r["modulation_gain"] for r in results if "modulation_gain" in r]
         rows.append(
             [
                 name,
@@ -247,6 +252,7 @@ def summary_rows(
                 f"{min(gains):.2f}",
                 f"{statistics.median(kept):.2f}",
                 f"{min(kept):.2f}",
+                shown(statistics.median(pulses) if pulses else None),
                 str(hissy),
                 str(new_floor),
                 shown(statistics.median(stois) if stois else None),
@@ -364,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "min",
                 "content_kept, median",
                 "min",
+                "modulation_gain, median",
                 "pairs with hiss (vs style)",
                 "(vs both inputs)",
                 "STOI, speech contents, median",
@@ -383,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "time (s)",
                 "style_gain",
                 "content_kept",
+                "modulation_gain",
                 "noise floor vs style",
                 "vs both inputs",
                 "style onsets",
