@@ -144,7 +144,15 @@ def _warn_if_swapped(content: Source, style: Source, output: Source) -> None:
             )
 
 
-_AUDIO_OPTIONS = ("max_duration", "max_channels", "start", "duration", "speech")
+_AUDIO_OPTIONS = (
+    "max_duration",
+    "max_channels",
+    "start",
+    "duration",
+    "style_start",
+    "style_duration",
+    "speech",
+)
 #: Images are compared at most at this long side (the output's size if smaller).
 COMPARE_SIZE = 512
 
@@ -158,6 +166,8 @@ def evaluate_audio(
     max_channels: int = MAX_CHANNELS,
     start: float = 0.0,
     duration: float | None = None,
+    style_start: float = 0.0,
+    style_duration: float | None = None,
     speech: bool = False,
 ) -> Evaluation:
     """Audio measures at :data:`~audiost.metrics.ANALYSIS_RATE` (all three files resampled to it, mono).
@@ -165,9 +175,10 @@ def evaluate_audio(
     Files longer than ``max_duration`` seconds or with more than
     ``max_channels`` channels are refused, as by a transfer. ``start`` and
     ``duration`` select the excerpt of the content that the output was
-    made from (``transfer --start/--duration``), so that the two align.
-    The style is measured as it is imitated, without its quiet lead-in and
-    tail (:func:`~audiost.metrics.style_profile`).
+    made from (``transfer --start/--duration``), so that the two align;
+    ``style_start`` and ``style_duration`` the excerpt of the style it
+    imitated. The style is measured as it is imitated, without its quiet
+    lead-in and tail (:func:`~audiost.metrics.style_profile`).
     With ``speech`` (the content is spoken), also ``speech_intelligibility``
     (:func:`~audiost.metrics.speech_intelligibility`, which needs pystoi).
     """
@@ -177,7 +188,9 @@ def evaluate_audio(
     content_wave, content_sr = _read_measurable(
         content, **limits, start=start, duration=duration
     )
-    profile = _style_profile(style, **limits)
+    profile = _style_profile(
+        style, start=style_start, duration=style_duration, **limits
+    )
     output_wave, output_sr = _read_measurable(output, **limits)
     measures: dict[str, float | None] = dict(
         profile_measures(profile, content_wave, content_sr, output_wave, output_sr)
@@ -201,12 +214,12 @@ def evaluate_audio(
 _STYLE_PROFILES: BoundedCache[StyleProfile] = BoundedCache(8)
 
 
-def _style_profile(path: Source, **limits: Any) -> StyleProfile:
-    """``path``'s :func:`~audiost.metrics.style_profile`, analysed once per file version and limits."""
+def _style_profile(path: Source, **reading: Any) -> StyleProfile:
+    """``path``'s :func:`~audiost.metrics.style_profile`, analysed once per file version, excerpt and limits (``reading``)."""
     key = file_key(path)
     return _STYLE_PROFILES.get(
-        None if key is None else (key, tuple(sorted(limits.items()))),
-        lambda: style_profile(*_read_measurable(path, **limits)),
+        None if key is None else (key, tuple(sorted(reading.items()))),
+        lambda: style_profile(*_read_measurable(path, **reading)),
     )
 
 
@@ -308,17 +321,27 @@ def evaluate_result(
     *,
     start: float = 0.0,
     duration: float | None = None,
+    style_start: float = 0.0,
+    style_duration: float | None = None,
 ) -> Evaluation:
     """:func:`evaluate` of a transfer's written output (an AudioResult or ImageResult), with the settings it ran with.
 
     Images are measured with the transfer's network; audio against the
-    ``start``/``duration`` excerpt of the content the output was made from.
+    ``start``/``duration`` excerpt of the content the output was made from
+    and the ``style_start``/``style_duration`` excerpt of the style it
+    imitated.
     """
     if result.output is None:
         raise AudiostError("measuring a result needs its output file")
     if hasattr(result, "sr"):
         return evaluate_audio(
-            content, style, result.output, start=start, duration=duration
+            content,
+            style,
+            result.output,
+            start=start,
+            duration=duration,
+            style_start=style_start,
+            style_duration=style_duration,
         )
     cfg = result.config
     return evaluate_image(
@@ -332,15 +355,26 @@ def evaluate_result(
     )
 
 
-def evaluate_texture_result(style: Source, result: Any) -> Evaluation:
-    """:func:`evaluate_texture` of a synthesis's written output, reading the style within the limits it was made under."""
+def evaluate_texture_result(
+    style: Source,
+    result: Any,
+    *,
+    style_start: float = 0.0,
+    style_duration: float | None = None,
+) -> Evaluation:
+    """:func:`evaluate_texture` of a synthesis's written output, reading the style (audio: the excerpt imitated) within the limits it was made under."""
     if result.output is None:
         raise AudiostError("measuring a result needs its output file")
-    limits = {}
+    options = {}
     if hasattr(result, "sr"):
         cfg = result.config
-        limits = {"max_duration": cfg.max_duration, "max_channels": cfg.max_channels}
-    return evaluate_texture(style, result.output, **limits)
+        options = {
+            "max_duration": cfg.max_duration,
+            "max_channels": cfg.max_channels,
+            "style_start": style_start,
+            "style_duration": style_duration,
+        }
+    return evaluate_texture(style, result.output, **options)
 
 
 def evaluate_texture(
@@ -349,13 +383,15 @@ def evaluate_texture(
     *,
     max_duration: float = MAX_DURATION_S,
     max_channels: int = MAX_CHANNELS,
+    style_start: float = 0.0,
+    style_duration: float | None = None,
 ) -> Evaluation:
     """How near a texture is to its style: network-free distances (there is no content to measure a gain from).
 
     Audio: the log-mel statistics distance (dB), both noise floors and the
     longest stretch of the style the texture replays (s), with the limits
-    of :func:`evaluate_audio`, against the style's sounding part, which is
-    what a texture imitates (:func:`~audiost.media.edges.sounding_span`:
+    of :func:`evaluate_audio`, against the style's sounding part (of its
+    ``style_start``/``style_duration`` excerpt), which is what a texture imitates (:func:`~audiost.media.edges.sounding_span`:
     its quiet lead-in and tail are the file's); and how abrupt its end
     running into its start is (:func:`~audiost.metrics.loop_seam`: would
     a loop of it click). Images: the palette and gradient-statistics
@@ -374,7 +410,9 @@ def evaluate_texture(
         )
 
         limits = {"max_seconds": max_duration, "max_channels": max_channels}
-        style_wave, style_rate = _read_measurable(style, **limits)
+        style_wave, style_rate = _read_measurable(
+            style, **limits, start=style_start, duration=style_duration
+        )
         style_wave = sounding_part(style_wave, style_rate, analysis_frame(style_rate))
         written, written_rate = _read_measurable(output, **limits)
         style_wave, output_wave = (
@@ -401,6 +439,8 @@ def evaluate_texture(
                 "loop_seam": loop_seam(written, written_rate),
             },
         )
+    if style_start or style_duration is not None:
+        raise AudiostError("a style excerpt is for audio; crop a picture first")
     from .image_metrics import palette_distance, texture_distance, tile_seam
     from .media.image_io import load_image
 

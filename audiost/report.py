@@ -46,6 +46,7 @@ def write_report(
     result: Any,
     *,
     excerpt: tuple[float, float | None] = (0.0, None),
+    style_excerpt: tuple[float, float | None] = (0.0, None),
     evaluation: Evaluation | None = None,
 ) -> list[Path]:
     """Evaluate ``result`` (an AudioResult or ImageResult with ``output`` set) and write its report files.
@@ -54,6 +55,7 @@ def write_report(
     and the texture, and the measures are :func:`evaluate_texture`'s.
     ``excerpt`` (audio): the ``(start, duration)`` of the content the
     output was made from; measures and pictures use that part only.
+    ``style_excerpt``: the same for the style, the part it imitated.
     ``evaluation``: the result's measures, when the caller has them already.
     Returns the paths written. Raises AudiostError if matplotlib is missing
     or the folder cannot be written.
@@ -71,11 +73,17 @@ def write_report(
     stem = Path(result.output).stem
     audio = hasattr(result, "sr")
     if evaluation is None:
+        of_style = {"style_start": style_excerpt[0], "style_duration": style_excerpt[1]}
         evaluation = (
-            evaluate_texture_result(style, result)
+            evaluate_texture_result(style, result, **of_style)
             if content is None
             else evaluate_result(
-                content, style, result, start=excerpt[0], duration=excerpt[1]
+                content,
+                style,
+                result,
+                start=excerpt[0],
+                duration=excerpt[1],
+                **of_style,
             )
         )
     panels = [
@@ -85,7 +93,9 @@ def write_report(
     if content is not None:
         panels.insert(0, ("content", content))
     if audio:
-        picture = _spectrograms(pyplot, panels, excerpt)
+        picture = _spectrograms(
+            pyplot, panels, {"content": excerpt, "style": style_excerpt}
+        )
         picture_path = folder / f"{stem}.spectrograms.png"
     else:
         picture = _contact_sheet(pyplot, panels)
@@ -94,7 +104,13 @@ def write_report(
         _save(pyplot, picture, picture_path),
         _save(pyplot, _loss_curves(pyplot, result), folder / f"{stem}.losses.png"),
         _write_json(
-            folder / f"{stem}.json", content, style, result, evaluation, excerpt
+            folder / f"{stem}.json",
+            content,
+            style,
+            result,
+            evaluation,
+            excerpt,
+            style_excerpt,
         ),
     ]
     return written
@@ -121,17 +137,17 @@ def _pyplot() -> Any:
 def _spectrograms(
     pyplot: Any,
     inputs: list[tuple[str, Source]],
-    excerpt: tuple[float, float | None],
+    excerpts: dict[str, tuple[float, float | None]],
 ) -> Any:
-    """Log-mel spectrograms of ``(title, file)`` pairs, the output last, at the output's rate."""
+    """Log-mel spectrograms of ``(title, file)`` pairs, the output last, at the output's rate; ``excerpts`` by title: ``(start, duration)`` of what was used."""
     from .media.audio_io import load_audio
     from .media.mel import mel_frequencies
 
     output = inputs[-1][1]
     out, sr = load_audio(output)
-    start, duration = excerpt
     panels = []
     for title, path in inputs:
+        start, duration = excerpts.get(title, (0.0, None))
         if path is output:
             db, seconds = _mel_panel(out, sr, sr)
         elif title == "content":
@@ -141,13 +157,14 @@ def _spectrograms(
         else:  # a style: the same for every output of a batch
             key = file_key(path)
             db, seconds = _STYLE_PANELS.get(
-                None if key is None else (key, sr),
-                lambda path=path: _mel_panel(*load_audio(path), sr),
+                None if key is None else (key, sr, start, duration),
+                lambda path=path, start=start, duration=duration: _mel_panel(
+                    *load_audio(path, start=start, duration=duration), sr
+                ),
             )
         panels.append(
             (
-                _panel_title(title, path)
-                + (f" from {start:g} s" if title == "content" and start else ""),
+                _panel_title(title, path) + (f" from {start:g} s" if start else ""),
                 db,
                 seconds,
             )
@@ -290,6 +307,7 @@ def _write_json(
     result: Any,
     evaluation: Evaluation,
     excerpt: tuple[float, float | None],
+    style_excerpt: tuple[float, float | None],
 ) -> Path:
     import torch
 
@@ -302,6 +320,7 @@ def _write_json(
         if content is None
         else {"start": excerpt[0], "duration": excerpt[1]},
         "style": os.fspath(style),
+        "style_excerpt": {"start": style_excerpt[0], "duration": style_excerpt[1]},
         "output": os.fspath(result.output),
         "kind": evaluation.kind,
         "config": dataclasses.asdict(result.config),

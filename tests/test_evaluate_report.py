@@ -293,7 +293,7 @@ def test_long_file_names_do_not_run_into_each_other(audio_pair, tmp_path) -> Non
         path = tmp_path / f"{long}_x_{title}_{source.name}"
         path.write_bytes(source.read_bytes())
         named.append((title, path))
-    figure = _spectrograms(pyplot, named, (0.0, None))
+    figure = _spectrograms(pyplot, named, {})
     figure.canvas.draw()
     boxes = [axis.title.get_window_extent() for axis in figure.axes[:3]]
     pyplot.close(figure)

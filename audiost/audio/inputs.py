@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -79,12 +80,48 @@ def audio_input_name(source: AudioInput, role: str) -> str:
     return f"<{role} array>" if isinstance(source, np.ndarray) else os.fspath(source)
 
 
+class StyleSource(NamedTuple):
+    """One style as a transfer reads it: a file or array, its rate (arrays), and the excerpt imitated (seconds; ``duration`` None: to the end)."""
+
+    source: AudioInput
+    rate: int | None
+    start: float = 0.0
+    duration: float | None = None
+
+    def read(
+        self, cfg: AudioConfig, progress: Fraction | None = None
+    ) -> tuple[np.ndarray, int]:
+        """The excerpt's samples and rate (:func:`read_audio_input`)."""
+        return read_audio_input(
+            self.source,
+            self.rate,
+            "style",
+            cfg,
+            start=self.start,
+            duration=self.duration,
+            progress=progress,
+        )
+
+    def extent(self) -> tuple[float, int, int] | None:
+        """:func:`audio_extent` of the excerpt: ``(seconds, channels, rate)`` without decoding, None where unknown."""
+        extent = audio_extent(self.source, self.rate)
+        if extent is None:
+            return None
+        seconds, channels, rate = extent
+        seconds = max(seconds - self.start, 0.0)
+        if self.duration is not None:
+            seconds = min(seconds, self.duration)
+        return seconds, channels, rate
+
+
 def as_styles(
     style: AudioInput | Sequence[AudioInput],
     style_sr: int | Sequence[int | None] | None,
     cfg: AudioConfig,
-) -> list[tuple[AudioInput, int | None]]:
-    """The styles with their rates (for arrays), checked against ``cfg``: as many ``style_weights`` as styles, two or more to morph."""
+    start: float = 0.0,
+    duration: float | None = None,
+) -> list[StyleSource]:
+    """The styles with their rates (for arrays) and the excerpt of each to imitate, checked against ``cfg``: as many ``style_weights`` as styles, two or more to morph."""
     styles = (
         list(style)
         if isinstance(style, Sequence) and not isinstance(style, str)
@@ -105,7 +142,10 @@ def as_styles(
         raise AudiostError(
             "a morph moves from one style to another; give two styles or more"
         )
-    return list(zip(styles, rates, strict=True))
+    return [
+        StyleSource(source, rate, start, duration)
+        for source, rate in zip(styles, rates, strict=True)
+    ]
 
 
 def styles_layout(

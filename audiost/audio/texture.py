@@ -41,7 +41,7 @@ from ..media.edges import sounding_part
 from ..media.pghi import pghi_phase
 from ..memory import check_audio_memory, out_of_memory_reported
 from ..outputs import check_output_path
-from .inputs import AudioInput, audio_input_name, read_audio_input, style_layout
+from .inputs import AudioInput, StyleSource, audio_input_name, style_layout
 from .objective import (
     ANALYSIS_STEPS,
     analysis_parts,
@@ -74,6 +74,8 @@ def synthesize_audio(
     *,
     config: AudioConfig | None = None,
     style_sr: int | None = None,
+    style_start: float = 0.0,
+    style_duration: float | None = None,
     rhythm_weight: float = RHYTHM_WEIGHT,
     overwrite: bool = False,
     on_step: StepCallback | None = None,
@@ -89,8 +91,10 @@ def synthesize_audio(
     loudness-matched to the style. ``rhythm_weight`` weighs the
     match of each feature's autocorrelation over time (lags up to half the
     style's length, at most :data:`MAX_RHYTHM_S`), which keeps beats and
-    onsets that the time-averaged statistics lose. ``on_step`` and
-    ``on_style`` hear the progress, as for :func:`audiost.transfer_audio`.
+    onsets that the time-averaged statistics lose. ``style_start`` and
+    ``style_duration`` imitate only that excerpt of the style, as for
+    :func:`audiost.transfer_audio`. ``on_step`` and ``on_style`` hear the
+    progress, as for :func:`audiost.transfer_audio`.
 
     Raises
     ------
@@ -104,10 +108,9 @@ def synthesize_audio(
     ):
         return _synthesize_audio(
             cfg,
-            style,
+            StyleSource(style, style_sr, style_start, style_duration),
             seconds,
             output,
-            style_sr,
             rhythm_weight,
             overwrite,
             on_step=on_step,
@@ -117,10 +120,9 @@ def synthesize_audio(
 
 def _synthesize_audio(
     cfg: AudioConfig,
-    style: AudioInput,
+    source: StyleSource,
     seconds: float,
     output: str | os.PathLike | None,
-    style_sr: int | None,
     rhythm_weight: float,
     overwrite: bool,
     *,
@@ -145,7 +147,7 @@ def _synthesize_audio(
     timings: dict[str, float] = {}
     with stage(timings, "load"):
         if output is not None:
-            inputs = [] if isinstance(style, np.ndarray) else [style]
+            inputs = [] if isinstance(source.source, np.ndarray) else [source.source]
             output = check_output_path(
                 output,
                 inputs=inputs,
@@ -153,9 +155,7 @@ def _synthesize_audio(
                 suffixes=AUDIO_OUTPUT_FORMATS,
             )
         device = resolve_device(cfg.device)
-        wave, sr = read_audio_input(
-            style, style_sr, "style", cfg, progress=parts.part(("read", 0))
-        )
+        wave, sr = source.read(cfg, parts.part(("read", 0)))
         if cfg.sample_rate:
             wave, sr = resample(wave, sr, cfg.sample_rate), cfg.sample_rate
         if cfg.mono:
@@ -165,7 +165,7 @@ def _synthesize_audio(
             wave,
             sr,
             min_samples=audio_canvas.min_samples,
-            name=audio_input_name(style, "style"),
+            name=audio_input_name(source.source, "style"),
         )
         # The style's quiet lead-in and tail are the file's: in a texture,
         # which has no start or end, they came back as dropouts in the
@@ -189,7 +189,7 @@ def _synthesize_audio(
             max(length, wave.shape[1]),
             sr,
             device,
-            audio_input_name(style, "style"),
+            audio_input_name(source.source, "style"),
         )
 
     with stage(timings, "style", device):

@@ -37,8 +37,8 @@ from ..memory import check_audio_memory, out_of_memory_reported
 from ..outputs import check_output_path, intermediate_path
 from .inputs import (
     AudioInput,
+    StyleSource,
     as_styles,
-    audio_extent,
     audio_input_name,
     input_rate,
     read_audio_input,
@@ -81,6 +81,8 @@ def transfer_audio(
     style_sr: StyleRates = None,
     start: float = 0.0,
     duration: float | None = None,
+    style_start: float = 0.0,
+    style_duration: float | None = None,
     overwrite: bool = False,
     save_every: int = 0,
     on_step: StepCallback | None = None,
@@ -108,6 +110,10 @@ def transfer_audio(
         Style only ``duration`` seconds of the content (None: to its end)
         from ``start``, to audition a long take; a file is read from
         ``start`` on, not decoded whole.
+    style_start, style_duration : float, optional
+        Imitate only this excerpt of each style (a song's chorus, a minute
+        of an hour's field recording); a file is read from ``style_start``
+        on, not decoded whole.
     overwrite : bool
         Replace an existing ``output`` (and intermediate results).
     save_every : int
@@ -149,6 +155,8 @@ def transfer_audio(
         style_sr=style_sr,
         start=start,
         duration=duration,
+        style_start=style_start,
+        style_duration=style_duration,
         overwrite=overwrite,
         save_every=save_every,
         on_step=on_step,
@@ -185,6 +193,8 @@ class AudioStylist:
         style_sr: StyleRates = None,
         start: float = 0.0,
         duration: float | None = None,
+        style_start: float = 0.0,
+        style_duration: float | None = None,
         overwrite: bool = False,
         save_every: int = 0,
         on_step: StepCallback | None = None,
@@ -194,7 +204,7 @@ class AudioStylist:
         with out_of_memory_reported(self.device, audio_input_name(content, "content")):
             return self._transfer(
                 content,
-                as_styles(style, style_sr, self.config),
+                as_styles(style, style_sr, self.config, style_start, style_duration),
                 output,
                 content_sr=content_sr,
                 excerpt=(start, duration),
@@ -240,7 +250,7 @@ class AudioStylist:
     def _transfer(
         self,
         content: AudioInput,
-        styles: list[tuple[AudioInput, int | None]],
+        styles: list[StyleSource],
         output: str | os.PathLike | None,
         *,
         content_sr: int | None,
@@ -258,7 +268,7 @@ class AudioStylist:
         timings: dict[str, float] = {}
         files = [
             p
-            for p in (content, *(style for style, _ in styles))
+            for p in (content, *(style.source for style in styles))
             if not isinstance(p, np.ndarray)
         ]
         with stage(timings, "load"):
@@ -276,7 +286,7 @@ class AudioStylist:
             sr = audio_canvas.sr
             if output is not None:
                 check_audio_output(output, sr, channels, cfg.bit_depth)
-            extents = [audio_extent(style, rate) for style, rate in styles]
+            extents = [style.extent() for style in styles]
             peak = check_audio_memory(
                 cfg,
                 channels,
@@ -398,7 +408,7 @@ class AudioStylist:
         self,
         content: AudioInput,
         content_sr: int | None,
-        styles: list[tuple[AudioInput, int | None]],
+        styles: list[StyleSource],
         excerpt: tuple[float, float | None] = (0.0, None),
     ) -> tuple[np.ndarray, AudioCanvas]:
         """The checked content (or its ``(start, duration)`` excerpt) at the working rate (the highest of the inputs', or ``sample_rate``), and the canvas for that rate."""
@@ -408,7 +418,8 @@ class AudioStylist:
             content, content_sr, "content", cfg, start=start, duration=duration
         )
         sr = cfg.sample_rate or max(
-            content_rate, *(input_rate(style, rate, cfg) for style, rate in styles)
+            content_rate,
+            *(input_rate(style.source, style.rate, cfg) for style in styles),
         )
         if cfg.mono:
             content_wave = content_wave.mean(axis=0, keepdims=True)
@@ -426,7 +437,7 @@ class AudioStylist:
     def _style_targets(
         self,
         audio_canvas: AudioCanvas,
-        styles: list[tuple[AudioInput, int | None]],
+        styles: list[StyleSource],
         channels: int,
         parts: Parts = SILENT,
     ) -> StyleTargets:
@@ -442,7 +453,7 @@ class AudioStylist:
                 self.device
             ),
         )
-        keys = tuple(file_key(style) for style, _ in styles)
+        keys = tuple(_style_key(style) for style in styles)
         return self._styles.get(
             None if None in keys else (keys, sr, channels),
             lambda: self._prepare_styles(
@@ -454,14 +465,14 @@ class AudioStylist:
         self,
         network: FeatureNetwork,
         audio_canvas: AudioCanvas,
-        styles: list[tuple[AudioInput, int | None]],
+        styles: list[StyleSource],
         channels: int,
         parts: Parts,
     ) -> StyleTargets:
         waves, is_mid_side = styles_layout(
             [
-                self._read_style(style, rate, audio_canvas, parts.part(("read", index)))
-                for index, (style, rate) in enumerate(styles)
+                self._read_style(style, audio_canvas, parts.part(("read", index)))
+                for index, style in enumerate(styles)
             ],
             channels,
         )
@@ -484,26 +495,29 @@ class AudioStylist:
 
     def _read_style(
         self,
-        style: AudioInput,
-        style_sr: int | None,
+        style: StyleSource,
         audio_canvas: AudioCanvas,
         progress: Fraction | None,
     ) -> np.ndarray:
-        """One style's checked samples at the canvas's rate, its quiet lead-in and tail left out.
+        """One style's (excerpt's) checked samples at the canvas's rate, its quiet lead-in and tail left out.
 
         They are the file's, not the style's: counted in its statistics, a
         ship's 1.5 s fade asked the output for as many dark moments, and a
         voice styled by it kept 0.76 of the way to the waves' statistics
         (0.99 without; docs/quality.md).
         """
-        wave, sr = read_audio_input(
-            style, style_sr, "style", self.config, progress=progress
-        )
+        wave, sr = style.read(self.config, progress)
         minimum = audio_canvas.min_samples_at(sr)
         wave = check_audio(
-            wave, sr, min_samples=minimum, name=audio_input_name(style, "style")
+            wave, sr, min_samples=minimum, name=audio_input_name(style.source, "style")
         )
         return resample(sounding_part(wave, sr, minimum), sr, audio_canvas.sr)
+
+
+def _style_key(style: StyleSource) -> tuple[Any, ...] | None:
+    """The cache key of a style file's excerpt; None for an array, which is never cached."""
+    key = file_key(style.source)
+    return None if key is None else (key, style.start, style.duration)
 
 
 def _lengths(extents: list[tuple[float, int, int] | None]) -> list[float]:

@@ -328,6 +328,34 @@ recipe_option = click.option(
 )
 
 
+def style_excerpt_options(
+    start_help: str = "Audio: imitate the style (every style, with several) from this time on: a song's chorus, a minute of a long field recording; e.g. 1:20 (the file is read from there, not decoded whole).  [default: 0]",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--style-start`` and ``--style-duration``: the part of an audio style imitated (or measured against)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        duration = click.option(
+            "--style-duration",
+            callback=seconds_option,
+            help="Audio: ... and only this much of it, e.g. 30s.  [default: to the end]",
+        )
+        start = click.option("--style-start", callback=time_option, help=start_help)
+        return start(duration(command))
+
+    return decorate
+
+
+def style_excerpt(
+    start: float | None, duration: float | None, kind: str
+) -> tuple[float, float | None]:
+    """The ``(start, duration)`` of the style excerpt options; refused for pictures."""
+    if kind == "image" and (start is not None or duration is not None):
+        raise AudiostError(
+            "--style-start and --style-duration select an excerpt of audio; crop a picture first"
+        )
+    return start or 0.0, duration
+
+
 def report_option(pictures: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--report DIR``: ``pictures`` (what they show), loss curves and a JSON record with the measures."""
     return click.option(
@@ -614,7 +642,7 @@ _SETTINGS = dict(
 #: parameter name); anything unlisted goes under "Options".
 HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "seamless", "loudness", "mix", "bit_depth"),
-    "Inputs": ("styles", "pairs", "start", "duration", "size", "style_weights", "morph"),
+    "Inputs": ("styles", "pairs", "start", "duration", "style_start", "style_duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
     "Audio": ("content_level_weight", "band_envelope_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "modulation_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
     "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "edge_weight", "pooling", "preserve_color", "content_layers", "style_layers"),

@@ -20,6 +20,7 @@ from .common import (
     say,
     seconds_option,
     some_settings,
+    style_excerpt_options,
     time_option,
 )
 
@@ -67,6 +68,9 @@ from .common import (
     "--duration",
     callback=seconds_option,
     help="Audio: ... and this long (transfer --duration).",
+)
+@style_excerpt_options(
+    "Audio: OUTPUT imitated STYLE from this time on (transfer --style-start); measure against that excerpt."
 )
 @click.option(
     "--speech",

@@ -29,6 +29,8 @@ from .common import (
     say,
     say_done,
     some_settings,
+    style_excerpt,
+    style_excerpt_options,
 )
 from .streams import one_writer_of_stdout, stdin_inputs, stdout_output
 
@@ -44,6 +46,7 @@ DEFAULT_TEXTURE_S = 30.0
     "--duration",
     help=f"Audio: length of the result, e.g. 30s, 1.5m, 2m30s.  [default: the style's length, at most {DEFAULT_TEXTURE_S:g} s]",
 )
+@style_excerpt_options()
 @click.option(
     "--size",
     help="Images: WIDTHxHEIGHT of the result, e.g. 1024x512.  [default: the style's size]",
@@ -114,6 +117,8 @@ DEFAULT_TEXTURE_S = 30.0
 def texture(
     style: Path,
     duration: str | None,
+    style_start: float | None,
+    style_duration: float | None,
     size: str | None,
     output: Path | None,
     overwrite: bool,
@@ -144,6 +149,7 @@ def texture(
             raise AudiostError(
                 "--duration is for audio textures; use --size for images"
             )
+        styled_part = style_excerpt(style_start, style_duration, kind)
         if report is not None:
             from ..report import require_matplotlib
 
@@ -158,7 +164,7 @@ def texture(
         )
         if kind == "audio":
             result, summary = _audio(
-                style_file, duration, destination, overwrite, config, quiet
+                style_file, styled_part, duration, destination, overwrite, config, quiet
             )
         else:
             result, summary = _image(
@@ -169,12 +175,22 @@ def texture(
         if report is not None or as_json:
             from ..evaluate import evaluate_texture_result
 
-            evaluation = evaluate_texture_result(style_file, result)
+            evaluation = evaluate_texture_result(
+                style_file,
+                result,
+                style_start=styled_part[0],
+                style_duration=styled_part[1],
+            )
         if report is not None:
             from ..report import write_report
 
             written = write_report(
-                report, None, style_file, result, evaluation=evaluation
+                report,
+                None,
+                style_file,
+                result,
+                style_excerpt=styled_part,
+                evaluation=evaluation,
             )
             if not quiet:
                 say(f"report: {', '.join(str(path) for path in written)}")
@@ -183,7 +199,19 @@ def texture(
 
             print_json(
                 result,
-                inputs={"style": style_file},
+                inputs={
+                    "style": style_file,
+                    **(
+                        {
+                            "style_excerpt": {
+                                "start": styled_part[0],
+                                "duration": styled_part[1],
+                            }
+                        }
+                        if kind == "audio"
+                        else {}
+                    ),
+                },
                 measures=evaluation.measures,
                 seconds=time.perf_counter() - started,
             )
@@ -191,6 +219,7 @@ def texture(
 
 def _audio(
     style: Path,
+    excerpt: tuple[float, float | None],
     duration: str | None,
     output: Path | None,
     overwrite: bool,
@@ -199,15 +228,19 @@ def _audio(
 ) -> tuple[Any, str]:
 
     from ..audio import synthesize_audio
-    from ..media.audio_io import audio_header, check_input_file
+    from ..audio.inputs import StyleSource
+    from ..media.audio_io import check_input_file
 
     if duration is not None:
         seconds = parse_duration(duration)
     else:
         check_input_file(style, "an audio file")
-        header = audio_header(style)
-        # Without a length in the header, the loader reports the real problem next.
-        seconds = 10.0 if header is None else min(header[0], DEFAULT_TEXTURE_S)
+        header = StyleSource(style, None, *excerpt).extent()
+        # Without a length in the header, the loader reports the real problem
+        # next (an excerpt past the end: the reader says so).
+        seconds = (
+            10.0 if not header or not header[0] else min(header[0], DEFAULT_TEXTURE_S)
+        )
         if header is not None and header[0] > DEFAULT_TEXTURE_S and not quiet:
             say(
                 f"audiost: {style}: a texture of {DEFAULT_TEXTURE_S:g} s from {header[0]:.0f} s of style; --duration for another length"
@@ -221,6 +254,8 @@ def _audio(
             style,
             seconds,
             output,
+            style_start=excerpt[0],
+            style_duration=excerpt[1],
             config=config,
             overwrite=overwrite,
             on_step=on_step,

@@ -33,6 +33,8 @@ from .common import (
     say_done,
     seconds_option,
     setting_options,
+    style_excerpt,
+    style_excerpt_options,
     time_option,
 )
 from .streams import STREAM, one_writer_of_stdout, stdin_inputs, stdout_output
@@ -73,6 +75,7 @@ from .streams import STREAM, one_writer_of_stdout, stdin_inputs, stdout_output
     callback=seconds_option,
     help="Audio: style only this much of the content, e.g. 10s, to audition a long take.  [default: to the end]",
 )
+@style_excerpt_options()
 @click.option(
     "--save-every",
     type=click.IntRange(min=1),
@@ -93,6 +96,8 @@ def transfer(
     report: Path | None,
     start: float | None,
     duration: float | None,
+    style_start: float | None,
+    style_duration: float | None,
     save_every: int | None,
     recipe: Path | None,
     **settings: Any,
@@ -119,6 +124,7 @@ def transfer(
             raise AudiostError(
                 "--start and --duration select an excerpt of audio; crop a picture first"
             )
+        styled_part = style_excerpt(style_start, style_duration, kind)
         if kind == "image" and save_every:
             raise AudiostError(
                 "--save-every writes intermediate audio; for a picture, try fewer --iters first"
@@ -143,7 +149,7 @@ def transfer(
         if kind == "audio":
             result, summary = _transfer_audio(
                 content_file, style_files, destination, overwrite, config, quiet,
-                excerpt=excerpt, save_every=save_every or 0,
+                excerpt=excerpt, style_excerpt=styled_part, save_every=save_every or 0,
             )  # fmt: skip
         else:
             result, summary = _transfer_image(
@@ -161,6 +167,8 @@ def transfer(
                 result,
                 start=excerpt[0],
                 duration=excerpt[1],
+                style_start=styled_part[0],
+                style_duration=styled_part[1],
             )
         if report is not None:
             from ..report import write_report
@@ -171,6 +179,7 @@ def transfer(
                 style_files[0],
                 result,
                 excerpt=excerpt,
+                style_excerpt=styled_part,
                 evaluation=evaluation,
             )
             if not quiet:
@@ -184,7 +193,13 @@ def transfer(
                     "content": content_file,
                     "styles": style_files,
                     **(
-                        {"excerpt": {"start": excerpt[0], "duration": excerpt[1]}}
+                        {
+                            "excerpt": {"start": excerpt[0], "duration": excerpt[1]},
+                            "style_excerpt": {
+                                "start": styled_part[0],
+                                "duration": styled_part[1],
+                            },
+                        }
                         if kind == "audio"
                         else {}
                     ),
@@ -214,6 +229,7 @@ def _transfer_audio(
     quiet: bool,
     *,
     excerpt: tuple[float, float | None],
+    style_excerpt: tuple[float, float | None],
     save_every: int,
 ) -> tuple[Any, str]:
     from ..audio import transfer_audio  # deferred: --help should not wait for torch
@@ -230,6 +246,8 @@ def _transfer_audio(
             config=config,
             start=excerpt[0],
             duration=excerpt[1],
+            style_start=style_excerpt[0],
+            style_duration=style_excerpt[1],
             overwrite=overwrite,
             save_every=save_every,
             on_step=on_step,
