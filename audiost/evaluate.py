@@ -225,12 +225,13 @@ def _style_profile(path: Source, **reading: Any) -> StyleProfile:
 
 def _read_measurable(path: Source, **limits: Any) -> tuple[np.ndarray, int]:
     """``path``'s audio and rate, refused in one line if over the limits or too short, silent or broken to measure."""
-    from .media.audio_io import check_audio, load_audio
+    from .media.audio_io import check_audio, excerpt_name, load_audio
 
     wave, rate = load_audio(path, **limits)
-    return check_audio(
-        wave, rate, min_samples=analysis_frame(rate), name=os.fspath(path)
-    ), rate
+    name = excerpt_name(
+        os.fspath(path), limits.get("start", 0.0), limits.get("duration")
+    )
+    return check_audio(wave, rate, min_samples=analysis_frame(rate), name=name), rate
 
 
 def evaluate_image(

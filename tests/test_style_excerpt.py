@@ -170,6 +170,23 @@ def test_an_excerpt_outside_the_style_or_of_a_picture_is_refused(
         f"audiost: error: {both}: the excerpt starts at 9 s, at or past the end of the audio (6.00 s)\n"
     )
     assert not (tmp_path / "o.wav").exists()
+    # A silent part of a sounding file: the message names the part, not the file alone.
+    wave, sr = sf.read(voice, dtype="float32")
+    padded = tmp_path / "voice_then_silence.wav"
+    sf.write(padded, np.concatenate([wave, np.zeros(2 * sr, np.float32)]), sr)
+    quiet = runner.invoke(
+        main,
+        [
+            "transfer",
+            str(voice),
+            str(padded),
+            "--style-start",
+            f"{len(wave) / sr + 0.5:g}",
+        ],
+    )
+    assert quiet.exit_code == 2
+    assert quiet.stderr.startswith(f"audiost: error: {padded} from ")
+    assert quiet.stderr.endswith(" s: is digital silence; there is nothing to style\n")
     from .conftest import corpus_file
 
     photo = str(corpus_file("photo_chelsea_cat_451x300.png"))

@@ -12,7 +12,13 @@ from ..config import AudioConfig
 from ..engine.parts import Fraction
 from ..errors import AudiostError
 from ..media.audio import mid_side
-from ..media.audio_io import audio_header, excerpt, load_audio, read_sample_rate
+from ..media.audio_io import (
+    audio_header,
+    excerpt,
+    excerpt_name,
+    load_audio,
+    read_sample_rate,
+)
 
 AudioInput = str | os.PathLike | np.ndarray
 
@@ -100,6 +106,13 @@ class StyleSource(NamedTuple):
             start=self.start,
             duration=self.duration,
             progress=progress,
+        )
+
+    @property
+    def name(self) -> str:
+        """What messages call it: the file (or ``<style array>``) and the excerpt."""
+        return excerpt_name(
+            audio_input_name(self.source, "style"), self.start, self.duration
         )
 
     def extent(self) -> tuple[float, int, int] | None:

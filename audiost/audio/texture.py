@@ -165,7 +165,7 @@ def _synthesize_audio(
             wave,
             sr,
             min_samples=audio_canvas.min_samples,
-            name=audio_input_name(source.source, "style"),
+            name=source.name,
         )
         # The style's quiet lead-in and tail are the file's: in a texture,
         # which has no start or end, they came back as dropouts in the

@@ -30,6 +30,7 @@ from ..media.audio_io import (
     AUDIO_OUTPUT_FORMATS,
     check_audio,
     check_audio_output,
+    excerpt_name,
     resample,
 )
 from ..media.edges import sounding_part
@@ -430,7 +431,7 @@ class AudioStylist:
             content_wave,
             content_rate,
             min_samples=audio_canvas.min_samples_at(content_rate),
-            name=audio_input_name(content, "content"),
+            name=excerpt_name(audio_input_name(content, "content"), start, duration),
         )
         return resample(content_wave, content_rate, sr), audio_canvas
 
@@ -508,9 +509,7 @@ class AudioStylist:
         """
         wave, sr = style.read(self.config, progress)
         minimum = audio_canvas.min_samples_at(sr)
-        wave = check_audio(
-            wave, sr, min_samples=minimum, name=audio_input_name(style.source, "style")
-        )
+        wave = check_audio(wave, sr, min_samples=minimum, name=style.name)
         return resample(sounding_part(wave, sr, minimum), sr, audio_canvas.sr)
 
 

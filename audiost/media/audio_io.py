@@ -234,6 +234,19 @@ def excerpt(
     return audio[..., first:stop]
 
 
+def excerpt_name(name: str, start: float = 0.0, duration: float | None = None) -> str:
+    """What messages call an excerpt of ``name``: ``song.wav from 80 s for 30 s``.
+
+    A silent or too-short excerpt of a file that is neither: its name alone
+    would say the file is.
+    """
+    if not start and duration is None:
+        return name
+    return f"{name} from {start:g} s" + (
+        "" if duration is None else f" for {duration:g} s"
+    )
+
+
 def _read_soundfile(
     path: Path,
     max_seconds: float | None,
