@@ -327,6 +327,8 @@ def evaluate_result(
 ) -> Evaluation:
     """:func:`evaluate` of a transfer's written output (an AudioResult or ImageResult), with the settings it ran with.
 
+    The inputs are read within the limits the transfer was allowed (a raised
+    ``max_channels`` or ``max_duration`` is not refused here after the work).
     Images are measured with the transfer's network; audio against the
     ``start``/``duration`` excerpt of the content the output was made from
     and the ``style_start``/``style_duration`` excerpt of the style it
@@ -334,17 +336,19 @@ def evaluate_result(
     """
     if result.output is None:
         raise AudiostError("measuring a result needs its output file")
+    cfg = result.config
     if hasattr(result, "sr"):
         return evaluate_audio(
             content,
             style,
             result.output,
+            max_duration=cfg.max_duration,
+            max_channels=cfg.max_channels,
             start=start,
             duration=duration,
             style_start=style_start,
             style_duration=style_duration,
         )
-    cfg = result.config
     return evaluate_image(
         content,
         style,
@@ -353,6 +357,7 @@ def evaluate_result(
         weights=cfg.weights,
         max_size=cfg.max_size,
         device=result.device,
+        max_megapixels=cfg.max_megapixels,
     )
 
 

@@ -93,12 +93,17 @@ def write_report(
     if content is not None:
         panels.insert(0, ("content", content))
     if audio:
+        limits = {
+            "max_seconds": result.config.max_duration,
+            "max_channels": result.config.max_channels,
+        }
         picture = _spectrograms(
-            pyplot, panels, {"content": excerpt, "style": style_excerpt}
+            pyplot, panels, {"content": excerpt, "style": style_excerpt}, limits
         )
         picture_path = folder / f"{stem}.spectrograms.png"
     else:
-        picture = _contact_sheet(pyplot, panels)
+        max_pixels = int(result.config.max_megapixels * 1e6)
+        picture = _contact_sheet(pyplot, panels, max_pixels)
         picture_path = folder / f"{stem}.contact.png"
     written = [
         _save(pyplot, picture, picture_path),
@@ -138,13 +143,17 @@ def _spectrograms(
     pyplot: Any,
     inputs: list[tuple[str, Source]],
     excerpts: dict[str, tuple[float, float | None]],
+    limits: dict[str, Any],
 ) -> Any:
-    """Log-mel spectrograms of ``(title, file)`` pairs, the output last, at the output's rate; ``excerpts`` by title: ``(start, duration)`` of what was used."""
+    """Log-mel spectrograms of ``(title, file)`` pairs, the output last, at the output's rate; ``excerpts`` by title: ``(start, duration)`` of what was used.
+
+    The files are read within the run's ``limits`` (``load_audio``'s).
+    """
     from .media.audio_io import load_audio
     from .media.mel import mel_frequencies
 
     output = inputs[-1][1]
-    out, sr = load_audio(output)
+    out, sr = load_audio(output, **limits)
     panels = []
     for title, path in inputs:
         start, duration = excerpts.get(title, (0.0, None))
@@ -152,14 +161,16 @@ def _spectrograms(
             db, seconds = _mel_panel(out, sr, sr)
         elif title == "content":
             db, seconds = _mel_panel(
-                *load_audio(path, start=start, duration=duration), sr
+                *load_audio(path, start=start, duration=duration, **limits), sr
             )
         else:  # a style: the same for every output of a batch
             key = file_key(path)
             db, seconds = _STYLE_PANELS.get(
-                None if key is None else (key, sr, start, duration),
+                None
+                if key is None
+                else (key, sr, start, duration, tuple(sorted(limits.items()))),
                 lambda path=path, start=start, duration=duration: _mel_panel(
-                    *load_audio(path, start=start, duration=duration), sr
+                    *load_audio(path, start=start, duration=duration, **limits), sr
                 ),
             )
         panels.append(
@@ -221,11 +232,13 @@ def _mel_panel(wave: np.ndarray, rate: int, sr: int) -> tuple[np.ndarray, float]
     return power_to_db(mel), mono.size / sr
 
 
-def _contact_sheet(pyplot: Any, inputs: list[tuple[str, Source]]) -> Any:
-    """The ``(title, file)`` pictures side by side."""
+def _contact_sheet(
+    pyplot: Any, inputs: list[tuple[str, Source]], max_pixels: int
+) -> Any:
+    """The ``(title, file)`` pictures side by side, read within the run's ``max_pixels``."""
     from .media.image_io import load_image
 
-    pictures = [load_image(path).rgb for _, path in inputs]
+    pictures = [load_image(path, max_pixels=max_pixels).rgb for _, path in inputs]
     # As tall as the tallest picture at 5 in wide, plus its title: a fixed
     # square frame left wide pictures in a band of white.
     tallest = max(rgb.shape[0] / rgb.shape[1] for rgb in pictures)

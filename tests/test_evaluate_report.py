@@ -293,7 +293,7 @@ def test_long_file_names_do_not_run_into_each_other(audio_pair, tmp_path) -> Non
         path = tmp_path / f"{long}_x_{title}_{source.name}"
         path.write_bytes(source.read_bytes())
         named.append((title, path))
-    figure = _spectrograms(pyplot, named, {})
+    figure = _spectrograms(pyplot, named, {}, {})
     figure.canvas.draw()
     boxes = [axis.title.get_window_extent() for axis in figure.axes[:3]]
     pyplot.close(figure)
@@ -320,6 +320,25 @@ def test_a_long_style_s_panel_is_averaged_to_what_a_figure_shows(music) -> None:
     # Averaged in power, not sampled: each band's level over the whole file is kept.
     level = power_to_db(full.mean(axis=1))
     assert power_to_db((10 ** (db / 10)).mean(axis=1)) == pytest.approx(level, abs=0.1)
+
+
+def test_a_raised_limit_holds_for_the_measures_and_pictures(
+    speech, music_file, tmp_path: Path
+) -> None:
+    """A 17-channel take styled with --max-channels 17: --json and --report read it within that limit too, not the default 16 (they refused it after the work)."""
+    wave, sr = speech
+    take = tmp_path / "take17.wav"
+    sf.write(take, np.repeat(wave[:, :sr], 17, axis=0).T, sr)
+    report = tmp_path / "report"
+    result = CliRunner().invoke(
+        main,
+        ["transfer", str(take), str(music_file), "-o", str(tmp_path / "out.wav"),
+         "--max-channels", "17", "--preset", "fast", "--iters", "2", "--wave-iters", "0",
+         "--json", "--report", str(report), "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert np.isfinite(json.loads(result.stdout)["measures"]["style_gain"])
+    assert (report / "out.spectrograms.png").exists()
 
 
 @needs_hed
