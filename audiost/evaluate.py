@@ -371,16 +371,17 @@ def evaluate_texture_result(
     """:func:`evaluate_texture` of a synthesis's written output, reading the style (audio: the excerpt imitated) within the limits it was made under."""
     if result.output is None:
         raise AudiostError("measuring a result needs its output file")
-    options = {}
-    if hasattr(result, "sr"):
-        cfg = result.config
-        options = {
-            "max_duration": cfg.max_duration,
-            "max_channels": cfg.max_channels,
-            "style_start": style_start,
-            "style_duration": style_duration,
-        }
-    return evaluate_texture(style, result.output, **options)
+    cfg = result.config
+    if not hasattr(result, "sr"):
+        return evaluate_texture(style, result.output, max_megapixels=cfg.max_megapixels)
+    return evaluate_texture(
+        style,
+        result.output,
+        max_duration=cfg.max_duration,
+        max_channels=cfg.max_channels,
+        style_start=style_start,
+        style_duration=style_duration,
+    )
 
 
 def evaluate_texture(
@@ -391,6 +392,7 @@ def evaluate_texture(
     max_channels: int = MAX_CHANNELS,
     style_start: float = 0.0,
     style_duration: float | None = None,
+    max_megapixels: float = MAX_MEGAPIXELS,
 ) -> Evaluation:
     """How near a texture is to its style: network-free distances (there is no content to measure a gain from).
 
@@ -402,7 +404,8 @@ def evaluate_texture(
     running into its start is (:func:`~audiost.metrics.loop_seam`: would
     a loop of it click). Images: the palette and gradient-statistics
     distances, and how visible the edges are where copies of it meet
-    (:func:`~audiost.image_metrics.tile_seam`).
+    (:func:`~audiost.image_metrics.tile_seam`), pictures over
+    ``max_megapixels`` refused.
     """
     if media_kind(style) == "audio":
         from .media.audio_io import resample
@@ -450,7 +453,10 @@ def evaluate_texture(
     from .image_metrics import palette_distance, texture_distance, tile_seam
     from .media.image_io import load_image
 
-    style_rgb, output_rgb = load_image(style).rgb, load_image(output).rgb
+    max_pixels = int(max_megapixels * 1e6)
+    style_rgb, output_rgb = (
+        load_image(path, max_pixels=max_pixels).rgb for path in (style, output)
+    )
     return Evaluation(
         "image",
         {
