@@ -342,12 +342,9 @@ def evaluate_result(
             content,
             style,
             result.output,
-            max_duration=cfg.max_duration,
-            max_channels=cfg.max_channels,
             start=start,
             duration=duration,
-            style_start=style_start,
-            style_duration=style_duration,
+            **_as_run(cfg, style_start, style_duration),
         )
     return evaluate_image(
         content,
@@ -375,13 +372,20 @@ def evaluate_texture_result(
     if not hasattr(result, "sr"):
         return evaluate_texture(style, result.output, max_megapixels=cfg.max_megapixels)
     return evaluate_texture(
-        style,
-        result.output,
-        max_duration=cfg.max_duration,
-        max_channels=cfg.max_channels,
-        style_start=style_start,
-        style_duration=style_duration,
+        style, result.output, **_as_run(cfg, style_start, style_duration)
     )
+
+
+def _as_run(
+    cfg: Any, style_start: float, style_duration: float | None
+) -> dict[str, Any]:
+    """How an audio result's measures read its inputs: within the limits its run was allowed, the part of the style it imitated."""
+    return {
+        "max_duration": cfg.max_duration,
+        "max_channels": cfg.max_channels,
+        "style_start": style_start,
+        "style_duration": style_duration,
+    }
 
 
 def evaluate_texture(
