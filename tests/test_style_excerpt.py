@@ -14,8 +14,9 @@ from audiost import AudioStylist, audio_preset, transfer_audio
 from audiost.cli import main
 from audiost.evaluate import evaluate
 from audiost.media.audio_io import load_audio
+from audiost.metrics import audio_measures
 
-from .conftest import clip
+from .conftest import clip, corpus_file
 
 PART_S = 3.0
 
@@ -63,8 +64,6 @@ def test_each_excerpt_brings_its_own_part(two_part_style, voice, one_thread) -> 
 
 
 def _measures(voice: Path, style: Path, result) -> dict[str, float]:
-    from audiost.metrics import audio_measures
-
     return audio_measures(
         *load_audio(voice), *load_audio(style), result.audio, result.sr
     )
@@ -187,8 +186,6 @@ def test_an_excerpt_outside_the_style_or_of_a_picture_is_refused(
     assert quiet.exit_code == 2
     assert quiet.stderr.startswith(f"audiost: error: {padded} from ")
     assert quiet.stderr.endswith(" s: is digital silence; there is nothing to style\n")
-    from .conftest import corpus_file
-
     photo = str(corpus_file("photo_chelsea_cat_451x300.png"))
     picture = runner.invoke(main, ["transfer", photo, photo, "--style-duration", "2s"])
     assert picture.exit_code == 2
