@@ -38,8 +38,8 @@ class BoundedCache(Generic[Value]):
         return value
 
 
-def file_key(source: object) -> tuple[str, int, int] | None:
-    """Identity of a file's current contents (real path, size, mtime), or None for non-path inputs.
+def file_key(source: object, *context: Hashable) -> tuple[Hashable, ...] | None:
+    """Identity of a file's current contents (real path, size, mtime) and of what was made from it (``context``: an excerpt, a rate, limits), or None for non-path inputs.
 
     A style edited between two pairs gets a new key, so a stale target is
     never reused.
@@ -50,4 +50,4 @@ def file_key(source: object) -> tuple[str, int, int] | None:
         stat = os.stat(source)
     except OSError:
         return None  # unreadable: let the loader report it
-    return (str(Path(source).resolve()), stat.st_size, stat.st_mtime_ns)
+    return (str(Path(source).resolve()), stat.st_size, stat.st_mtime_ns, *context)

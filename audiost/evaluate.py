@@ -216,9 +216,8 @@ _STYLE_PROFILES: BoundedCache[StyleProfile] = BoundedCache(8)
 
 def _style_profile(path: Source, **reading: Any) -> StyleProfile:
     """``path``'s :func:`~audiost.metrics.style_profile`, analysed once per file version, excerpt and limits (``reading``)."""
-    key = file_key(path)
     return _STYLE_PROFILES.get(
-        None if key is None else (key, tuple(sorted(reading.items()))),
+        file_key(path, *sorted(reading.items())),
         lambda: style_profile(*_read_measurable(path, **reading)),
     )
 

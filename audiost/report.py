@@ -164,11 +164,8 @@ def _spectrograms(
                 *load_audio(path, start=start, duration=duration, **limits), sr
             )
         else:  # a style: the same for every output of a batch
-            key = file_key(path)
             db, seconds = _STYLE_PANELS.get(
-                None
-                if key is None
-                else (key, sr, start, duration, tuple(sorted(limits.items()))),
+                file_key(path, sr, start, duration, *sorted(limits.items())),
                 lambda path=path, start=start, duration=duration: _mel_panel(
                     *load_audio(path, start=start, duration=duration, **limits), sr
                 ),

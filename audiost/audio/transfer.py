@@ -454,7 +454,9 @@ class AudioStylist:
                 self.device
             ),
         )
-        keys = tuple(_style_key(style) for style in styles)
+        keys = tuple(
+            file_key(style.source, style.start, style.duration) for style in styles
+        )
         return self._styles.get(
             None if None in keys else (keys, sr, channels),
             lambda: self._prepare_styles(
@@ -511,12 +513,6 @@ class AudioStylist:
         minimum = audio_canvas.min_samples_at(sr)
         wave = check_audio(wave, sr, min_samples=minimum, name=style.name)
         return resample(sounding_part(wave, sr, minimum), sr, audio_canvas.sr)
-
-
-def _style_key(style: StyleSource) -> tuple[Any, ...] | None:
-    """The cache key of a style file's excerpt; None for an array, which is never cached."""
-    key = file_key(style.source)
-    return None if key is None else (key, style.start, style.duration)
 
 
 def _lengths(extents: list[tuple[float, int, int] | None]) -> list[float]:

@@ -345,13 +345,13 @@ def style_excerpt_options(
     return decorate
 
 
-def style_excerpt(
-    start: float | None, duration: float | None, kind: str
+def audio_excerpt(
+    start: float | None, duration: float | None, kind: str, options: str
 ) -> tuple[float, float | None]:
-    """The ``(start, duration)`` of the style excerpt options; refused for pictures."""
+    """The ``(start, duration)`` that excerpt ``options`` gave (the content's or a style's); refused for pictures."""
     if kind == "image" and (start is not None or duration is not None):
         raise AudiostError(
-            "--style-start and --style-duration select an excerpt of audio; crop a picture first"
+            f"{options} select an excerpt of audio; crop a picture first"
         )
     return start or 0.0, duration
 

@@ -15,6 +15,7 @@ from ..media.kind import media_kind
 from ..progress import analysis_progress, audio_progress, image_progress
 from .common import (
     SectionedCommand,
+    audio_excerpt,
     configure,
     given,
     overwrite_option,
@@ -29,7 +30,6 @@ from .common import (
     say,
     say_done,
     some_settings,
-    style_excerpt,
     style_excerpt_options,
 )
 from .streams import one_writer_of_stdout, stdin_inputs, stdout_output
@@ -149,7 +149,9 @@ def texture(
             raise AudiostError(
                 "--duration is for audio textures; use --size for images"
             )
-        styled_part = style_excerpt(style_start, style_duration, kind)
+        styled_part = audio_excerpt(
+            style_start, style_duration, kind, "--style-start and --style-duration"
+        )
         if report is not None:
             from ..report import require_matplotlib
 

@@ -20,6 +20,7 @@ from ..outputs import default_output_path
 from ..progress import analysis_progress, audio_progress, image_progress
 from .common import (
     SectionedCommand,
+    audio_excerpt,
     configure,
     given,
     overwrite_option,
@@ -33,7 +34,6 @@ from .common import (
     say_done,
     seconds_option,
     setting_options,
-    style_excerpt,
     style_excerpt_options,
     time_option,
 )
@@ -120,11 +120,10 @@ def transfer(
         kind = _common_kind(content_file, style_files)
         settings = given(settings)
         reject_foreign_options(kind, settings)
-        if kind == "image" and (start is not None or duration is not None):
-            raise AudiostError(
-                "--start and --duration select an excerpt of audio; crop a picture first"
-            )
-        styled_part = style_excerpt(style_start, style_duration, kind)
+        excerpt = audio_excerpt(start, duration, kind, "--start and --duration")
+        styled_part = audio_excerpt(
+            style_start, style_duration, kind, "--style-start and --style-duration"
+        )
         if kind == "image" and save_every:
             raise AudiostError(
                 "--save-every writes intermediate audio; for a picture, try fewer --iters first"
@@ -142,7 +141,6 @@ def transfer(
         # One thread per core this process may use (a container's quota included).
         prepare_process()
         config = configure(kind, preset, settings, recipe)
-        excerpt = (start or 0.0, duration)
         destination = streams.enter_context(
             stdout_output(output, ".wav" if kind == "audio" else ".png")
         )
