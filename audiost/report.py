@@ -322,15 +322,14 @@ def _write_json(
     import torch
 
     from . import __version__
+    from .media.audio_io import excerpt_record
 
     data = {
         # A texture has no content.
         "content": None if content is None else os.fspath(content),
-        "content_excerpt": None
-        if content is None
-        else {"start": excerpt[0], "duration": excerpt[1]},
+        "content_excerpt": None if content is None else excerpt_record(*excerpt),
         "style": os.fspath(style),
-        "style_excerpt": {"start": style_excerpt[0], "duration": style_excerpt[1]},
+        "style_excerpt": excerpt_record(*style_excerpt),
         "output": os.fspath(result.output),
         "kind": evaluation.kind,
         "config": dataclasses.asdict(result.config),

@@ -188,6 +188,9 @@ def test_recipe_layers_preset_recipe_tables_and_options(tmp_path: Path) -> None:
         ("mono = 1\n", "mono must be bool"),
         ('optimizer = "sgd"\n', "optimizer must be one of"),
         ("import os\nos.system('touch pwned')\n", "not a valid TOML"),
+        ('style_start = "1:20"\n', "style_start must be a number of seconds"),
+        ("style_start = -1\n", "style_start must be a number of seconds, 0 or more"),
+        ("style_duration = 0\n", "style_duration must be a number of seconds above 0"),
     ],
 )
 def test_recipe_errors_name_the_file(tmp_path: Path, text: str, message: str) -> None:
@@ -212,6 +215,46 @@ def test_saved_recipe_reruns_exactly_and_guards_the_folder(tmp_path: Path) -> No
         save_recipe(other, tmp_path, overwrite=False)
     save_recipe(other, tmp_path, overwrite=True)
     assert load_recipe(path)["audio"]["seed"] == 4
+
+
+def test_a_style_part_is_saved_only_when_chosen_and_guards_the_folder(
+    tmp_path: Path,
+) -> None:
+    """The part of each audio style a batch imitated is in recipe.toml; resuming with another part is refused, a folder of whole styles read as 0 s on."""
+    whole = resolve_recipe({"preset": "fast"})
+    path = save_recipe(whole, tmp_path, overwrite=False)
+    assert not re.search("style_(start|duration)", path.read_text())
+    part = resolve_recipe(
+        {"preset": "fast", "style_start": 10}, style_start=80, style_duration=30
+    )  # the options beat the recipe
+    assert (part.style_start, part.style_duration, part.has_style_part) == (
+        80,
+        30,
+        True,
+    )
+    with pytest.raises(
+        AudiostError,
+        match=r"other settings \(style_duration: None -> 30.0; style_start: 0.0 -> 80.0\)",
+    ):
+        save_recipe(part, tmp_path, overwrite=False)
+    save_recipe(part, tmp_path, overwrite=True)
+    assert resolve_recipe(load_recipe(path)) == part
+    with pytest.raises(AudiostError, match=r"style_start: 80.0 -> 0.0"):
+        save_recipe(
+            resolve_recipe({"preset": "fast", "style_duration": 30}),
+            tmp_path,
+            overwrite=False,
+        )
+
+
+def test_a_style_part_with_no_audio_style_is_refused(tmp_path: Path) -> None:
+    """A part of a picture style would change nothing and still be kept in recipe.toml as if it had."""
+    cat = corpus_file("photo_chelsea_cat_451x300.png")
+    out = tmp_path / "out"
+    result = invoke("batch", cat, "-s", cat, "-o", out, "--style-start", "5")
+    assert result.exit_code == 2
+    assert "this batch has no audio pairs: leave it out" in result.stderr
+    assert not (out / "recipe.toml").exists()
 
 
 def test_a_folder_from_an_earlier_version_is_not_resumed_as_if_it_were_this_ones(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,52 @@ def test_an_excerpt_outside_the_style_or_of_a_picture_is_refused(
     picture = runner.invoke(main, ["transfer", photo, photo, "--style-duration", "2s"])
     assert picture.exit_code == 2
     assert "excerpt of audio; crop a picture first" in picture.stderr
+
+
+def test_a_batch_imitates_the_part_and_keeps_it_in_its_recipe(
+    two_part_style, voice, tmp_path: Path
+) -> None:
+    """``batch --style-start``: each pair nears the part, the manifest and recipe.toml say which, ``transfer --recipe`` re-runs a pair as the batch did, and one style the part misses fails its pairs in one line."""
+    both, applause, band = two_part_style
+    shutil.copy(voice, tmp_path / "voice_again.wav")
+    out = tmp_path / "out"
+    fast = ["--preset", "fast", "--iters", "15", "--wave-iters", "5", "-q"]
+    runner = CliRunner()
+    ran = runner.invoke(
+        main,
+        ["batch", str(voice), str(tmp_path / "voice_again.wav"), "-s", str(both),
+         "-s", str(applause), "-o", str(out), "--style-start", "3", *fast],
+    )  # fmt: skip
+    assert ran.exit_code == 1, ran.output  # the 3 s of applause has nothing from 3 s on
+    missed = f"audiost: failed: 2 pairs: {applause}: the excerpt starts at 3 s, at or past the end of the audio (3.00 s)\n"
+    assert ran.stderr.count(missed) == 1
+    assert "style_start = 3.0\n" in (out / "recipe.toml").read_text()
+    lines = [json.loads(line) for line in (out / "manifest.jsonl").open()]
+    assert sorted(line["status"] for line in lines) == [
+        "done",
+        "done",
+        "failed",
+        "failed",
+    ]
+    assert all(
+        line["style_excerpt"] == {"start": 3.0, "duration": None} for line in lines
+    )
+    styled = out / "voice_x_applause_then_band.wav"
+    output, sr = sf.read(styled, dtype="float32", always_2d=True)
+    toward = {
+        name: audio_measures(*load_audio(voice), *load_audio(path), output.T, sr)[
+            "style_gain"
+        ]
+        for name, path in (("band", band), ("applause", applause))
+    }
+    assert toward["band"] > toward["applause"] + 0.15, toward
+    again = tmp_path / "again.wav"
+    rerun = runner.invoke(
+        main,
+        ["transfer", str(voice), str(both), "--recipe", str(out / "recipe.toml"),
+         "-o", str(again), "-q"],
+    )  # fmt: skip
+    assert rerun.exit_code == 0, rerun.output
+    np.testing.assert_allclose(
+        sf.read(again, dtype="float32", always_2d=True)[0], output, atol=1e-4
+    )

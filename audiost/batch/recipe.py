@@ -10,6 +10,11 @@ A recipe looks like::
     [image]
     max_size = 256                       # images only
 
+and, for audio styles, the part of each style imitated (seconds)::
+
+    style_start = 80                     # from 1:20 on
+    style_duration = 30                  # and 30 s of it
+
 Command-line options override the recipe, which overrides the preset. The
 recipe a batch actually used (every setting spelled out) is saved as
 ``OUTDIR/recipe.toml``, so ``--recipe OUTDIR/recipe.toml`` re-runs it exactly.
@@ -18,6 +23,7 @@ recipe a batch actually used (every setting spelled out) is saved as
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -47,7 +53,8 @@ else:  # pragma: no cover - Python 3.10
 RECIPE_NAME = "recipe.toml"
 _AUDIO_FIELDS = setting_names(AudioConfig)
 _IMAGE_FIELDS = setting_names(ImageConfig)
-_BATCH_KEYS = {"preset", "template"}
+_STYLE_PART = ("style_start", "style_duration")
+_BATCH_KEYS = {"preset", "template", *_STYLE_PART}
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,28 @@ class Recipe:
     audio: AudioConfig
     image: ImageConfig
     template: str = DEFAULT_TEMPLATE
+    #: The part of every audio style imitated: from ``style_start`` s on,
+    #: ``style_duration`` s of it (None: to the end).
+    style_start: float = 0.0
+    style_duration: float | None = None
+
+    @property
+    def has_style_part(self) -> bool:
+        """Whether audio styles are imitated in part, not whole."""
+        return bool(self.style_start) or self.style_duration is not None
 
     def to_toml(self) -> dict[str, Any]:
-        """Every setting, as TOML data (``None`` fields are left out: TOML has no null)."""
+        """Every setting, as TOML data (``None`` fields are left out: TOML has no null).
+
+        The style part is written only where one is chosen, so a recipe
+        of whole styles reads as before.
+        """
+        part = {"style_start": self.style_start} if self.style_start else {}
+        if self.style_duration is not None:
+            part["style_duration"] = self.style_duration
         return {
             "template": self.template,
+            **part,
             "audio": settings_table(self.audio),
             "image": settings_table(self.image),
         }
@@ -91,14 +115,18 @@ def resolve_recipe(
     *,
     preset: str | None = None,
     template: str | None = None,
+    style_start: float | None = None,
+    style_duration: float | None = None,
     settings: Mapping[str, Any] | None = None,
     source: str | os.PathLike | None = None,
 ) -> Recipe:
     """Layer preset, recipe and command-line settings into one :class:`Recipe`.
 
     ``settings`` are command-line values (None = not given); each applies to
-    the media whose configuration has that field. ``source`` names the
-    recipe file in error messages.
+    the media whose configuration has that field. ``style_start`` and
+    ``style_duration`` (seconds), where given, choose the part of each audio
+    style over the recipe's. ``source`` names the recipe file in error
+    messages.
     """
     recipe = dict(recipe or {})
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
@@ -116,6 +144,13 @@ def resolve_recipe(
     template = template or recipe.pop("template", None) or DEFAULT_TEMPLATE
     if not isinstance(preset, str) or not isinstance(template, str):
         raise AudiostError("preset and template must be strings", source)
+    start, duration = _style_part(
+        recipe.pop("style_start", 0.0) if style_start is None else style_start,
+        recipe.pop("style_duration", None)
+        if style_duration is None
+        else style_duration,
+        source,
+    )
     try:
         for values in (recipe, audio_table, image_table):
             _check_types(values)
@@ -133,7 +168,35 @@ def resolve_recipe(
         )
     except (TypeError, ValueError) as exc:
         raise AudiostError(f"invalid setting: {exc}", source) from exc
-    return Recipe(audio=_tuples(audio), image=_tuples(image), template=template)
+    return Recipe(
+        audio=_tuples(audio),
+        image=_tuples(image),
+        template=template,
+        style_start=start,
+        style_duration=duration,
+    )
+
+
+def _style_part(
+    start: Any, duration: Any, source: str | os.PathLike | None
+) -> tuple[float, float | None]:
+    """A recipe's style part, checked: seconds from 0 on, and a duration above 0 (or none)."""
+
+    def seconds(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    if not (seconds(start) and math.isfinite(start) and start >= 0):
+        raise AudiostError(
+            f"style_start must be a number of seconds, 0 or more; got {start!r}", source
+        )
+    if duration is not None and not (
+        seconds(duration) and math.isfinite(duration) and duration > 0
+    ):
+        raise AudiostError(
+            f"style_duration must be a number of seconds above 0; got {duration!r}",
+            source,
+        )
+    return float(start), None if duration is None else float(duration)
 
 
 def save_recipe(recipe: Recipe, outdir: Path, *, overwrite: bool) -> Path:
@@ -249,11 +312,17 @@ def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def _added(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
     """The settings in ``wanted`` that ``saved`` (a recipe from an earlier audiost) does not have."""
     old = _flat(saved)
-    return [name for name in _flat(wanted) if name not in old]
+    # A style part is written only where one is chosen: its absence is the
+    # whole style, a difference _differences names, not an older audiost.
+    return [
+        name for name in _flat(wanted) if name not in old and name not in _STYLE_PART
+    ]
 
 
 def _differences(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
-    old, new = _flat(saved), _flat(wanted)
+    # A recipe without a style part imitated whole styles: from 0 s on.
+    old = {"style_start": 0.0} | _flat(saved)
+    new = {"style_start": 0.0} | _flat(wanted)
     return [
         f"{name}: {old.get(name)!r} -> {new.get(name)!r}"
         for name in sorted(old.keys() | new.keys())

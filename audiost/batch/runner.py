@@ -171,6 +171,14 @@ def run_batch(
     with _locked(out):
         summary.removed_partials = _remove_partials(out)
         plan = plan_batch(inputs, styles, out, pairs=pairs, template=recipe.template)
+        if recipe.has_style_part and not any(
+            pair.kind == "audio" for pair in plan.pairs
+        ):
+            # A setting that changes nothing would be kept in recipe.toml as if it had.
+            raise AudiostError(
+                "a style part (--style-start, --style-duration) is a part of an audio style; "
+                "this batch has no audio pairs: leave it out"
+            )
         save_recipe(recipe, out, overwrite=overwrite)
         manifest = Manifest(out)
         tasks = _resume(
@@ -180,6 +188,7 @@ def run_batch(
             overwrite,
             out,
             None if report is None else Path(report),
+            recipe,
         )
         if listener:
             listener.started(tasks, summary.skipped, summary.failed)
@@ -223,8 +232,9 @@ def _resume(
     overwrite: bool,
     outdir: Path,
     report: Path | None,
+    recipe: Recipe,
 ) -> list[Task]:
-    """Record what needs no work and return the tasks that do.
+    """Record what needs no work and return the tasks that do (each audio pair with the recipe's style part).
 
     Lines that would only repeat what the manifest already says (an output
     found again, a file still not stylable) are not written twice.
@@ -252,7 +262,16 @@ def _resume(
             else _abs(report / pair.output.relative_to(outdir).parent)
         )
         tasks.append(
-            Task(content, style, pair.kind, output, overwrite=overwrite, report=folder)
+            Task(
+                content,
+                style,
+                pair.kind,
+                output,
+                overwrite=overwrite,
+                report=folder,
+                style_start=recipe.style_start,
+                style_duration=recipe.style_duration,
+            )
         )
     return tasks
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import AudioConfig, ImageConfig
 from ..errors import AudiostError, OutOfMemory
+from ..media.audio_io import excerpt_record
 from ..outputs import write_problem
 from .manifest import record
 
@@ -31,6 +32,18 @@ class Task:
     overwrite: bool = False
     #: Folder for this pair's report (pictures and JSON), or None for no report.
     report: str | None = None
+    #: The part of an audio style imitated (seconds; duration None: to the end).
+    style_start: float = 0.0
+    style_duration: float | None = None
+
+    @property
+    def style_part(self) -> dict[str, Any]:
+        """The style part as keyword arguments; none for a whole style or a picture."""
+        if self.kind != "audio" or (
+            not self.style_start and self.style_duration is None
+        ):
+            return {}
+        return {"style_start": self.style_start, "style_duration": self.style_duration}
 
 
 #: A failed line's ``cause`` when the pair ran out of memory (or was
@@ -55,7 +68,11 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
             warnings.simplefilter("always")
             stylist = _stylist(task.kind, config)
             result = stylist.transfer(
-                task.content, task.style, task.output, overwrite=task.overwrite
+                task.content,
+                task.style,
+                task.output,
+                overwrite=task.overwrite,
+                **task.style_part,
             )
     except OutOfMemory as exc:
         return _failed(task, str(exc), started, config, cause=MEMORY)
@@ -102,6 +119,7 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
         warnings=notes,
         worker=os.getpid(),
         threads=_threads(),
+        **_part_record(task),
     )
 
 
@@ -110,7 +128,13 @@ def _report(task: Task, result: Any) -> list[str]:
     from ..report import write_report
 
     try:
-        write_report(task.report, task.content, task.style, result)
+        write_report(
+            task.report,
+            task.content,
+            task.style,
+            result,
+            style_excerpt=(task.style_start, task.style_duration),
+        )
     except (AudiostError, OSError, ValueError) as exc:
         return [f"report not written: {exc}"]
     return []
@@ -191,7 +215,15 @@ def _failed(
         device=config.device,
         worker=os.getpid(),
         **({"cause": cause} if cause else {}),
+        **_part_record(task),
     )
+
+
+def _part_record(task: Task) -> dict[str, Any]:
+    """A manifest line's ``style_excerpt``, where the pair imitated a part of its style."""
+    if not task.style_part:
+        return {}
+    return {"style_excerpt": excerpt_record(task.style_start, task.style_duration)}
 
 
 def _threads() -> int:

@@ -34,6 +34,7 @@ from .common import (
     printable,
     report_failures,
     say,
+    style_excerpt_options,
 )
 
 _SHOWN_FAILURES = 10
@@ -117,6 +118,9 @@ _SHOWN_FAILURES = 10
     is_flag=True,
     help="List the pairs and their output names (tab-separated: status, content, style, output) and style nothing; OUTDIR is not created.",
 )
+@style_excerpt_options(
+    "Audio styles: imitate each from this time on (a song's chorus, a minute of a long recording); e.g. 1:20. Saved in recipe.toml.  [default: 0]"
+)
 @pair_setting_options
 @report_failures
 def batch(
@@ -134,6 +138,8 @@ def batch(
     quiet: bool,
     report: Path | None,
     dry_run: bool,
+    style_start: float | None,
+    style_duration: float | None,
     **settings: Any,
 ) -> None:
     """Style every INPUT (files, folders, glob patterns) with every --style into OUTDIR.
@@ -148,6 +154,8 @@ def batch(
         loaded,
         preset=preset,
         template=template,
+        style_start=style_start,
+        style_duration=style_duration,
         settings=given(settings),
         source=recipe,
     )
@@ -275,14 +283,23 @@ def _print_summary(summary: BatchSummary, *, interrupted: bool) -> None:
         say(
             f"batch: {count} input{'s' * (count != 1)} not styled: {reason.removesuffix('; not styled')}"
         )
-    for content, error in summary.failures[:_SHOWN_FAILURES]:
-        named = content in error or _short(content) in error
-        message = _readable(error) if named else f"{_short(content)}: {error}"
+    # One error that several pairs share (a style's, named in it) is said
+    # once with its count, not once per content.
+    by_error: dict[str, list[str]] = {}
+    for content, error in summary.failures:
+        by_error.setdefault(error, []).append(content)
+    shown = list(by_error.items())[:_SHOWN_FAILURES]
+    for error, contents in shown:
+        if len(contents) > 1:
+            message = f"{len(contents)} pairs: {_readable(error)}"
+        elif contents[0] in error or _short(contents[0]) in error:
+            message = _readable(error)
+        else:
+            message = f"{_short(contents[0])}: {error}"
         say(f"audiost: failed: {message}")
-    if len(summary.failures) > _SHOWN_FAILURES:
-        say(
-            f"audiost: ... and {len(summary.failures) - _SHOWN_FAILURES} more failures; see the manifest"
-        )
+    unshown = len(summary.failures) - sum(len(contents) for _, contents in shown)
+    if unshown:
+        say(f"audiost: ... and {unshown} more failures; see the manifest")
     if interrupted:
         say(
             f"audiost: interrupted: {counts}; finished outputs are kept, run the same command again to do the rest"

@@ -356,6 +356,28 @@ def audio_excerpt(
     return start or 0.0, duration
 
 
+def style_part(
+    start: float | None, duration: float | None, kind: str, recipe: Path | None
+) -> tuple[float, float | None]:
+    """The part of an audio style imitated: ``--style-start`` and ``--style-duration``, else a batch recipe's; refused for pictures.
+
+    A batch's ``recipe.toml`` keeps the part its audio pairs imitated, so
+    ``--recipe`` re-runs one of its pairs as the batch did.
+    """
+    chosen = audio_excerpt(start, duration, kind, "--style-start and --style-duration")
+    if kind != "audio" or recipe is None or recipe.suffix.lower() != ".toml":
+        return chosen
+    from ..batch.recipe import load_recipe, resolve_recipe
+    from ..media.audio_io import check_input_file
+
+    check_input_file(recipe, "a recipe or an audiost output")
+    saved = resolve_recipe(load_recipe(recipe), source=recipe)
+    return (
+        saved.style_start if start is None else chosen[0],
+        saved.style_duration if duration is None else chosen[1],
+    )
+
+
 def report_option(pictures: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--report DIR``: ``pictures`` (what they show), loss curves and a JSON record with the measures."""
     return click.option(

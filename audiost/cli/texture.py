@@ -15,7 +15,6 @@ from ..media.kind import media_kind
 from ..progress import analysis_progress, audio_progress, image_progress
 from .common import (
     SectionedCommand,
-    audio_excerpt,
     configure,
     given,
     overwrite_option,
@@ -31,6 +30,7 @@ from .common import (
     say_done,
     some_settings,
     style_excerpt_options,
+    style_part,
 )
 from .streams import one_writer_of_stdout, stdin_inputs, stdout_output
 
@@ -149,9 +149,7 @@ def texture(
             raise AudiostError(
                 "--duration is for audio textures; use --size for images"
             )
-        styled_part = audio_excerpt(
-            style_start, style_duration, kind, "--style-start and --style-duration"
-        )
+        styled_part = style_part(style_start, style_duration, kind, recipe)
         if report is not None:
             from ..report import require_matplotlib
 
@@ -197,6 +195,7 @@ def texture(
             if not quiet:
                 say(f"report: {', '.join(str(path) for path in written)}")
         if as_json:
+            from ..media.audio_io import excerpt_record
             from .summary import print_json
 
             print_json(
@@ -204,12 +203,7 @@ def texture(
                 inputs={
                     "style": style_file,
                     **(
-                        {
-                            "style_excerpt": {
-                                "start": styled_part[0],
-                                "duration": styled_part[1],
-                            }
-                        }
+                        {"style_excerpt": excerpt_record(*styled_part)}
                         if kind == "audio"
                         else {}
                     ),

@@ -35,6 +35,7 @@ from .common import (
     seconds_option,
     setting_options,
     style_excerpt_options,
+    style_part,
     time_option,
 )
 from .streams import STREAM, one_writer_of_stdout, stdin_inputs, stdout_output
@@ -121,9 +122,7 @@ def transfer(
         settings = given(settings)
         reject_foreign_options(kind, settings)
         excerpt = audio_excerpt(start, duration, kind, "--start and --duration")
-        styled_part = audio_excerpt(
-            style_start, style_duration, kind, "--style-start and --style-duration"
-        )
+        styled_part = style_part(style_start, style_duration, kind, recipe)
         if kind == "image" and save_every:
             raise AudiostError(
                 "--save-every writes intermediate audio; for a picture, try fewer --iters first"
@@ -183,6 +182,7 @@ def transfer(
             if not quiet:
                 say(f"report: {', '.join(str(path) for path in written)}")
         if as_json:
+            from ..media.audio_io import excerpt_record
             from .summary import print_json
 
             print_json(
@@ -192,11 +192,8 @@ def transfer(
                     "styles": style_files,
                     **(
                         {
-                            "excerpt": {"start": excerpt[0], "duration": excerpt[1]},
-                            "style_excerpt": {
-                                "start": styled_part[0],
-                                "duration": styled_part[1],
-                            },
+                            "excerpt": excerpt_record(*excerpt),
+                            "style_excerpt": excerpt_record(*styled_part),
                         }
                         if kind == "audio"
                         else {}

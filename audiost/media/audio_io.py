@@ -247,6 +247,11 @@ def excerpt_name(name: str, start: float = 0.0, duration: float | None = None) -
     )
 
 
+def excerpt_record(start: float = 0.0, duration: float | None = None) -> dict[str, Any]:
+    """An excerpt as JSON records (``--json``, reports, a batch's manifest) write it."""
+    return {"start": start, "duration": duration}
+
+
 def _read_soundfile(
     path: Path,
     max_seconds: float | None,
