@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from click.testing import CliRunner
 
 from audiost import AudioStylist, audio_preset, transfer_audio
@@ -240,3 +241,20 @@ def test_a_batch_imitates_the_part_and_keeps_it_in_its_recipe(
     np.testing.assert_allclose(
         sf.read(again, dtype="float32", always_2d=True)[0], output, atol=1e-4
     )
+
+
+def test_a_custom_loop_s_problem_takes_the_same_parts(
+    two_part_style, voice, one_thread
+) -> None:
+    """``stylist.problem`` builds from the content's excerpt and the style's part, as ``transfer`` does."""
+    both, _, band = two_part_style
+    stylist = AudioStylist(audio_preset("fast"))
+    objective, canvas = stylist.problem(voice, both, style_start=PART_S)
+    band_objective, band_canvas = stylist.problem(voice, band)
+    applause_objective, _ = stylist.problem(voice, both, style_duration=PART_S)
+    torch.testing.assert_close(canvas, band_canvas)
+    loss = objective(canvas)[0].item()
+    assert loss == pytest.approx(band_objective(canvas)[0].item(), rel=1e-5)
+    assert applause_objective(canvas)[0].item() != pytest.approx(loss, rel=0.05)
+    _, short = stylist.problem(voice, both, start=0.5, duration=1.0)
+    assert short.shape[-1] < 0.5 * canvas.shape[-1]

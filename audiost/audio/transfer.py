@@ -222,15 +222,21 @@ class AudioStylist:
         *,
         content_sr: int | None = None,
         style_sr: StyleRates = None,
+        start: float = 0.0,
+        duration: float | None = None,
+        style_start: float = 0.0,
+        style_duration: float | None = None,
     ) -> tuple[Objective, torch.Tensor]:
-        """The objective and starting canvas of the content's first section, built as :meth:`transfer` builds them.
+        """The objective and starting canvas of the content's first section, built as :meth:`transfer` builds them (with the same excerpts).
 
         For benchmarks and custom optimisation loops. The waveform stage
         minimises the same objective through the STFT
         (:func:`audiost.audio.waveform.optimise_waveform`).
         """
-        styles = as_styles(style, style_sr, self.config)
-        content_wave, audio_canvas = self._read_content(content, content_sr, styles)
+        styles = as_styles(style, style_sr, self.config, style_start, style_duration)
+        content_wave, audio_canvas = self._read_content(
+            content, content_sr, styles, (start, duration)
+        )
         targets = self._style_targets(audio_canvas, styles, content_wave.shape[0])
         spans = section_spans(self.config, audio_canvas, content_wave.shape[1])
         start, stop = spans[0]
@@ -410,7 +416,7 @@ class AudioStylist:
         content: AudioInput,
         content_sr: int | None,
         styles: list[StyleSource],
-        excerpt: tuple[float, float | None] = (0.0, None),
+        excerpt: tuple[float, float | None],
     ) -> tuple[np.ndarray, AudioCanvas]:
         """The checked content (or its ``(start, duration)`` excerpt) at the working rate (the highest of the inputs', or ``sample_rate``), and the canvas for that rate."""
         cfg = self.config
