@@ -177,7 +177,11 @@ def test_bad_file_in_evaluate(
     kind = kind_of(path)
     trio: list[Path] = [partners[kind]] * 3
     trio[role] = path
-    options = [] if kind == "audio" else ["--net", "vgg16", "--weights", "random"]
+    options = (
+        []
+        if kind == "audio"
+        else ["--net", "vgg16", "--weights", "random", "--max-size", "64"]
+    )
     result = invoke("evaluate", *trio, "--json", *options)
     check_outcome(result, path, row, tmp_path, None)
 
