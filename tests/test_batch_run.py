@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import importlib
 import json
@@ -13,7 +14,9 @@ import subprocess
 import sys
 import time
 import warnings
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pytest
@@ -555,6 +558,99 @@ def test_reused_style_targets_give_the_same_result(tmp_path: Path, one_thread) -
     changed = shared.transfer(second, style)
     assert changed.timings["style"] > 0.1 * a.timings["style"]
     assert not np.allclose(changed.audio, b.audio, atol=1e-3)
+
+
+@needs_hed
+def test_a_report_has_every_pair_on_one_page(tmp_path: Path) -> None:
+    """``--report``: each pair's report mirrors OUTDIR, and index.html and measures.csv hold every pair (a resume's too) with the reports' measures and working links."""
+    pytest.importorskip("matplotlib")
+    (clip,) = make_clips(tmp_path / "in" / "sub", 1)
+    shutil.copy(
+        BAD / "digital_silence_3s_44k.flac",
+        tmp_path / "in" / "digital_silence_3s_44k.flac",
+    )
+    cat = tmp_path / "in" / "cat.png"
+    shutil.copy(CORPUS / "photo_chelsea_cat_451x300.png", cat)
+    style, out, report = make_style(tmp_path), tmp_path / "out", tmp_path / "report"
+    recipe = resolve_recipe(
+        {"image": {"net": "vgg16", "weights": str(HED), "max_size": 48}},
+        settings={"iters": 8, "gl_iters": 8},
+    )
+    painting = CORPUS / "painting_hokusai_poppies_655x449.png"
+    summary = run_batch(
+        [tmp_path / "in"], [style, painting], out, recipe=recipe, report=report
+    )
+    assert (summary.done, summary.failed) == (2, 1)
+    assert summary.overview == report / "index.html"
+    assert (report / "sub" / f"{clip.stem}_x_tabla.spectrograms.png").is_file()
+    # A resume with nothing left to do (the bad file given up on) still
+    # lists what earlier runs made.
+    (tmp_path / "in" / "digital_silence_3s_44k.flac").unlink()
+    again = run_batch(
+        [tmp_path / "in"], [style, painting], out, recipe=recipe, report=report
+    )
+    assert (again.done, again.skipped, again.failed) == (0, 2, 0)
+    assert again.overview == summary.overview
+    rows = list(csv.DictReader((report / "measures.csv").open()))
+    assert len(rows) == 3
+    for row in rows:
+        if row["status"] == "done":
+            mirrored = Path(row["output"]).relative_to(out)
+            record = json.loads((report / mirrored.with_suffix(".json")).read_text())
+            assert float(row["style_gain"]) == pytest.approx(
+                record["measures"]["style_gain"], rel=1e-5
+            )
+            assert record["measures"]["style_gain"] > 0.2
+        else:
+            assert (
+                "digital_silence_3s_44k.flac" in row["error"]
+                and row["style_gain"] == ""
+            )
+    page = _Page()
+    page.feed((report / "index.html").read_text())
+    assert len(page.rows) == 3 and {len(row) for row in page.rows} == {len(page.head)}
+    named = {row[page.head.index("content")]: row for row in page.rows}
+    assert set(named) == {
+        clip.name,
+        "cat.png",
+        "digital_silence_3s_44k.flac",
+    }
+    failed = named["digital_silence_3s_44k.flac"]
+    assert "is digital silence" in failed[page.head.index("picture")]
+    assert page.links and all((report / unquote(link)).is_file() for link in page.links)
+    assert {Path(link).suffix for link in page.links} == {".png", ".wav"}
+
+
+class _Page(HTMLParser):
+    """The overview's table as text cells, and every file it links to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head: list[str] = []
+        self.rows: list[list[str]] = []
+        self.links: set[str] = set()
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        values = dict(attrs)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        for name in ("src", "href"):
+            if values.get(name) and values[name] != "measures.csv":
+                self.links.add(values[name])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            (self.head if tag == "th" else self.rows[-1]).append("".join(self._cell))
+            self._cell = None
+        elif tag == "thead":
+            self.rows.pop()  # the head's own row
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
 
 
 @pytest.mark.ray

@@ -50,6 +50,9 @@ class BatchSummary:
     removed_partials: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     not_styled: Counter[str] = field(default_factory=Counter)
+    #: With a report: its overview page of every pair, or why it was not written.
+    overview: Path | None = None
+    overview_problem: str | None = None
 
     @property
     def manifest(self) -> Path:
@@ -111,7 +114,8 @@ def run_batch(
         Redo every pair; otherwise pairs whose output exists are skipped.
     report : path, optional
         Folder for each pair's report (see :mod:`audiost.report`), mirroring
-        OUTDIR's tree; needs matplotlib.
+        OUTDIR's tree, and an overview of every pair (``index.html``,
+        ``measures.csv``; :mod:`audiost.batch.overview`); needs matplotlib.
     listener : BatchListener, optional
         Told the tasks to run (and how many were skipped or cannot run) before
         any work, then each manifest line as it is written.
@@ -205,9 +209,27 @@ def run_batch(
             runner.run(tasks, on_result)
         except KeyboardInterrupt:
             summary.seconds = time.perf_counter() - started
+            _overview(summary, report, manifest)
             raise BatchInterrupted(summary) from None
+        _overview(summary, report, manifest)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _overview(
+    summary: BatchSummary, report: str | os.PathLike | None, manifest: Manifest
+) -> None:
+    """Write the report's overview of every pair the manifest knows; one that fails is said, the outputs are done."""
+    if report is None:
+        return
+    from .overview import write_overview
+
+    try:
+        summary.overview = write_overview(
+            Path(report), summary.outdir, manifest.latest.values()
+        )[0]
+    except AudiostError as exc:
+        summary.overview_problem = str(exc)
 
 
 def plan_batch(

@@ -111,7 +111,7 @@ _SHOWN_FAILURES = 10
 @click.option(
     "--report",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Also write each pair's pictures and JSON record (see transfer --report) here, mirroring OUTDIR.",
+    help="Also write each pair's pictures and JSON record (see transfer --report) here, mirroring OUTDIR, and index.html (every pair's measures, picture and output on one sortable page) and measures.csv.",
 )
 @click.option(
     "--dry-run",
@@ -300,6 +300,10 @@ def _print_summary(summary: BatchSummary, *, interrupted: bool) -> None:
     unshown = len(summary.failures) - sum(len(contents) for _, contents in shown)
     if unshown:
         say(f"audiost: ... and {unshown} more failures; see the manifest")
+    if summary.overview is not None:
+        say(f"batch: every pair's measures and pictures: {_short(summary.overview)}")
+    if summary.overview_problem is not None:
+        say(f"audiost: warning: {_readable(summary.overview_problem)}")
     if interrupted:
         say(
             f"audiost: interrupted: {counts}; finished outputs are kept, run the same command again to do the rest"
