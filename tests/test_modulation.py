@@ -71,6 +71,34 @@ def test_the_modulation_term_brings_the_styles_croaks(folk_and_frogs) -> None:
     assert with_term["noise_floor_added_db"] < 6
 
 
+def test_autocovariance_and_its_gradient_are_the_lagged_sums(folk_and_frogs) -> None:
+    """The FFT route and its hand-written gradient give what the direct sums over lags give, on the frogs' band levels."""
+    _, (frogs, sr) = folk_and_frogs
+    frames = np.abs(np.fft.rfft(frogs[0, : 256 * 200].reshape(200, 256), axis=1)).T
+    series = torch.tensor(np.log1p(frames[None, :40]), requires_grad=True)
+    lags = 25
+    weights = torch.linspace(-1.0, 1.0, lags + 1, dtype=torch.float64)
+
+    def direct(x: torch.Tensor) -> torch.Tensor:
+        x = x - x.mean(dim=-1, keepdim=True)
+        length = x.shape[-1]
+        return torch.stack(
+            [
+                (x[..., : length - k] * x[..., k:]).sum(-1) / (length - k)
+                for k in range(lags + 1)
+            ],
+            dim=-1,
+        )
+
+    fast = autocovariance(series, lags)
+    slow = direct(series)
+    torch.testing.assert_close(fast, slow)
+    (grad_fast,) = torch.autograd.grad((fast * weights).sum(), series)
+    (grad_slow,) = torch.autograd.grad((slow * weights).sum(), series)
+    torch.testing.assert_close(grad_fast, grad_slow)
+    assert grad_slow.abs().max() > 1e-3
+
+
 def test_channels_the_style_leaves_silent_ask_for_nothing() -> None:
     """An 8 kHz style has no envelope above 4 kHz: what a canvas does there must not count."""
     generator = torch.Generator().manual_seed(0)
