@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -255,6 +256,31 @@ def test_a_style_part_with_no_audio_style_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "this batch has no audio pairs: leave it out" in result.stderr
     assert not (out / "recipe.toml").exists()
+
+
+def test_the_overview_names_each_pair_plainly_and_safely(tmp_path: Path) -> None:
+    """Takes named alike in two folders stay apart, a style's part is named, a failed pair shows its reason, and a hostile file name stays text."""
+    from audiost.batch.overview import write_overview
+
+    out, report = tmp_path / "out", tmp_path / "report"
+    lines = [
+        record(tmp_path / "in" / "a" / "take.wav", tmp_path / "song.wav", "done",
+               output=out / "a" / "take_x_song.wav", seconds=1.0,
+               style_excerpt={"start": 80.0, "duration": 30.0}),
+        record(tmp_path / "in" / "b" / "take.wav", tmp_path / "song.wav", "failed",
+               output=out / "b" / "take_x_song.wav", error="take.wav: is digital silence"),
+        record(tmp_path / "in" / "<script>x</script>.wav", tmp_path / "song.wav", "done",
+               output=out / "x.wav", seconds=2.0),
+    ]  # fmt: skip
+    index, table = write_overview(report, out, lines)
+    page = index.read_text()
+    assert ">a/take.wav<" in page and ">b/take.wav<" in page
+    assert ">song.wav from 80 s for 30 s<" in page
+    assert "<td>take.wav: is digital silence</td>" in page
+    assert "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;.wav" in page
+    rows = list(csv.DictReader(table.open()))
+    assert [row["status"] for row in rows] == ["done", "failed", "done"]
+    assert rows[1]["error"] == "take.wav: is digital silence"
 
 
 def test_a_folder_from_an_earlier_version_is_not_resumed_as_if_it_were_this_ones(

@@ -73,7 +73,7 @@ def test_the_modulation_term_brings_the_styles_croaks(folk_and_frogs) -> None:
 
 def test_autocovariance_and_its_gradient_are_the_lagged_sums(folk_and_frogs) -> None:
     """The FFT route and its hand-written gradient give what the direct sums over lags give, on the frogs' band levels."""
-    _, (frogs, sr) = folk_and_frogs
+    _, (frogs, _) = folk_and_frogs
     frames = np.abs(np.fft.rfft(frogs[0, : 256 * 200].reshape(200, 256), axis=1)).T
     series = torch.tensor(np.log1p(frames[None, :40]), requires_grad=True)
     lags = 25

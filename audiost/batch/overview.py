@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import AudiostError
+from ..media.audio_io import excerpt_name
 from ..media.image_io import OUTPUT_FORMATS
 from ..outputs import atomic_output, write_problem
 
@@ -216,7 +217,7 @@ def _table_row(
 ) -> str:
     cells = [
         _text(names[row["content"]], row["content"]),
-        _text(names.get(row["style"] or "", ""), row["style"] or ""),
+        _text(_style_name(row, names), row["style"] or ""),
         _text(row["status"]),
         # A failed pair has no picture: its reason takes the picture's place.
         _text(row["error"])
@@ -228,6 +229,13 @@ def _table_row(
         _text("; ".join(row.get("warnings") or []), css="notes"),
     ]
     return f'<tr class="{html.escape(row["status"])}">{"".join(cells)}</tr>'
+
+
+def _style_name(row: dict[str, Any], names: dict[str, str]) -> str:
+    """The style's name, with the part imitated where a part was (``song.wav from 80 s``)."""
+    name = names.get(row["style"] or "", "")
+    part = row.get("style_excerpt")
+    return excerpt_name(name, part["start"], part["duration"]) if part else name
 
 
 def _text(text: str, title: str | None = None, css: str | None = None) -> str:

@@ -10,7 +10,8 @@ A recipe looks like::
     [image]
     max_size = 256                       # images only
 
-and, for audio styles, the part of each style imitated (seconds)::
+and, at the top (before any table), the part of each audio style imitated,
+in seconds::
 
     style_start = 80                     # from 1:20 on
     style_duration = 30                  # and 30 s of it
