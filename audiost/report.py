@@ -10,6 +10,9 @@
 - ``X.json``: configuration, timings, losses and the :mod:`audiost.evaluate`
   measures.
 
+``write_comparison`` draws several outputs of one pair side by side with
+their content and style (``audiost evaluate ... --picture``).
+
 matplotlib draws the pictures; it is the optional extra ``audiost[report]``.
 """
 
@@ -20,6 +23,7 @@ import json
 import os
 import platform
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ from .evaluate import (
     evaluate_result,
     evaluate_texture_result,
 )
+from .limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS
 from .outputs import atomic_output
 
 _DPI = 110
@@ -121,6 +126,47 @@ def write_report(
     return written
 
 
+def write_comparison(
+    path: str | os.PathLike,
+    content: Source,
+    style: Source,
+    outputs: Sequence[tuple[Source, Evaluation]],
+    *,
+    excerpt: tuple[float, float | None] = (0.0, None),
+    style_excerpt: tuple[float, float | None] = (0.0, None),
+    max_duration: float = MAX_DURATION_S,
+    max_channels: int = MAX_CHANNELS,
+    max_megapixels: float = MAX_MEGAPIXELS,
+) -> Path:
+    """Draw ``content``, ``style`` and each of one pair's ``outputs`` side by side into the PNG ``path``.
+
+    Runs of one pair at other settings (strengths, presets) are told apart
+    by ear and by eye more than by numbers: audio outputs are log-mel
+    spectrograms on one colour scale (``excerpt`` and ``style_excerpt``
+    as in :func:`write_report`), pictures are shown as they are. Each
+    output's title is its number, its style gain and content kept (from
+    its :class:`~audiost.evaluate.Evaluation`) and its name.
+    """
+    pyplot = _pyplot()
+    titled = [
+        (f"[{number}] {_gain_and_kept(evaluation)}", output)
+        for number, (output, evaluation) in enumerate(outputs, 1)
+    ]
+    panels = [("content", content), ("style", style), *titled]
+    if outputs[0][1].kind == "audio":
+        limits = {"max_seconds": max_duration, "max_channels": max_channels}
+        excerpts = {"content": excerpt, "style": style_excerpt}
+        picture = _spectrograms(pyplot, panels, excerpts, limits)
+    else:
+        picture = _contact_sheet(pyplot, panels, int(max_megapixels * 1e6))
+    return _save(pyplot, picture, Path(path))
+
+
+def _gain_and_kept(evaluation: Evaluation) -> str:
+    measures = evaluation.measures
+    return f"style gain {measures['style_gain']:.2f}, content kept {measures['content_kept']:.2f}"
+
+
 def require_matplotlib() -> None:
     """Fail now, before a long run, if the report could not be drawn."""
     _pyplot()
@@ -145,7 +191,7 @@ def _spectrograms(
     excerpts: dict[str, tuple[float, float | None]],
     limits: dict[str, Any],
 ) -> Any:
-    """Log-mel spectrograms of ``(title, file)`` pairs, the output last, at the output's rate; ``excerpts`` by title: ``(start, duration)`` of what was used.
+    """Log-mel spectrograms of ``(title, file)`` pairs (``content``, ``style``, then outputs), at the last output's rate; ``excerpts`` by title: ``(start, duration)`` of what was used.
 
     The files are read within the run's ``limits`` (``load_audio``'s).
     """
@@ -163,13 +209,15 @@ def _spectrograms(
             db, seconds = _mel_panel(
                 *load_audio(path, start=start, duration=duration, **limits), sr
             )
-        else:  # a style: the same for every output of a batch
+        elif title == "style":  # the same for every output of a batch
             db, seconds = _STYLE_PANELS.get(
                 file_key(path, sr, start, duration, *sorted(limits.items())),
                 lambda path=path, start=start, duration=duration: _mel_panel(
                     *load_audio(path, start=start, duration=duration, **limits), sr
                 ),
             )
+        else:  # another output of the pair, compared (write_comparison)
+            db, seconds = _mel_panel(*load_audio(path, **limits), sr)
         panels.append(
             (
                 _panel_title(title, path) + (f" from {start:g} s" if start else ""),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -201,6 +202,58 @@ def test_evaluate_several_outputs_side_by_side(audio_pair, tmp_path: Path) -> No
     )
     assert broken.exit_code == 2
     assert broken.stderr == f"audiost: error: {missing}: no such file\n"
+
+
+def test_evaluate_draws_the_outputs_side_by_side(
+    audio_pair, tmp_path: Path, monkeypatch
+) -> None:
+    """``--picture``: content, style and each output measured, on one colour scale, titled with its gains; an unmeasurable output is left out, and the picture never replaces an input."""
+    from audiost import report
+
+    content, style, output = audio_pair
+    drawn = []
+    real_save = report._save
+    monkeypatch.setattr(
+        report,
+        "_save",
+        lambda pyplot, figure, path: (
+            drawn.append(figure) or real_save(pyplot, figure, path)
+        ),
+    )
+    picture = tmp_path / "compare.png"
+    runner = CliRunner()
+    args = ["evaluate", str(content), str(style), str(output), str(content)]
+    result = runner.invoke(
+        main,
+        [*args, str(tmp_path / "missing.wav"), "--picture", str(picture), "--json"],
+    )
+    assert result.exit_code == 1 and f"picture: {picture}" in result.stderr
+    assert len(result.stdout.splitlines()) == 2  # stdout stays JSON
+    (figure,) = drawn
+    panels = [axis for axis in figure.axes if axis.images]
+    titles = [axis.get_title() for axis in panels]
+    assert [title.split("\n")[0] for title in titles[:2]] == ["content", "style"]
+    gain = evaluate(content, style, output).measures["style_gain"]
+    assert titles[2].startswith(f"[1] style gain {gain:.2f}, content kept ")
+    assert titles[3].startswith("[2] style gain 0.00, content kept 1.00")
+    arrays = [np.asarray(axis.images[0].get_array()) for axis in panels]
+    np.testing.assert_allclose(
+        arrays[3], arrays[0], atol=1e-3
+    )  # the content as its own output
+    assert (
+        np.abs(arrays[2] - arrays[0]).mean() > 3
+    )  # dB: the styled output is not the content
+    with Image.open(picture) as image:
+        assert (
+            image.width > 2000
+            and len(image.convert("RGB").getcolors(1 << 20) or []) > 200
+        )
+    wrong = runner.invoke(main, [*args, "--picture", str(tmp_path / "c.jpg")])
+    assert wrong.exit_code == 2 and "unsupported output format '.jpg'" in wrong.stderr
+    cat = tmp_path / "cat.png"
+    shutil.copy(corpus_file(CAT), cat)
+    kept = runner.invoke(main, ["evaluate", *[str(cat)] * 3, "--picture", str(cat)])
+    assert kept.exit_code == 2 and "one of the inputs" in kept.stderr
 
 
 def test_evaluate_warns_when_the_arguments_look_swapped(audio_pair) -> None:

@@ -78,10 +78,20 @@ from .common import (
     default=None,
     help="Audio: CONTENT is speech; also measure how intelligible its words stay (STOI; needs pystoi: pip install 'audiost[speech]').",
 )
+@click.option(
+    "--picture",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also draw CONTENT, STYLE and each OUTPUT side by side (spectrograms on one colour scale, or the pictures), each titled with its style gain and content kept, into this PNG.",
+)
 @some_settings("max_duration", "max_channels", "max_megapixels")
 @report_failures
 def evaluate(
-    content: Path, style: Path, outputs: tuple[Path, ...], as_json: bool, **options: Any
+    content: Path,
+    style: Path,
+    outputs: tuple[Path, ...],
+    as_json: bool,
+    picture: Path | None,
+    **options: Any,
 ) -> None:
     """Measure how far each OUTPUT moved from CONTENT toward STYLE, and what it kept.
 
@@ -94,6 +104,17 @@ def evaluate(
     from ..errors import AudiostError
     from ..evaluate import evaluate as measure
 
+    if picture is not None:
+        from ..outputs import check_output_path
+        from ..report import require_matplotlib
+
+        require_matplotlib()  # before the measures, not after them
+        check_output_path(
+            picture,
+            inputs=[content, style, *outputs],
+            overwrite=True,
+            suffixes=[".png"],
+        )
     results, failures = [], []
     for output in outputs:
         try:
@@ -115,8 +136,33 @@ def evaluate(
             click.echo(json.dumps({**document, **result.to_dict()}))
     else:
         _print_table(results)
+    if picture is not None:
+        _draw(picture, content, style, results, given(options))
     if failures:
         sys.exit(EXIT_SOME_FAILED)
+
+
+def _draw(
+    picture: Path,
+    content: Path,
+    style: Path,
+    results: list[tuple[Path, Any]],
+    options: dict[str, Any],
+) -> None:
+    """The outputs measured, side by side with their content and style, in the excerpts and limits they were measured in."""
+    from ..report import write_comparison
+
+    limits = ("max_duration", "max_channels", "max_megapixels")
+    write_comparison(
+        picture,
+        content,
+        style,
+        results,
+        excerpt=(options.get("start", 0.0), options.get("duration")),
+        style_excerpt=(options.get("style_start", 0.0), options.get("style_duration")),
+        **{name: options[name] for name in limits if name in options},
+    )
+    say(f"picture: {picture}")
 
 
 def _print_table(results: list[tuple[Path, Any]]) -> None:
