@@ -147,6 +147,8 @@ def write_comparison(
     output's title is its number, its style gain and content kept (from
     its :class:`~audiost.evaluate.Evaluation`) and its name.
     """
+    if not outputs:
+        raise ValueError("write_comparison needs at least one output")
     pyplot = _pyplot()
     titled = [
         (f"[{number}] {_gain_and_kept(evaluation)}", output)
