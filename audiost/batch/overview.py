@@ -171,7 +171,7 @@ img {{ max-width: 320px; max-height: 110px; }}
 audio {{ width: 220px; }}
 </style></head><body>
 <h1>{title}</h1>
-<p>{len(rows)} pairs: {counts["done"]} done, {counts["failed"]} failed, {counts["skipped"]} skipped.
+<p>{len(rows)} pair{"s" * (len(rows) != 1)}: {counts["done"]} done, {counts["failed"]} failed, {counts["skipped"]} skipped.
 Click a column to sort by it. Each measure is explained in the pair's report record (<code>measures_meaning</code>);
 every measure is in <a href="{MEASURES_NAME}">{MEASURES_NAME}</a>.</p>
 <table><thead><tr>{head}</tr></thead>
