@@ -197,7 +197,7 @@ def _spectrograms(
 
     The files are read within the run's ``limits`` (``load_audio``'s).
     """
-    from .media.audio_io import load_audio
+    from .media.audio_io import excerpt_name, load_audio
     from .media.mel import mel_frequencies
 
     output = inputs[-1][1]
@@ -221,11 +221,7 @@ def _spectrograms(
         else:  # another output of the pair, compared (write_comparison)
             db, seconds = _mel_panel(*load_audio(path, **limits), sr)
         panels.append(
-            (
-                _panel_title(title, path) + (f" from {start:g} s" if start else ""),
-                db,
-                seconds,
-            )
+            (excerpt_name(_panel_title(title, path), start, duration), db, seconds)
         )
     # One colour scale for all: the loudest bin of any, 80 dB of range.
     top = max(float(db.max()) for _, db, _ in panels)
