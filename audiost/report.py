@@ -25,7 +25,7 @@ import platform
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,6 +44,29 @@ from .outputs import atomic_output
 _DPI = 110
 
 
+class ReportFiles(NamedTuple):
+    """The files of one output's report: its picture, its loss curves and its JSON record."""
+
+    picture: Path
+    losses: Path
+    record: Path
+
+
+def report_files(
+    folder: str | os.PathLike, output: str | os.PathLike, kind: str
+) -> ReportFiles:
+    """Where :func:`write_report` puts the report of ``output`` (``kind`` ``"audio"`` or ``"image"``) in ``folder``.
+
+    The one place the names are made, so a batch's overview finds what its
+    workers wrote.
+    """
+    stem = Path(folder) / Path(output).stem
+    picture = "spectrograms" if kind == "audio" else "contact"
+    return ReportFiles(
+        Path(f"{stem}.{picture}.png"), Path(f"{stem}.losses.png"), Path(f"{stem}.json")
+    )
+
+
 def write_report(
     report_dir: str | os.PathLike,
     content: Source | None,
@@ -53,7 +76,7 @@ def write_report(
     excerpt: tuple[float, float | None] = (0.0, None),
     style_excerpt: tuple[float, float | None] = (0.0, None),
     evaluation: Evaluation | None = None,
-) -> list[Path]:
+) -> ReportFiles:
     """Evaluate ``result`` (an AudioResult or ImageResult with ``output`` set) and write its report files.
 
     ``content`` is None for a texture: the pictures then show the style
@@ -62,8 +85,8 @@ def write_report(
     output was made from; measures and pictures use that part only.
     ``style_excerpt``: the same for the style, the part it imitated.
     ``evaluation``: the result's measures, when the caller has them already.
-    Returns the paths written. Raises AudiostError if matplotlib is missing
-    or the folder cannot be written.
+    Returns the files written (:func:`report_files`). Raises AudiostError
+    if matplotlib is missing or the folder cannot be written.
     """
     pyplot = _pyplot()
     if result.output is None:
@@ -75,8 +98,8 @@ def write_report(
         raise AudiostError(
             f"cannot create the report folder: {exc.strerror or exc}", folder
         ) from None
-    stem = Path(result.output).stem
     audio = hasattr(result, "sr")
+    files = report_files(folder, result.output, "audio" if audio else "image")
     if evaluation is None:
         of_style = {"style_start": style_excerpt[0], "style_duration": style_excerpt[1]}
         evaluation = (
@@ -105,25 +128,15 @@ def write_report(
         picture = _spectrograms(
             pyplot, panels, {"content": excerpt, "style": style_excerpt}, limits
         )
-        picture_path = folder / f"{stem}.spectrograms.png"
     else:
         max_pixels = int(result.config.max_megapixels * 1e6)
         picture = _contact_sheet(pyplot, panels, max_pixels)
-        picture_path = folder / f"{stem}.contact.png"
-    written = [
-        _save(pyplot, picture, picture_path),
-        _save(pyplot, _loss_curves(pyplot, result), folder / f"{stem}.losses.png"),
-        _write_json(
-            folder / f"{stem}.json",
-            content,
-            style,
-            result,
-            evaluation,
-            excerpt,
-            style_excerpt,
-        ),
-    ]
-    return written
+    _save(pyplot, picture, files.picture)
+    _save(pyplot, _loss_curves(pyplot, result), files.losses)
+    _write_json(
+        files.record, content, style, result, evaluation, excerpt, style_excerpt
+    )
+    return files
 
 
 def write_comparison(
@@ -364,7 +377,7 @@ def _write_json(
     evaluation: Evaluation,
     excerpt: tuple[float, float | None],
     style_excerpt: tuple[float, float | None],
-) -> Path:
+) -> None:
     import torch
 
     from . import __version__
@@ -401,4 +414,3 @@ def _write_json(
     }
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    return path

@@ -283,6 +283,46 @@ def test_the_overview_names_each_pair_plainly_and_safely(tmp_path: Path) -> None
     assert rows[1]["error"] == "take.wav: is digital silence"
 
 
+def test_the_overview_finds_each_pairs_report_where_it_was_written(
+    tmp_path: Path,
+) -> None:
+    """A line's own report (another run's --report folder) wins; a line naming none, or one moved away, is looked for under this report folder."""
+    from audiost.batch.overview import write_overview
+    from audiost.report import report_files
+
+    out, report, earlier = tmp_path / "out", tmp_path / "report", tmp_path / "earlier"
+
+    def written(folder: Path, output: Path, kind: str, gain: float) -> Path:
+        files = report_files(folder, output, kind)
+        folder.mkdir(parents=True, exist_ok=True)
+        files.picture.write_bytes(b"png")
+        record = {"kind": kind, "measures": {"style_gain": gain}}
+        files.record.write_text(json.dumps(record))
+        return files.record
+
+    outputs = [out / "a_x_s.wav", out / "sub" / "b_x_s.png", out / "c_x_s.wav"]
+    lines = [
+        # Reported into another folder by an earlier run.
+        record("a.wav", "s.wav", "done", output=outputs[0],
+               report=str(written(earlier, outputs[0], "audio", 0.9))),
+        # A line from before lines named their report.
+        record("b.png", "s.png", "done", output=outputs[1]),
+        # Its report folder was moved here since.
+        record("c.wav", "s.wav", "done", output=outputs[2],
+               report=str(tmp_path / "gone" / "c_x_s.json")),
+    ]  # fmt: skip
+    written(report / "sub", outputs[1], "image", 0.5)
+    written(report, outputs[2], "audio", 0.7)
+    written(report, outputs[0], "audio", 0.1)  # not the line's report
+    index, table = write_overview(report, out, lines)
+    rows = list(csv.DictReader(table.open()))
+    assert [float(row["style_gain"]) for row in rows] == [0.9, 0.5, 0.7]
+    page = index.read_text()
+    for picture in ("../earlier/a_x_s.spectrograms.png", "sub/b_x_s.contact.png",
+                    "c_x_s.spectrograms.png"):  # fmt: skip
+        assert f'<img src="{picture}"' in page
+
+
 def test_a_folder_from_an_earlier_version_is_not_resumed_as_if_it_were_this_ones(
     tmp_path: Path,
 ) -> None:

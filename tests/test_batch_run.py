@@ -562,7 +562,7 @@ def test_reused_style_targets_give_the_same_result(tmp_path: Path, one_thread) -
 
 @needs_hed
 def test_a_report_has_every_pair_on_one_page(tmp_path: Path) -> None:
-    """``--report``: each pair's report mirrors OUTDIR, and index.html and measures.csv hold every pair (a resume's too) with the reports' measures and working links."""
+    """``--report``: each pair's report mirrors OUTDIR, and index.html and measures.csv hold every pair (a resume's into another folder too) with the reports' measures and working links."""
     pytest.importorskip("matplotlib")
     (clip,) = make_clips(tmp_path / "in" / "sub", 1)
     shutil.copy(
@@ -583,15 +583,17 @@ def test_a_report_has_every_pair_on_one_page(tmp_path: Path) -> None:
     assert (summary.done, summary.failed) == (2, 1)
     assert summary.overview == report / "index.html"
     assert (report / "sub" / f"{clip.stem}_x_tabla.spectrograms.png").is_file()
-    # A resume with nothing left to do (the bad file given up on) still
-    # lists what earlier runs made.
+    # A resume with nothing left to do (the bad file given up on), told to
+    # report elsewhere, still lists what earlier runs made, from where they
+    # wrote it.
     (tmp_path / "in" / "digital_silence_3s_44k.flac").unlink()
+    elsewhere = tmp_path / "elsewhere"
     again = run_batch(
-        [tmp_path / "in"], [style, painting], out, recipe=recipe, report=report
+        [tmp_path / "in"], [style, painting], out, recipe=recipe, report=elsewhere
     )
     assert (again.done, again.skipped, again.failed) == (0, 2, 0)
-    assert again.overview == summary.overview
-    rows = list(csv.DictReader((report / "measures.csv").open()))
+    assert again.overview == elsewhere / "index.html"
+    rows = list(csv.DictReader((elsewhere / "measures.csv").open()))
     assert len(rows) == 3
     for row in rows:
         if row["status"] == "done":
@@ -607,7 +609,7 @@ def test_a_report_has_every_pair_on_one_page(tmp_path: Path) -> None:
                 and row["style_gain"] == ""
             )
     page = _Page()
-    page.feed((report / "index.html").read_text())
+    page.feed((elsewhere / "index.html").read_text())
     assert len(page.rows) == 3 and {len(row) for row in page.rows} == {len(page.head)}
     named = {row[page.head.index("content")]: row for row in page.rows}
     assert set(named) == {
@@ -617,7 +619,9 @@ def test_a_report_has_every_pair_on_one_page(tmp_path: Path) -> None:
     }
     failed = named["digital_silence_3s_44k.flac"]
     assert "is digital silence" in failed[page.head.index("picture")]
-    assert page.links and all((report / unquote(link)).is_file() for link in page.links)
+    assert page.links and all(
+        (elsewhere / unquote(link)).is_file() for link in page.links
+    )
     assert {Path(link).suffix for link in page.links} == {".png", ".wav"}
 
 

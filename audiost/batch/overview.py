@@ -25,6 +25,8 @@ from ..errors import AudiostError
 from ..media.audio_io import excerpt_name
 from ..media.image_io import OUTPUT_FORMATS
 from ..outputs import atomic_output, write_problem
+from ..report import report_files
+from .plan import report_folder
 
 INDEX_NAME = "index.html"
 MEASURES_NAME = "measures.csv"
@@ -39,7 +41,6 @@ SHOWN_MEASURES = (
     "texture_gain",
     "structure_kept",
 )
-_PICTURES = (".spectrograms.png", ".contact.png")
 
 
 def write_overview(
@@ -77,29 +78,41 @@ def write_overview(
 def _row(line: dict[str, Any], report: Path, outdir: Path) -> dict[str, Any]:
     """A manifest line with its report's measures and picture, where the pair has a report."""
     row = {**line, "measures": {}, "picture": None}
-    output = line.get("output")
-    if not output or line["status"] == "failed":
+    if line["status"] == "failed" or not line.get("output"):
         return row
-    try:
-        # The manifest's paths are absolute, as the batch planned them.
-        mirrored = Path(output).relative_to(os.path.abspath(outdir))
-    except ValueError:
-        return row
-    stem = report / mirrored.parent / mirrored.stem
-    try:
-        record = json.loads(Path(f"{stem}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    found = _report_record(line, report, outdir)
+    if found is None:
         return row  # styled by a run without --report, or its report failed
+    path, record = found
     row["measures"] = record.get("measures") or {}
-    row["picture"] = next(
-        (
-            Path(f"{stem}{suffix}")
-            for suffix in _PICTURES
-            if Path(f"{stem}{suffix}").is_file()
-        ),
-        None,
-    )
+    kind = record.get("kind", "audio")
+    picture = report_files(path.parent, line["output"], kind).picture
+    row["picture"] = picture if picture.is_file() else None
     return row
+
+
+def _report_record(
+    line: dict[str, Any], report: Path, outdir: Path
+) -> tuple[Path, dict[str, Any]] | None:
+    """The pair's report record and its path: where the line says its run wrote it, else where ``report`` would hold it.
+
+    The second place finds reports of lines written before lines named
+    their report, and of a report folder moved since.
+    """
+    places = [Path(line["report"])] if line.get("report") else []
+    try:
+        folder = report_folder(report, outdir, line["output"])
+    except ValueError:
+        pass  # an output outside OUTDIR, from a hand-edited manifest
+    else:
+        # The record's name is the same for either kind.
+        places.append(report_files(folder, line["output"], "audio").record)
+    for path in places:
+        try:
+            return path, json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _measure_names(rows: Iterable[dict[str, Any]]) -> list[str]:

@@ -193,6 +193,17 @@ def plan_from_csv(
     return _place(pairs, unplanned, outdir, template)
 
 
+def report_folder(
+    report: str | os.PathLike, outdir: str | os.PathLike, output: str | os.PathLike
+) -> str:
+    """The absolute folder of ``output``'s report under ``report``: its folder in ``outdir``, mirrored.
+
+    Raises ValueError for an output outside ``outdir``.
+    """
+    mirrored = Path(os.path.abspath(output)).relative_to(os.path.abspath(outdir))
+    return os.path.abspath(Path(report) / mirrored.parent)
+
+
 def check_template(template: str) -> None:
     """Reject unknown fields and paths that could leave OUTDIR, before anything runs."""
     try:

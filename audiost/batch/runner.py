@@ -22,7 +22,14 @@ from ..config import TEXTURE_SETTINGS
 from ..errors import AudiostError
 from ..outputs import is_partial
 from .manifest import MANIFEST_NAME, Manifest, record
-from .plan import DEFAULT_TEMPLATE, Plan, find_sources, plan_from_csv, plan_pairs
+from .plan import (
+    DEFAULT_TEMPLATE,
+    Plan,
+    find_sources,
+    plan_from_csv,
+    plan_pairs,
+    report_folder,
+)
 from .recipe import Recipe, resolve_recipe, save_recipe
 from .worker import Task
 
@@ -278,11 +285,7 @@ def _resume(
             )
             _note(line, manifest, summary)
             continue
-        folder = (
-            None
-            if report is None
-            else _abs(report / pair.output.relative_to(outdir).parent)
-        )
+        folder = None if report is None else report_folder(report, outdir, output)
         tasks.append(
             Task(
                 content,

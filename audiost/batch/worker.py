@@ -105,8 +105,10 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
             )
         return _failed(task, f"unexpected {type(exc).__name__}: {exc}", started, config)
     notes = [str(w.message) for w in caught] + result.warnings
+    written: dict[str, str] = {}
     if task.report is not None:
-        notes += _report(task, result)
+        problem, written = _report(task, result)
+        notes += problem
     return record(
         task.content,
         task.style,
@@ -119,16 +121,21 @@ def run_task(task: Task, audio: AudioConfig, image: ImageConfig) -> dict[str, An
         warnings=notes,
         worker=os.getpid(),
         threads=_threads(),
+        **written,
         **_part_record(task),
     )
 
 
-def _report(task: Task, result: Any) -> list[str]:
-    """Write the pair's report; a report that fails is a warning, the output itself is done."""
+def _report(task: Task, result: Any) -> tuple[list[str], dict[str, str]]:
+    """Write the pair's report: the warning of a report that failed (the output itself is done), or the line's ``report``.
+
+    The line names the report's JSON record, so a batch's overview finds it
+    whichever ``--report`` folder the run wrote to.
+    """
     from ..report import write_report
 
     try:
-        write_report(
+        files = write_report(
             task.report,
             task.content,
             task.style,
@@ -136,8 +143,8 @@ def _report(task: Task, result: Any) -> list[str]:
             style_excerpt=(task.style_start, task.style_duration),
         )
     except (AudiostError, OSError, ValueError) as exc:
-        return [f"report not written: {exc}"]
-    return []
+        return [f"report not written: {exc}"], {}
+    return [], {"report": os.fspath(files.record)}
 
 
 def worker_device(requested: str, index: int, cuda_count: int) -> str:
