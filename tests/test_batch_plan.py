@@ -248,6 +248,25 @@ def test_a_style_part_is_saved_only_when_chosen_and_guards_the_folder(
         )
 
 
+def test_a_net_given_on_the_command_line_is_said_to_reach_the_audio_pairs(
+    tmp_path: Path,
+) -> None:
+    """``--net vgg16``, meant for a batch's pictures, also puts a VGG on every clip's spectrogram (40 times slower): said before the work, and not for pictures alone."""
+    clip = corpus_file("speech_pocketsphinx_forever_16k_mono.flac")
+    cat = corpus_file("photo_chelsea_cat_451x300.png")
+    tabla = corpus_file("music_sonicpi_tabla_loop_44k_stereo.flac")
+    # Each pair fails at once on these weights: the notice is the point.
+    vgg = ("--net", "vgg16", "--weights", BAD / "weights_not_a_state_dict.pth")
+    mixed = invoke(
+        "batch", clip, cat, "-s", tabla, "-s", cat, "-o", tmp_path / "a", *vgg
+    )
+    assert mixed.exit_code == 1
+    assert "--net vgg16 styles the 1 audio pair too" in mixed.stderr
+    assert "recipe's [image] table" in mixed.stderr
+    pictures = invoke("batch", cat, "-s", cat, "-o", tmp_path / "b", *vgg)
+    assert pictures.exit_code == 1 and "audio pair" not in pictures.stderr
+
+
 def test_a_style_part_with_no_audio_style_is_refused(tmp_path: Path) -> None:
     """A part of a picture style would change nothing and still be kept in recipe.toml as if it had."""
     cat = corpus_file("photo_chelsea_cat_451x300.png")

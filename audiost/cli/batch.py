@@ -165,7 +165,15 @@ def batch(
             overwrite,
         )
         return
-    listener = _Progress(quiet, jobs if executor == "local" else None, resolved.image)
+    listener = _Progress(
+        quiet,
+        jobs if executor == "local" else None,
+        resolved.image,
+        # --net reaches audio too; said once the plan shows audio pairs.
+        audio_net=given(settings).get("net")
+        if resolved.audio.net != "spectral-conv"
+        else None,
+    )
     try:
         summary = run_batch(
             inputs,
@@ -209,8 +217,15 @@ def _list_plan(plan: Plan, overwrite: bool) -> None:
 class _Progress:
     """One bar over the pairs to do, filled by each pair's expected cost, and one compact line per finished pair."""
 
-    def __init__(self, quiet: bool, jobs: int | None, image: ImageConfig):
+    def __init__(
+        self,
+        quiet: bool,
+        jobs: int | None,
+        image: ImageConfig,
+        audio_net: str | None = None,
+    ):
         self.quiet, self.jobs, self.image = quiet, jobs, image
+        self.audio_net = audio_net
         self.bar: tqdm | None = None
         self.todo = 0
         self.finished_count = 0
@@ -226,6 +241,16 @@ class _Progress:
         say(
             f"batch: {self.todo} pair{'s' * (self.todo != 1)} to style on {workers}{already}{unplannable}"
         )
+        audio = sum(task.kind == "audio" for task in todo)
+        if self.audio_net and audio:
+            # A VGG is a picture network; given for a batch's pictures, it
+            # also makes each clip far slower (a 5 s clip, balanced, on 2
+            # cores: 325 s against 8 s), which nothing else would say.
+            say(
+                f"batch: --net {self.audio_net} styles the {audio} audio pair{'s' * (audio != 1)} too, "
+                "with a VGG on the spectrogram, far slower than spectral-conv (40 times on a CPU); "
+                "to give pictures alone a net, set it in a recipe's [image] table (docs/batch.md)"
+            )
         if not self.quiet and todo:
             # Filled by cost, not by pairs: a folder's clips differ in length
             # (audiost.batch.costs), so the count goes beside the bar.
