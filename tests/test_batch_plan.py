@@ -274,7 +274,7 @@ def test_a_style_part_with_no_audio_style_is_refused(tmp_path: Path) -> None:
     result = invoke("batch", cat, "-s", cat, "-o", out, "--style-start", "5")
     assert result.exit_code == 2
     assert "this batch has no audio pairs: leave it out" in result.stderr
-    assert not (out / "recipe.toml").exists()
+    assert not out.exists()
 
 
 def test_the_overview_names_each_pair_plainly_and_safely(tmp_path: Path) -> None:

@@ -526,6 +526,8 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
         result = runner.invoke(main, args)
         assert result.exit_code == 2 and message in result.output, (args, result.output)
         assert len(result.output.strip().splitlines()) == 1
+    # A refused batch leaves no OUTDIR behind (a mistyped input made one).
+    assert not any((tmp_path / f"o{n}").exists() for n in range(1, 5))
     held = tmp_path / "held"
     held.mkdir()
     with open(held / ".audiost-batch.lock", "a") as lock:

@@ -177,19 +177,19 @@ def run_batch(
         raise AudiostError(
             f"the recipe sets {', '.join(looped)}, which is for textures; a batch makes transfers: remove it from the recipe"
         )
+    # Planned before OUTDIR is made (planning only reads), so a batch refused
+    # for a mistyped input or template leaves no folder behind.
+    plan = plan_batch(inputs, styles, outdir, pairs=pairs, template=recipe.template)
+    if recipe.has_style_part and not any(pair.kind == "audio" for pair in plan.pairs):
+        # A setting that changes nothing would be kept in recipe.toml as if it had.
+        raise AudiostError(
+            "a style part (--style-start, --style-duration) is a part of an audio style; "
+            "this batch has no audio pairs: leave it out"
+        )
     out = _make_outdir(Path(outdir))
     summary = BatchSummary(outdir=out)
     with _locked(out):
         summary.removed_partials = _remove_partials(out)
-        plan = plan_batch(inputs, styles, out, pairs=pairs, template=recipe.template)
-        if recipe.has_style_part and not any(
-            pair.kind == "audio" for pair in plan.pairs
-        ):
-            # A setting that changes nothing would be kept in recipe.toml as if it had.
-            raise AudiostError(
-                "a style part (--style-start, --style-duration) is a part of an audio style; "
-                "this batch has no audio pairs: leave it out"
-            )
         save_recipe(recipe, out, overwrite=overwrite)
         manifest = Manifest(out)
         tasks = _resume(
