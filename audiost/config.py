@@ -92,7 +92,9 @@ class AudioConfig(_Settings):
     features, pooled over frequency (the spectral network's log bands, a
     VGG's max-pooling) and without each bin's mean, cannot hold; times
     ``band_envelope_weight``, when each third octave's level rises and
-    falls, which keeps words intelligible; and,
+    falls, which keeps words intelligible; times ``pitch_weight``, which
+    notes sound in each moment (its pitch classes), which keeps a tune;
+    and,
     times ``temporal_envelope_weight``, its loudness over time: off by
     default, as the features already carry the content's timing and the
     envelope kept the style's dark moments out),
@@ -121,6 +123,7 @@ class AudioConfig(_Settings):
     style_loss: str = "gram"
     content_level_weight: float = 2.0
     band_envelope_weight: float = 0.5
+    pitch_weight: float = 0.5
     temporal_envelope_weight: float = 0.0
     spectral_envelope_weight: float = 0.01
     level_distribution_weight: float = 3.0
@@ -193,6 +196,7 @@ class AudioConfig(_Settings):
             self.style_weight,
             self.content_level_weight,
             self.band_envelope_weight,
+            self.pitch_weight,
             self.temporal_envelope_weight,
             self.spectral_envelope_weight,
             self.level_distribution_weight,

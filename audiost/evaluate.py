@@ -63,6 +63,7 @@ class Evaluation:
 DESCRIPTIONS = {
     "style_gain": "share of the content's distance to the style closed by the output (0 = content, 1 = style)",
     "content_kept": "content structure kept (audio: onset-envelope correlation; images: 1 - relative feature distance)",
+    "pitch_kept": "audio: the content's notes kept, each moment's pitch-class correlation weighed by how tonal the content is there (1 = the same notes, about 0 = unrelated; for tunes and singing, not for noise)",
     "style_distance_content": "distance of the content to the style's statistics",
     "style_distance_output": "distance of the output to the style's statistics",
     "content_distance_output": "distance of the output's deep features to the content's (images)",

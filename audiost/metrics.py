@@ -1,8 +1,8 @@
 """Objective measures of an audio transfer, on waveforms.
 
 They answer three questions about an output: did it move toward the style
-(log-mel statistics), did it keep the content (onset envelope correlation),
-and did it add a broadband noise floor that neither input has (the classic
+(log-mel statistics), did it keep the content (onset envelope correlation,
+and for a tune its notes: pitch-class correlation), and did it add a broadband noise floor that neither input has (the classic
 failure of noise-initialised, random-phase reconstructions). And one the
 statistics are blind to: does it pulse and tremble as the style does (its
 modulation spectrum). For a texture,
@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .media.mel import mel_power, onset_strength, power_to_db, stft_power
+from .media.mel import (
+    mel_power,
+    onset_strength,
+    pitch_class_matrix,
+    power_to_db,
+    stft_power,
+)
 
 _N_MELS = 64
 #: Frame hop (samples at ANALYSIS_RATE, 23 ms) of the frame-by-frame measures.
@@ -113,6 +119,7 @@ def profile_measures(
     measures = {
         "style_gain": relative_gain(before, after),
         "content_kept": _correlation(onsets_o, onsets_c),
+        "pitch_kept": pitch_kept(content, output, sr),
         "style_distance_content": before,
         "style_distance_output": after,
         "style_onsets_content": _correlation(onsets_c, style.onsets),
@@ -205,6 +212,42 @@ def _mel_power(y: np.ndarray, sr: int, hop: int = _HOP) -> np.ndarray:
 def onset_correlation(a: np.ndarray, b: np.ndarray, sr: int) -> float:
     """Pearson correlation of the onset-strength envelopes of two signals (1 = same rhythm and articulation)."""
     return _correlation(onset_strength(_mono(a), sr), onset_strength(_mono(b), sr))
+
+
+#: The pitch-class analysis: FFT size (5.4 Hz bins at :data:`ANALYSIS_RATE`,
+#: narrower than a semitone from 100 Hz up) and the band whose bins are
+#: folded into the twelve pitch classes: a melody's notes and their first
+#: harmonics, from G2 to about C7.
+_PITCH_FFT = 4096
+_PITCH_BAND_HZ = (100.0, 2100.0)
+
+
+def pitch_classes(y: np.ndarray, sr: int) -> np.ndarray:
+    """``(12, frames)`` power in each pitch class (C, C#, ..., B) of a mono signal, frame by frame.
+
+    By hand (:func:`~audiost.media.mel.pitch_class_matrix`): librosa's
+    chroma would import librosa (seconds) for one matrix product.
+    """
+    power = stft_power(y, _PITCH_FFT, _HOP)
+    return pitch_class_matrix(power.shape[0], sr, *_PITCH_BAND_HZ) @ power
+
+
+def pitch_kept(content: np.ndarray, output: np.ndarray, sr: int) -> float:
+    """How much of the content's notes the output keeps: each frame's pitch-class correlation, averaged (1 = the same notes, about 0 = unrelated).
+
+    A frame counts by how tonal and loud the content is there (the spread
+    of its pitch classes), so a tune's notes weigh and its pauses, noise
+    and unpitched hits do not. The onsets (``content_kept``) keep a
+    melody's rhythm; this says whether its notes survived.
+    """
+    a, b = pitch_classes(_mono(content), sr), pitch_classes(_mono(output), sr)
+    n = min(a.shape[1], b.shape[1])
+    a, b = a[:, :n] - a[:, :n].mean(axis=0), b[:, :n] - b[:, :n].mean(axis=0)
+    spread_a, spread_b = np.linalg.norm(a, axis=0), np.linalg.norm(b, axis=0)
+    if n == 0 or spread_a.sum() == 0:
+        return 0.0
+    correlation = (a * b).sum(axis=0) / np.maximum(spread_a * spread_b, 1e-30)
+    return float((correlation * spread_a).sum() / spread_a.sum())
 
 
 def _correlation(env_a: np.ndarray, env_b: np.ndarray) -> float:

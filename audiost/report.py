@@ -157,8 +157,9 @@ def write_comparison(
     by ear and by eye more than by numbers: audio outputs are log-mel
     spectrograms on one colour scale (``excerpt`` and ``style_excerpt``
     as in :func:`write_report`), pictures are shown as they are. Each
-    output's title is its number, its style gain and content kept (from
-    its :class:`~audiost.evaluate.Evaluation`) and its name.
+    output's title is its number, its style gain, content kept and (audio)
+    pitch kept (from its :class:`~audiost.evaluate.Evaluation`) and its
+    name.
     """
     if not outputs:
         raise ValueError("write_comparison needs at least one output")
@@ -179,7 +180,10 @@ def write_comparison(
 
 def _gain_and_kept(evaluation: Evaluation) -> str:
     measures = evaluation.measures
-    return f"style gain {measures['style_gain']:.2f}, content kept {measures['content_kept']:.2f}"
+    title = f"style gain {measures['style_gain']:.2f}, content kept {measures['content_kept']:.2f}"
+    if measures.get("pitch_kept") is not None:  # audio
+        title += f", pitch kept {measures['pitch_kept']:.2f}"
+    return title
 
 
 def require_matplotlib() -> None:

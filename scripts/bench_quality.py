@@ -15,8 +15,9 @@ this process:
 
 Measures are ``audiost evaluate``'s (:func:`audiost.metrics.profile_measures`,
 at 22.05 kHz): style_gain (0 = the content's log-mel statistics, 1 = the
-style's), content_kept (onset correlation with the content),
-modulation_gain (the same share for the modulation spectrum: how the
+style's), content_kept (onset correlation with the content), pitch_kept
+(the content's notes kept: pitch-class correlation; its summary is over
+the contents that are music), modulation_gain (the same share for the modulation spectrum: how the
 style pulses and trembles, which the statistics average away), the noise
 floor against the style's (hiss raises it; the issue's bar) and against the
 louder of the two inputs' floors (a floor neither input has, which is
@@ -31,7 +32,7 @@ each preset) is written for every pair, to look at the texture arriving.
 
 Usage::
 
-    PYTHONPATH=. python3 scripts/bench_quality.py [--seconds 4] [--presets fast,balanced,best]
+    PYTHONPATH=. python3 scripts/bench_quality.py [--seconds 4] [--presets fast,balanced,best,balanced:pitch_weight=0]
         [--skip-baseline] [--dial] [--pictures docs/quality] [--pairs 0,3,7] [--json out.json]
 """
 
@@ -165,12 +166,25 @@ def run_pair(
         elif method == "texture":
             runs[method] = texture
         else:
-            runs[method] = lambda preset=method: transfer(preset)
+            preset, settings = preset_and_settings(method)
+            runs[method] = lambda preset=preset, settings=settings: transfer(
+                preset, **settings
+            )
     for strength in strengths:
         runs[f"strength {strength:g}"] = lambda s=strength: transfer(
             "balanced", **strength_weights(s)
         )
     return measured_runs(runs, content, style, speech)
+
+
+def preset_and_settings(method: str) -> tuple[str, dict[str, float]]:
+    """``"balanced"`` or ``"balanced:pitch_weight=0,style_weight=8"``: a preset, with settings changed (a term off, to compare in one run)."""
+    preset, _, changed = method.partition(":")
+    settings = {}
+    for item in filter(None, changed.split(",")):
+        name, _, value = item.partition("=")
+        settings[name.strip()] = float(value)
+    return preset, settings
 
 
 def baseline(
@@ -222,6 +236,7 @@ def pair_rows(label: str, results: dict[str, dict[str, Any]]) -> list[list[str]]
                 f"{r['time']:.1f}",
                 f"{r['style_gain']:.2f}",
                 f"{r['content_kept']:.2f}",
+                shown(r.get("pitch_kept")),
                 shown(r.get("modulation_gain")),
                 flagged(floor_over_style(r)),
                 flagged(r["noise_floor_added_db"]),
@@ -233,11 +248,19 @@ def pair_rows(label: str, results: dict[str, dict[str, Any]]) -> list[list[str]]
 
 
 def summary_rows(
-    everything: list[dict[str, dict[str, Any]]], methods: Sequence[str]
+    everything: list[dict[str, dict[str, Any]]],
+    methods: Sequence[str],
+    tunes: Sequence[bool],
 ) -> list[list[str]]:
+    """One row per method; ``tunes``: which pairs' contents are music, whose notes ``pitch_kept`` is about."""
     rows = []
     for name in methods:
         results = [pair[name] for pair in everything if name in pair]
+        notes = [
+            pair[name]["pitch_kept"]
+            for pair, tune in zip(everything, tunes, strict=True)
+            if tune and name in pair
+        ]
         gains = [r["style_gain"] for r in results]
         kept = [r["content_kept"] for r in results]
         hissy = sum(floor_over_style(r) > HISS_DB for r in results)
@@ -252,6 +275,7 @@ def summary_rows(
                 f"{min(gains):.2f}",
                 f"{statistics.median(kept):.2f}",
                 f"{min(kept):.2f}",
+                shown(statistics.median(notes) if notes else None),
                 shown(statistics.median(pulses) if pulses else None),
                 str(hissy),
                 str(new_floor),
@@ -332,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     strengths = STRENGTHS if args.dial else ()
     print("## Audio quality: audiost against Ulyanov & Lebedev (2016)\n")
     print("\n".join(machine_lines(args.device, 1)[:-1]) + "\n")
-    everything, rows, record = [], [], {}
+    everything, rows, record, tunes = [], [], {}, []
     for index in indices:
         content_name, style_name = PAIRS[index]
         content = excerpt(corpus / content_name, args.seconds)
@@ -347,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             speech=content_name.startswith("speech_"),
         )
         everything.append(results)
+        tunes.append(content_name.startswith("music_"))
         rows += pair_rows(label, results)
         record[label] = {
             name: {k: v for k, v in r.items() if k != "audio"}
@@ -370,13 +395,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "min",
                 "content_kept, median",
                 "min",
+                "pitch_kept, music contents, median",
                 "modulation_gain, median",
                 "pairs with hiss (vs style)",
                 "(vs both inputs)",
                 "STOI, speech contents, median",
                 "min",
             ],
-            summary_rows(everything, names),
+            summary_rows(everything, names, tunes),
         )
     )
     print(
@@ -390,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "time (s)",
                 "style_gain",
                 "content_kept",
+                "pitch_kept",
                 "modulation_gain",
                 "noise floor vs style",
                 "vs both inputs",

@@ -112,6 +112,7 @@ AUDIO = {
     "--gl-iters": small_or_bad_int("0", "1", "2"),
     "--wave-iters": small_or_bad_int("0", "1", "2"),
     "--band-envelope-weight": FLOAT_TEXT | JUNK,
+    "--pitch-weight": FLOAT_TEXT | JUNK,
     "--temporal-envelope-weight": FLOAT_TEXT | JUNK,
     "--spectral-envelope-weight": FLOAT_TEXT | JUNK,
     "--level-distribution-weight": FLOAT_TEXT | JUNK,

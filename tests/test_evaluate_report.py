@@ -18,9 +18,10 @@ from audiost import audio_preset, transfer_audio, transfer_image
 from audiost.cli import main
 from audiost.errors import AudiostError
 from audiost.evaluate import evaluate, evaluate_image, evaluate_texture
+from audiost.media.audio_io import resample
 from audiost.metrics import audio_measures
 
-from .conftest import HED, corpus_file, needs_hed
+from .conftest import HED, clip, corpus_file, needs_hed
 
 CAT = "photo_chelsea_cat_451x300.png"
 PAINTING = "painting_hokusai_poppies_655x449.png"
@@ -51,12 +52,40 @@ def test_audio_measures_at_their_ends_and_between(audio_pair) -> None:
     as_style = evaluate(content, style, style).measures
     assert as_style["style_gain"] == pytest.approx(1.0, abs=1e-6)
     real = evaluate(content, style, output).measures
-    # Measured 0.096: 30 iterations of `fast` on speech and a tabla loop, the
-    # pair where band gains close the least of the log-mel distance.
-    assert 0.05 < real["style_gain"] < 0.9, real
+    # Measured 0.90 (0.897 before the pitch term of session 31; the comment
+    # said 0.096 and the bound 0.9 sat on the value): 30 iterations of
+    # `fast` on speech and a tabla loop moved well toward the style, short
+    # of being it.
+    assert 0.05 < real["style_gain"] < 0.97, real
     assert real["content_kept"] > 0.5, real
     assert 0 < real["spectral_convergence"] < 1, real  # read back from the file's tag
     assert real["noise_floor_db_output"] < -50
+
+
+def test_pitch_kept_hears_a_tunes_notes_in_any_octave() -> None:
+    """The folk tune against itself an octave up keeps its notes, a semitone up or a frog pond does not; a hiss over it changes little."""
+    import librosa
+
+    from audiost.metrics import ANALYSIS_RATE, pitch_kept
+
+    def tune(name: str) -> np.ndarray:
+        wave, rate = clip(name, 4.0, 0.5)
+        return resample(wave, rate, ANALYSIS_RATE).mean(axis=0)
+
+    folk = tune("music_wesnoth_traveling_minstrels_folk_44k_stereo.flac")
+    frogs = tune("sfx_frogs_pond_thunderstorm_44k_stereo.ogg")
+
+    def shifted(steps: int) -> float:
+        moved = librosa.effects.pitch_shift(folk, sr=ANALYSIS_RATE, n_steps=steps)
+        return pitch_kept(folk, moved, ANALYSIS_RATE)
+
+    hiss = np.random.default_rng(0).normal(0, 0.3 * folk.std(), folk.size)
+    # Measured: 1.0, 0.96, -0.08, 0.03 and 1.00.
+    assert pitch_kept(folk, folk, ANALYSIS_RATE) == pytest.approx(1.0)
+    assert shifted(12) > 0.9
+    assert abs(shifted(1)) < 0.3
+    assert abs(pitch_kept(folk, frogs, ANALYSIS_RATE)) < 0.2
+    assert pitch_kept(folk, folk + hiss.astype(np.float32), ANALYSIS_RATE) > 0.9
 
 
 def test_texture_measures_keep_the_input_limits(audio_pair, tmp_path: Path) -> None:

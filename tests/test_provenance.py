@@ -12,7 +12,7 @@ from PIL import Image
 
 from audiost.config import settings_table
 from audiost.media.audio_io import read_spectral_convergence
-from audiost.provenance import read_record
+from audiost.provenance import encode_record, read_record
 
 from .conftest import assert_one_line_error, corpus_file, invoke
 
@@ -159,6 +159,30 @@ def test_older_outputs_still_give_their_spectral_convergence(tmp_path) -> None:
         file.comment = "audiost_spectral_convergence=0.250000"
         file.write(np.zeros(800, np.float32))
     assert read_spectral_convergence(path) == 0.25 and read_record(path) is None
+
+
+def test_an_output_from_before_a_setting_says_it_is_not_remade_as_it_was(
+    tmp_path, audio_pair
+) -> None:
+    """An output whose record lacks a setting added since (a term on by default) re-runs with today's default: said, naming the option; given, not said."""
+    made = tmp_path / "made.wav"
+    assert invoke("transfer", *audio_pair, "-o", made, *AUDIO_RUN).exit_code == 0
+    record = read_record(made)
+    del record["settings"]["pitch_weight"]
+    older = tmp_path / "older.wav"
+    with sf.SoundFile(older, "w", 8000, 1) as file:
+        file.comment = encode_record(record)
+        file.write(np.zeros(800, np.float32))
+    rerun = ("transfer", *audio_pair, "--recipe", older, "--duration", "1s", "-q")
+    said = invoke(*rerun, "-o", tmp_path / "a.wav")
+    assert said.exit_code == 0, said.stderr
+    assert "made by an audiost without --pitch-weight; today's default is used" in (
+        said.stderr
+    )
+    given = invoke(*rerun, "-o", tmp_path / "b.wav", "--pitch-weight", "0")
+    assert given.exit_code == 0 and "warning" not in given.stderr
+    current = invoke(*rerun[:4], made, "--duration", "1s", "-q", "-o", tmp_path / "c.wav")  # fmt: skip
+    assert current.exit_code == 0 and "warning" not in current.stderr
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from ..engine import (
     EnvelopeLoss,
     LevelDistributionLoss,
     Objective,
+    PitchClassLoss,
     Term,
     TimeWindows,
 )
@@ -30,6 +31,7 @@ from ..engine.blocks import autocovariances_in_blocks, statistics_in_blocks
 from ..engine.parts import SILENT, Fraction, Parts
 from ..features import VGG, AffineInput, BandedSpectralConv, FeatureNetwork
 from ..features.spectral_conv import F_MIN, log_frequency_matrix
+from ..media.mel import pitch_class_matrix
 from ..media.stft import Stft
 
 # log1p(|S| / floor) reaches about 12 at full scale: this maps it into [0, 1] for VGG.
@@ -58,6 +60,11 @@ ENVELOPE_STYLE_RANGE_DB = 40.0
 #: a tremolo's or a roll's cycle (4 Hz and faster), shorter than the
 #: syllables and beats a transfer takes from its content.
 MODULATION_S = 0.25
+#: The canvas bins folded into pitch classes for the content's notes: a
+#: tune's notes and their harmonics. From 100 Hz: below it a canvas bin
+#: (21.5 Hz at 44.1 kHz) spans several semitones, and so above 4 kHz do
+#: the notes' upper harmonics' own wobbles.
+PITCH_BAND_HZ = (100.0, 4000.0)
 
 #: What each step of a style's analysis costs per second of style, in
 #: seconds for ten minutes of stereo (2-core CPU, ``balanced``): a long
@@ -325,7 +332,8 @@ def build_objective(
 
     ``content_weight`` weighs what is taken from the content (its features,
     its level in every bin and frame, when each band rises and falls
-    (:func:`band_envelope_loss`), and its loudness over time),
+    (:func:`band_envelope_loss`), which notes sound when
+    (:func:`pitch_class_loss`), and its loudness over time),
     ``style_weight`` what is taken from the style (its statistics and its
     average spectrum): at ``style_weight=0`` the result is the content,
     and raising it moves the result steadily toward the style's texture.
@@ -375,6 +383,14 @@ def build_objective(
                 cfg.content_weight * cfg.band_envelope_weight,
             )
         )
+    if cfg.pitch_weight and cfg.content_weight:
+        terms.append(
+            Term(
+                "pitch_classes",
+                pitch_class_loss(content, style.sr),
+                cfg.content_weight * cfg.pitch_weight,
+            )
+        )
     # Off by default: built only when asked for, not once per section for nothing.
     if cfg.temporal_envelope_weight:
         terms.append(
@@ -412,6 +428,12 @@ def band_envelope_loss(
     )
     window = round(ENVELOPE_WINDOW_S * style.sr / Stft.for_rate(style.sr).hop)
     return EnvelopeCorrelationLoss(content, bands, window, sounding)
+
+
+def pitch_class_loss(content: torch.Tensor, sr: int) -> PitchClassLoss:
+    """The content's pitch classes in every frame, as a correlation to keep (:data:`PITCH_BAND_HZ` of the canvas's bins at ``sr``)."""
+    folding = pitch_class_matrix(content.shape[-2], sr, *PITCH_BAND_HZ)
+    return PitchClassLoss(content, torch.from_numpy(folding).to(content.device))
 
 
 def style_terms(cfg: AudioConfig, style: StyleTargets) -> list[Term]:

@@ -35,6 +35,7 @@ MEASURES_NAME = "measures.csv"
 SHOWN_MEASURES = (
     "style_gain",
     "content_kept",
+    "pitch_kept",
     "modulation_gain",
     "noise_floor_added_db",
     "palette_gain",

@@ -213,6 +213,8 @@ def configure(
             data[kind].pop(name, None)
     resolved = resolve_recipe(data, settings=settings, source=recipe)
     config = resolved.audio if kind == "audio" else resolved.image
+    if recipe.suffix.lower() != ".toml":
+        _say_settings_it_lacks(recipe, data[kind], config, settings, command)
     # Only a recipe can set another command's settings: this one has no option for them.
     theirs = TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS
     named = [name for name in theirs if getattr(config, name, None)]
@@ -223,6 +225,34 @@ def configure(
             recipe,
         )
     return config
+
+
+def _say_settings_it_lacks(
+    output: Path,
+    recorded: dict[str, Any],
+    config: Any,
+    settings: dict[str, Any],
+    command: str,
+) -> None:
+    """Warn that an output made before some of today's settings existed is not re-made as it was: those take today's defaults.
+
+    An output's record holds every setting of the audiost that made it; one
+    it lacks (a term added since, on by default) would make another result
+    without a word.
+    """
+    from ..config import TEXTURE_SETTINGS, TRANSFER_SETTINGS, settings_table
+
+    others = TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS
+    given_here = {name for name, value in settings.items() if value is not None}
+    lacking = sorted(
+        settings_table(config).keys() - recorded.keys() - given_here - set(others)
+    )
+    if lacking:
+        options = ", ".join(f"--{name.replace('_', '-')}" for name in lacking)
+        say(
+            f"audiost: warning: {output} was made by an audiost without {options}; "
+            "today's default is used, so the result may differ from it"
+        )
 
 
 def _named(
@@ -486,6 +516,12 @@ _SETTINGS = dict(
             f"  [default: {AudioConfig.band_envelope_weight:g}]",
         ),
         _named(
+            "--pitch-weight",
+            type=click.FloatRange(min=0),
+            help="Audio: also keep the content's notes: each moment's pitch classes (C, C#, ... B) follow the content's, in whatever octave and voice the style gives them; relative to --content-weight; 0 leaves it out."
+            f"  [default: {AudioConfig.pitch_weight:g}]",
+        ),
+        _named(
             "--temporal-envelope-weight",
             type=click.FloatRange(min=0),
             help="Audio: also hold the output to the content's loudness over time, relative to --content-weight."
@@ -666,7 +702,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "seamless", "loudness", "mix", "bit_depth"),
     "Inputs": ("styles", "pairs", "start", "duration", "style_start", "style_duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
-    "Audio": ("content_level_weight", "band_envelope_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "modulation_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
+    "Audio": ("content_level_weight", "band_envelope_weight", "pitch_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "modulation_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
     "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "edge_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
     "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
     "Device": ("device", "seed", "jobs", "executor", "ray_address"),

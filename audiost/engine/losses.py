@@ -537,6 +537,53 @@ class EnvelopeCorrelationLoss(nn.Module):
         )
 
 
+class PitchClassLoss(nn.Module):
+    """Each frame's pitch classes correlated with the target's: the notes of a tune, kept.
+
+    A frame's linear magnitudes are folded into the twelve pitch classes
+    (``folding``, :func:`~audiost.media.mel.pitch_class_matrix`) and
+    compared with the target's by correlation, so only which notes sound
+    counts, not how loud or in which octave, and the style is free to
+    voice them. Its onsets and band envelopes keep a tune's rhythm; the
+    notes went with the style's statistics (a folk tune styled by frogs
+    kept 0.29 of its pitch-class correlation, docs/quality.md). A frame
+    counts by the spread of the target's pitch classes there, so a tune's
+    notes weigh and its pauses, noise and unpitched hits do not.
+
+    Parameters
+    ----------
+    target_canvas : torch.Tensor
+        ``(N, 1, bins, frames)`` log-magnitude canvas, ``log1p(|S| / floor)``.
+    folding : torch.Tensor
+        ``(12, bins)``: each row sums the bins of one pitch class.
+    """
+
+    def __init__(self, target_canvas: torch.Tensor, folding: torch.Tensor):
+        super().__init__()
+        self.register_buffer("folding", folding)
+        with torch.no_grad():
+            classes = self.classes(target_canvas)
+            spread = (classes - classes.mean(dim=1, keepdim=True)).norm(dim=1)
+            # Scale-free from here: the classes' size only sets the epsilon's.
+            self.register_buffer("scale", spread.amax().clamp_min(_EPS))
+            self.register_buffer("target", self.standardised(classes))
+        self.register_buffer("counted", spread / spread.sum().clamp_min(_EPS))
+
+    def classes(self, canvas: torch.Tensor) -> torch.Tensor:
+        """``(N, 12, frames)``: each frame's magnitude in each pitch class."""
+        # As in EnvelopeCorrelationLoss.windows: finite for trial steps.
+        return torch.matmul(self.folding, torch.expm1(canvas[:, 0].clamp(0, 30)))
+
+    def standardised(self, classes: torch.Tensor) -> torch.Tensor:
+        centred = classes - classes.mean(dim=1, keepdim=True)
+        norm = centred.pow(2).sum(dim=1, keepdim=True)
+        return centred / (norm + (1e-6 * self.scale) ** 2).sqrt()
+
+    def forward(self, canvas: torch.Tensor) -> torch.Tensor:
+        correlation = (self.standardised(self.classes(canvas)) * self.target).sum(1)
+        return ((1 - correlation) * self.counted).sum()
+
+
 class LevelDistributionLoss(nn.Module):
     """Each bin's distribution of log-magnitudes over time, matched to the style's.
 

@@ -41,6 +41,26 @@ def stft_power(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     return power
 
 
+def pitch_class_matrix(
+    n_bins: int, sr: int, low_hz: float, high_hz: float
+) -> np.ndarray:
+    """``(12, n_bins)`` float32: folds the bins of a one-sided spectrum (``n_bins`` from 0 Hz to ``sr / 2``) between ``low_hz`` and ``high_hz`` into the twelve pitch classes, C first.
+
+    Each bin counts toward the two classes nearest its frequency (equal
+    temperament, A = 440 Hz), by how near it is, so a note between two
+    bins is not lost and a bin between two notes is shared.
+    """
+    hertz = np.linspace(0, sr / 2, n_bins)
+    inside = np.nonzero((hertz >= low_hz) & (hertz <= high_hz))[0]
+    semitones = 12 * np.log2(hertz[inside] / 440.0) + 9  # 0 = C, 9 = A
+    below = np.floor(semitones).astype(int)
+    share = (semitones - below).astype(np.float32)
+    folding = np.zeros((12, n_bins), dtype=np.float32)
+    np.add.at(folding, (below % 12, inside), 1 - share)
+    np.add.at(folding, ((below + 1) % 12, inside), share)
+    return folding
+
+
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
     """Slaney's mel scale: linear below 1 kHz (3 per 200 Hz), logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
