@@ -2,8 +2,9 @@
 
 They answer three questions about an output: did it move toward the style
 (log-mel statistics), did it keep the content (onset envelope correlation,
-and for a tune its notes: pitch-class correlation), and did it add a broadband noise floor that neither input has (the classic
-failure of noise-initialised, random-phase reconstructions). And one the
+and for a tune its notes: pitch-class correlation), and did it add a
+broadband noise floor that neither input has (the classic failure of
+noise-initialised, random-phase reconstructions). And one the
 statistics are blind to: does it pulse and tremble as the style does (its
 modulation spectrum). For a texture,
 two more: is it new material, or stretches of its source replayed; and
@@ -244,7 +245,7 @@ def pitch_kept(content: np.ndarray, output: np.ndarray, sr: int) -> float:
     n = min(a.shape[1], b.shape[1])
     a, b = a[:, :n] - a[:, :n].mean(axis=0), b[:, :n] - b[:, :n].mean(axis=0)
     spread_a, spread_b = np.linalg.norm(a, axis=0), np.linalg.norm(b, axis=0)
-    if n == 0 or spread_a.sum() == 0:
+    if spread_a.sum() == 0:  # no frames, or no notes: nothing to keep
         return 0.0
     correlation = (a * b).sum(axis=0) / np.maximum(spread_a * spread_b, 1e-30)
     return float((correlation * spread_a).sum() / spread_a.sum())

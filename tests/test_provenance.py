@@ -176,7 +176,7 @@ def test_an_output_from_before_a_setting_says_it_is_not_remade_as_it_was(
     rerun = ("transfer", *audio_pair, "--recipe", older, "--duration", "1s", "-q")
     said = invoke(*rerun, "-o", tmp_path / "a.wav")
     assert said.exit_code == 0, said.stderr
-    assert "made by an audiost without --pitch-weight; today's default is used" in (
+    assert "made by an audiost without --pitch-weight; its default is used" in (
         said.stderr
     )
     given = invoke(*rerun, "-o", tmp_path / "b.wav", "--pitch-weight", "0")

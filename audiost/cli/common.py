@@ -249,9 +249,10 @@ def _say_settings_it_lacks(
     )
     if lacking:
         options = ", ".join(f"--{name.replace('_', '-')}" for name in lacking)
+        defaults = "its default is" if len(lacking) == 1 else "their defaults are"
         say(
             f"audiost: warning: {output} was made by an audiost without {options}; "
-            "today's default is used, so the result may differ from it"
+            f"{defaults} used, so the result may differ from it"
         )
 
 
