@@ -165,7 +165,7 @@ def write_comparison(
         raise ValueError("write_comparison needs at least one output")
     pyplot = _pyplot()
     titled = [
-        (f"[{number}] {_gain_and_kept(evaluation)}", output)
+        (f"[{number}] {_measures_title(evaluation)}", output)
         for number, (output, evaluation) in enumerate(outputs, 1)
     ]
     panels = [("content", content), ("style", style), *titled]
@@ -178,7 +178,7 @@ def write_comparison(
     return _save(pyplot, picture, Path(path))
 
 
-def _gain_and_kept(evaluation: Evaluation) -> str:
+def _measures_title(evaluation: Evaluation) -> str:
     measures = evaluation.measures
     title = f"style gain {measures['style_gain']:.2f}, content kept {measures['content_kept']:.2f}"
     if measures.get("pitch_kept") is not None:  # audio

@@ -213,7 +213,7 @@ def save_recipe(recipe: Recipe, outdir: Path, *, overwrite: bool) -> Path:
     wanted = recipe.to_toml()
     if path.exists() and not overwrite:
         saved = load_recipe(path)
-        added = _added(saved, wanted)
+        added = missing_settings(saved, wanted)
         if added:
             # Its recipe cannot say how those outputs were made in a setting it
             # lacks, so --recipe would not reproduce them either.
@@ -310,8 +310,8 @@ def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _added(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
-    """The settings in ``wanted`` that ``saved`` (a recipe from an earlier audiost) does not have."""
+def missing_settings(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """The settings in ``wanted`` that ``saved`` (a recipe or an output's record from an earlier audiost) does not have, in ``wanted``'s order."""
     old = _flat(saved)
     # A style part is written only where one is chosen: its absence is the
     # whole style, a difference _differences names, not an older audiost.

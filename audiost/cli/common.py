@@ -240,13 +240,16 @@ def _say_settings_it_lacks(
     it lacks (a term added since, on by default) would make another result
     without a word.
     """
+    from ..batch.recipe import missing_settings
     from ..config import TEXTURE_SETTINGS, TRANSFER_SETTINGS, settings_table
 
     others = TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS
     given_here = {name for name, value in settings.items() if value is not None}
-    lacking = sorted(
-        settings_table(config).keys() - recorded.keys() - given_here - set(others)
-    )
+    lacking = [
+        name
+        for name in missing_settings(recorded, settings_table(config))
+        if name not in given_here and name not in others
+    ]
     if lacking:
         options = ", ".join(f"--{name.replace('_', '-')}" for name in lacking)
         defaults = "its default is" if len(lacking) == 1 else "their defaults are"

@@ -81,7 +81,7 @@ from .common import (
 @click.option(
     "--picture",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also draw CONTENT, STYLE and each OUTPUT side by side (spectrograms on one colour scale, or the pictures), each titled with its style gain and content kept, into this PNG.",
+    help="Also draw CONTENT, STYLE and each OUTPUT side by side (spectrograms on one colour scale, or the pictures), each titled with its style gain, content kept and (audio) pitch kept, into this PNG.",
 )
 @some_settings("max_duration", "max_channels", "max_megapixels")
 @report_failures

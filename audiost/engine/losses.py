@@ -526,9 +526,7 @@ class EnvelopeCorrelationLoss(nn.Module):
         return windows
 
     def standardised(self, windows: torch.Tensor) -> torch.Tensor:
-        centred = windows - windows.mean(dim=-1, keepdim=True)
-        norm = centred.pow(2).sum(dim=-1, keepdim=True)
-        return centred / (norm + (1e-6 * self.scale) ** 2).sqrt()
+        return _standardised(windows, -1, self.scale)
 
     def forward(self, canvas: torch.Tensor) -> torch.Tensor:
         correlation = (self.standardised(self.windows(canvas)) * self.target).sum(-1)
@@ -566,7 +564,7 @@ class PitchClassLoss(nn.Module):
             spread = (classes - classes.mean(dim=1, keepdim=True)).norm(dim=1)
             # Scale-free from here: the classes' size only sets the epsilon's.
             self.register_buffer("scale", spread.amax().clamp_min(_EPS))
-            self.register_buffer("target", self.standardised(classes))
+            self.register_buffer("target", _standardised(classes, 1, self.scale))
         self.register_buffer("counted", spread / spread.sum().clamp_min(_EPS))
 
     def classes(self, canvas: torch.Tensor) -> torch.Tensor:
@@ -574,14 +572,21 @@ class PitchClassLoss(nn.Module):
         # As in EnvelopeCorrelationLoss.windows: finite for trial steps.
         return torch.matmul(self.folding, torch.expm1(canvas[:, 0].clamp(0, 30)))
 
-    def standardised(self, classes: torch.Tensor) -> torch.Tensor:
-        centred = classes - classes.mean(dim=1, keepdim=True)
-        norm = centred.pow(2).sum(dim=1, keepdim=True)
-        return centred / (norm + (1e-6 * self.scale) ** 2).sqrt()
-
     def forward(self, canvas: torch.Tensor) -> torch.Tensor:
-        correlation = (self.standardised(self.classes(canvas)) * self.target).sum(1)
+        standardised = _standardised(self.classes(canvas), 1, self.scale)
+        correlation = (standardised * self.target).sum(1)
         return ((1 - correlation) * self.counted).sum()
+
+
+def _standardised(values: torch.Tensor, dim: int, scale: torch.Tensor) -> torch.Tensor:
+    """``values`` centred and scaled to unit length along ``dim``, so a product summed there is a correlation.
+
+    ``scale`` is the target's size: the epsilon is a millionth of it, so a
+    silent stretch divides by no zero and a loud one is not biased.
+    """
+    centred = values - values.mean(dim=dim, keepdim=True)
+    norm = centred.pow(2).sum(dim=dim, keepdim=True)
+    return centred / (norm + (1e-6 * scale) ** 2).sqrt()
 
 
 class LevelDistributionLoss(nn.Module):
