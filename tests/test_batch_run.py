@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from html.parser import HTMLParser
@@ -32,6 +33,7 @@ from audiost import (
     transfer_audio,
 )
 from audiost.batch import BatchInterrupted
+from audiost.batch.runner import _interrupts_held
 from audiost.cli import main
 from audiost.errors import AudiostError
 from audiost.media.audio_io import resample, write_audio
@@ -314,6 +316,38 @@ def test_a_worker_killed_beside_others_runs_its_pair_again_alone(
     assert "run again alone" in stderr and "Traceback" not in stderr
     assert all(by_pair[c][-1]["status"] == "done" for c in by_pair if c not in retried)
     assert not partial_files(out)
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"]
+)
+def test_a_stop_signal_waits_for_the_record_to_end(signum: int) -> None:
+    """A Ctrl-C or SIGTERM that the kernel hands to another thread (the batch
+    process has torch's) still waits for the manifest line and the count.
+
+    CI saw a blocked signal mask fail this way: the manifest said 1 done, the
+    interrupted summary 0. The other thread is signalled directly here, so
+    the test does not depend on which thread the kernel picks.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    finished, release = [], threading.Event()
+    with sigint_as_in_a_terminal():
+        other = threading.Thread(target=release.wait)
+        other.start()
+    previous = signal.signal(signum, stop)
+    try:
+        with pytest.raises(KeyboardInterrupt), _interrupts_held():
+            signal.pthread_kill(other.ident, signum)
+            time.sleep(0.2)  # the handler would run here, were it not held
+            finished.append(True)
+        assert finished and signal.getsignal(signum) is stop
+    finally:
+        release.set()
+        other.join()
+        signal.signal(signum, previous)
 
 
 @needs_corpus

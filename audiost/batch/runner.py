@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,7 @@ from .worker import Task
 
 EXECUTORS = ("local", "ray")
 LOCK_NAME = ".audiost-batch.lock"
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class BatchListener(Protocol):
@@ -347,16 +349,37 @@ def _interrupts_held() -> Iterator[None]:
 
     Interrupted between the two (seen under load: the manifest said 1 done,
     the summary 0), the closing line would miscount, and a Ctrl-C inside
-    the write would cut a manifest line short.
+    the write would cut a manifest line short. The Python handlers are
+    swapped, not the signal mask: a mask holds only this thread, and the
+    kernel hands a Ctrl-C to any thread of the process (torch starts some),
+    whose arrival Python then raises here all the same (CI saw exactly that).
     """
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+    previous = {signum: signal.getsignal(signum) for signum in HELD_SIGNALS}
+    if threading.current_thread() is not threading.main_thread() or None in (
+        previous.values()
+    ):
+        # Only the main thread may set handlers (and only it is interrupted);
+        # a handler set outside Python (None) could not be put back.
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    held: list[tuple[int, Any]] = []
+    for signum in HELD_SIGNALS:
+        signal.signal(signum, lambda signum, frame: held.append((signum, frame)))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum, frame in held[:1]:
+            _deliver(previous[signum], signum, frame)
+
+
+def _deliver(handler: Any, signum: int, frame: Any) -> None:
+    """Act on a held signal as its own handler would have."""
+    if callable(handler):
+        handler(signum, frame)
+    elif handler == signal.SIG_DFL:
+        os.kill(os.getpid(), signum)
 
 
 @contextlib.contextmanager
