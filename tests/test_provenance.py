@@ -164,7 +164,7 @@ def test_older_outputs_still_give_their_spectral_convergence(tmp_path) -> None:
 def test_an_output_from_before_a_setting_says_it_is_not_remade_as_it_was(
     tmp_path, audio_pair
 ) -> None:
-    """An output whose record lacks a setting added since (a term on by default) re-runs with today's default: said, naming the option; given, not said."""
+    """An output whose record lacks a setting added since (a term on by default) re-runs with today's default: said, naming the option; given, or not an option of the command run, not said."""
     made = tmp_path / "made.wav"
     assert invoke("transfer", *audio_pair, "-o", made, *AUDIO_RUN).exit_code == 0
     record = read_record(made)
@@ -183,6 +183,10 @@ def test_an_output_from_before_a_setting_says_it_is_not_remade_as_it_was(
     assert given.exit_code == 0 and "warning" not in given.stderr
     current = invoke(*rerun[:4], made, "--duration", "1s", "-q", "-o", tmp_path / "c.wav")  # fmt: skip
     assert current.exit_code == 0 and "warning" not in current.stderr
+    # A texture has no content: a content term it lacks is not its concern.
+    texture = ("texture", audio_pair[1], "--recipe", older, "--duration", "1s")
+    textured = invoke(*texture, "-q", "-o", tmp_path / "t.wav")
+    assert textured.exit_code == 0 and "warning" not in textured.stderr, textured.stderr
 
 
 @pytest.mark.parametrize(

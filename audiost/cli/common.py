@@ -214,7 +214,7 @@ def configure(
     resolved = resolve_recipe(data, settings=settings, source=recipe)
     config = resolved.audio if kind == "audio" else resolved.image
     if recipe.suffix.lower() != ".toml":
-        _say_settings_it_lacks(recipe, data[kind], config, settings, command)
+        _say_settings_it_lacks(recipe, data[kind], config, settings)
     # Only a recipe can set another command's settings: this one has no option for them.
     theirs = TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS
     named = [name for name in theirs if getattr(config, name, None)]
@@ -232,7 +232,6 @@ def _say_settings_it_lacks(
     recorded: dict[str, Any],
     config: Any,
     settings: dict[str, Any],
-    command: str,
 ) -> None:
     """Warn that an output made before some of today's settings existed is not re-made as it was: those take today's defaults.
 
@@ -241,14 +240,16 @@ def _say_settings_it_lacks(
     without a word.
     """
     from ..batch.recipe import missing_settings
-    from ..config import TEXTURE_SETTINGS, TRANSFER_SETTINGS, settings_table
+    from ..config import settings_table
 
-    others = TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS
+    # Only this command's options: a texture has no content, so a content
+    # term added since (--pitch-weight) changes nothing it makes.
+    ours = {param.name for param in click.get_current_context().command.params}
     given_here = {name for name, value in settings.items() if value is not None}
     lacking = [
         name
         for name in missing_settings(recorded, settings_table(config))
-        if name not in given_here and name not in others
+        if name in ours and name not in given_here
     ]
     if lacking:
         options = ", ".join(f"--{name.replace('_', '-')}" for name in lacking)
