@@ -178,12 +178,19 @@ def run_pair(
 
 
 def preset_and_settings(method: str) -> tuple[str, dict[str, float]]:
-    """``"balanced"`` or ``"balanced:pitch_weight=0,style_weight=8"``: a preset, with settings changed (a term off, to compare in one run)."""
+    """``"balanced"`` or ``"fast:iters=45;n_filters=128"``: a preset, with settings changed (a term off, to compare in one run).
+
+    Settings are split by ``;`` (``,`` splits methods); a value takes its
+    setting's type (``iters`` is a count), and an unknown name fails here.
+    """
+    from audiost.config import AudioConfig
+
     preset, _, changed = method.partition(":")
     settings = {}
-    for item in filter(None, changed.split(",")):
-        name, _, value = item.partition("=")
-        settings[name.strip()] = float(value)
+    for item in filter(None, changed.split(";")):
+        name, _, value = (part.strip() for part in item.partition("="))
+        kind = type(getattr(AudioConfig, name))
+        settings[name] = kind(value) if kind in (int, float) else float(value)
     return preset, settings
 
 
