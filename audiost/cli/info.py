@@ -57,14 +57,20 @@ def info(file: Path, as_json: bool) -> None:
 def _audio_facts(file: Path) -> dict[str, Any]:
     import soundfile as sf
 
-    from ..media.audio_io import check_input_file, native_stderr_silenced
+    from ..media.audio_io import (
+        UNREADABLE_AUDIO,
+        check_input_file,
+        native_stderr_silenced,
+    )
 
     check_input_file(file, "an audio file")
     try:
         with native_stderr_silenced():
             facts = sf.info(file)
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudiostError(f"cannot read its header: {exc}", file) from exc
+        # Not libsndfile's text: for a web page named .mp3 it says the file
+        # does not exist.
+        raise AudiostError(UNREADABLE_AUDIO, file) from exc
     return {
         "format": f"{facts.format} {facts.subtype}",
         "duration (s)": round(facts.frames / facts.samplerate, 3),
