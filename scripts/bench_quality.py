@@ -181,7 +181,8 @@ def preset_and_settings(method: str) -> tuple[str, dict[str, float]]:
     """``"balanced"`` or ``"fast:iters=45;n_filters=128"``: a preset, with settings changed (a term off, to compare in one run).
 
     Settings are split by ``;`` (``,`` splits methods); a value takes its
-    setting's type (``iters`` is a count), and an unknown name fails here.
+    setting's type (``iters`` is a count, ``kernel_widths=3+15`` a tuple),
+    and an unknown name fails here.
     """
     from audiost.config import AudioConfig
 
@@ -190,7 +191,10 @@ def preset_and_settings(method: str) -> tuple[str, dict[str, float]]:
     for item in filter(None, changed.split(";")):
         name, _, value = (part.strip() for part in item.partition("="))
         kind = type(getattr(AudioConfig, name))
-        settings[name] = kind(value) if kind in (int, float) else float(value)
+        if kind is tuple:  # kernel_widths=3+15
+            settings[name] = tuple(int(part) for part in value.split("+"))
+        else:
+            settings[name] = kind(value) if kind in (int, float) else float(value)
     return preset, settings
 
 
