@@ -22,6 +22,9 @@ import pytest
 import soundfile as sf
 from click.testing import Result
 
+from audiost.errors import AudiostError
+from audiost.media.audio_io import load_audio
+from audiost.media.image_io import load_image
 from audiost.media.kind import media_kind
 
 from .conftest import (
@@ -35,6 +38,7 @@ from .conftest import (
     bad_manifest,
     digest,
     invoke,
+    needs_corpus,
 )
 
 HOSTILE = Path(__file__).parent / "data" / "bad"
@@ -194,7 +198,7 @@ def test_bad_file_in_info_and_as_a_recipe(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """info reads headers only: it may describe a file whose samples are broken, but never with a traceback; as a recipe, a file without a record is refused in one line."""
+    """info reads headers: it may describe a file whose samples are broken, but never with a traceback, and refuses one it cannot read for the reason styling it gives; as a recipe, a file without a record is refused in one line."""
     monkeypatch.chdir(tmp_path)
     before = digest(path)
     shown = invoke("info", path, "--json")
@@ -203,9 +207,11 @@ def test_bad_file_in_info_and_as_a_recipe(
         assert json.loads(shown.stdout)["record"] is None
     else:
         assert_one_line_error(shown, path.name, workdir=tmp_path)
-        # audiost's words, as every other command's, not the decoder's
-        # (which said a web page named .mp3 did not exist).
-        assert "Error opening" not in shown.output, shown.output
+        # The words reading it to style it gives, not the decoder's (which
+        # said a web page named .mp3 did not exist).
+        with pytest.raises(AudiostError) as reading:
+            load_audio(path) if kind == "audio" else load_image(path)
+        assert reading.value.message in shown.output, (shown.output, reading.value)
     rerun = invoke(
         "transfer",
         partners[kind],
@@ -293,3 +299,20 @@ def test_content_and_style_of_different_kinds(
     assert_one_line_error(
         result, photo.name, "both as audio or both as images", workdir=tmp_path
     )
+
+
+@needs_corpus
+def test_info_decodes_what_has_no_header_libsndfile_reads(monkeypatch) -> None:
+    """A file only the fallback decoder reads is described from its samples, as styling it would read them."""
+    path = CORPUS / "speech_pocketsphinx_playing_cards_16k_mono_s24.wav"
+
+    def unreadable(*args: object, **kwargs: object) -> None:
+        raise sf.LibsndfileError(1, "Error opening: ")
+
+    monkeypatch.setattr(sf, "info", unreadable)
+    shown = invoke("info", path, "--json")
+    assert shown.exit_code == 0, shown.output
+    facts = json.loads(shown.stdout)
+    assert facts["format"].startswith("decoded")
+    assert facts["sample rate (Hz)"] == 16000 and facts["channels"] == 1
+    assert facts["duration (s)"] == pytest.approx(3.502, abs=0.001)

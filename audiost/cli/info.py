@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from ..errors import AudiostError
 from .common import printable, report_failures
 
 
@@ -57,20 +56,24 @@ def info(file: Path, as_json: bool) -> None:
 def _audio_facts(file: Path) -> dict[str, Any]:
     import soundfile as sf
 
-    from ..media.audio_io import (
-        UNREADABLE_AUDIO,
-        check_input_file,
-        native_stderr_silenced,
-    )
+    from ..media.audio_io import check_input_file, load_audio, native_stderr_silenced
 
     check_input_file(file, "an audio file")
     try:
         with native_stderr_silenced():
             facts = sf.info(file)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        # Not libsndfile's text: for a web page named .mp3 it says the file
-        # does not exist.
-        raise AudiostError(UNREADABLE_AUDIO, file) from exc
+    except (sf.LibsndfileError, RuntimeError):
+        # A header libsndfile cannot read is decoded as styling it would be:
+        # what the fallback decoder reads is described, anything else refused
+        # with the same reason (libsndfile's own said a web page named .mp3
+        # did not exist).
+        audio, sr = load_audio(file)
+        return {
+            "format": "decoded (no header libsndfile reads)",
+            "duration (s)": round(audio.shape[1] / sr, 3),
+            "sample rate (Hz)": sr,
+            "channels": audio.shape[0],
+        }
     return {
         "format": f"{facts.format} {facts.subtype}",
         "duration (s)": round(facts.frames / facts.samplerate, 3),
@@ -80,9 +83,10 @@ def _audio_facts(file: Path) -> dict[str, Any]:
 
 
 def _image_facts(file: Path) -> dict[str, Any]:
-    from ..media.image_io import image_size
+    from ..media.image_io import image_size, load_image
 
     size = image_size(file)
-    if size is None:
-        raise AudiostError("cannot read its size: not a readable picture", file)
+    if size is None:  # refused for the reason styling it would give
+        height, width = load_image(file).rgb.shape[:2]
+        size = (width, height)
     return {"size (px)": f"{size[0]}x{size[1]}"}

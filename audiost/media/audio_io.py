@@ -36,10 +36,6 @@ AUDIO_OUTPUT_FORMATS = {
 _PCM_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 _SAMPLE_NAMES = {"16": "16-bit", "24": "24-bit", "32f": "32-bit float"}
 _LOSSY_SUBTYPES = {"OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}
-#: What a file no decoder reads is told, whichever command met it.
-UNREADABLE_AUDIO = (
-    "not a readable audio file (unknown format or corrupt); use WAV, FLAC, OGG or MP3"
-)
 
 # Small blocks keep as much as possible of a file that is corrupt part-way.
 _BLOCK_FRAMES = 1 << 13
@@ -387,7 +383,10 @@ def _read_librosa(
                 path, sr=None, mono=False, offset=start, duration=limit
             )
     except Exception as exc:  # audioread/libsndfile raise many unrelated types
-        raise AudiostError(UNREADABLE_AUDIO, path) from exc
+        raise AudiostError(
+            "not a readable audio file (unknown format or corrupt); use WAV, FLAC, OGG or MP3",
+            path,
+        ) from exc
     return np.atleast_2d(audio).astype(np.float32), int(sr)
 
 
