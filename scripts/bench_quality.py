@@ -181,8 +181,8 @@ def preset_and_settings(method: str) -> tuple[str, dict[str, float]]:
     """``"balanced"`` or ``"fast:iters=45;n_filters=128"``: a preset, with settings changed (a term off, to compare in one run).
 
     Settings are split by ``;`` (``,`` splits methods); a value takes its
-    setting's type (``iters`` is a count, ``kernel_widths=3+15`` a tuple),
-    and an unknown name fails here.
+    setting's type (``iters`` is a count, ``phase_init=pghi`` a word,
+    ``kernel_widths=3+15`` a tuple), and an unknown name fails here.
     """
     from audiost.config import AudioConfig
 
@@ -193,8 +193,10 @@ def preset_and_settings(method: str) -> tuple[str, dict[str, float]]:
         kind = type(getattr(AudioConfig, name))
         if kind is tuple:  # kernel_widths=3+15
             settings[name] = tuple(int(part) for part in value.split("+"))
-        else:
-            settings[name] = kind(value) if kind in (int, float) else float(value)
+        elif kind is bool:  # mono=true
+            settings[name] = value.lower() in ("1", "true", "yes")
+        else:  # a setting that defaults to None (lr, sample_rate) is a number
+            settings[name] = kind(value) if kind in (int, float, str) else float(value)
     return preset, settings
 
 
