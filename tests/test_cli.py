@@ -287,7 +287,7 @@ def test_image_progress_counts_every_coarse_to_fine_pass_and_colour_flag(
 
 @pytest.mark.parametrize("command", ["transfer", "batch", "texture"])
 def test_help_reads_in_sections(command: str) -> None:
-    from audiost.cli.common import HELP_SECTIONS
+    from audiost.cli.options import HELP_SECTIONS
 
     text = CliRunner().invoke(main, [command, "--help"]).stdout
     titles = [

@@ -22,7 +22,7 @@ from click.testing import Result
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from audiost.cli.common import parse_duration, parse_floats, parse_size
+from audiost.cli.options import parse_duration, parse_floats, parse_size
 from audiost.config import ImageConfig, parse_layers
 from audiost.errors import AudiostError
 from audiost.features.vgg import vgg_layer_names

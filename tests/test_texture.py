@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from audiost import audio_preset, synthesize_audio, synthesize_image
 from audiost.cli import main
-from audiost.cli.common import parse_duration, parse_size
+from audiost.cli.options import parse_duration, parse_size
 from audiost.errors import AudiostError
 from audiost.metrics import logmel_distance, longest_replay_s, noise_floor_db
 

@@ -25,15 +25,11 @@ from ..batch.runner import (
 from ..batch.worker import Task
 from ..config import AUDIO_PRESETS, ImageConfig
 from ..progress import BAR_FORMAT
-from .common import (
-    EXIT_INTERRUPTED,
-    EXIT_SOME_FAILED,
+from .common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, printable, report_failures, say
+from .options import (
     SectionedCommand,
     given,
     pair_setting_options,
-    printable,
-    report_failures,
-    say,
     style_excerpt_options,
 )
 

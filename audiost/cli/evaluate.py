@@ -11,13 +11,9 @@ import click
 
 from ..config import AudioConfig
 from ..evaluate import COMPARE_SIZE
-from .common import (
-    EXIT_SOME_FAILED,
-    EXIT_USER_ERROR,
+from .common import EXIT_SOME_FAILED, EXIT_USER_ERROR, printable, report_failures, say
+from .options import (
     given,
-    printable,
-    report_failures,
-    say,
     seconds_option,
     some_settings,
     style_excerpt_options,

@@ -13,9 +13,9 @@ from ..config import AudioConfig, ImageConfig
 from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..progress import analysis_progress, audio_progress, image_progress
-from .common import (
+from .common import configure, report_failures, say, say_done
+from .options import (
     SectionedCommand,
-    configure,
     given,
     overwrite_option,
     parse_duration,
@@ -24,10 +24,7 @@ from .common import (
     quiet_option,
     recipe_option,
     reject_foreign_options,
-    report_failures,
     report_option,
-    say,
-    say_done,
     some_settings,
     style_excerpt_options,
     style_part,

@@ -18,20 +18,17 @@ from ..errors import AudiostError
 from ..media.kind import media_kind
 from ..outputs import default_output_path
 from ..progress import analysis_progress, audio_progress, image_progress
-from .common import (
+from .common import configure, report_failures, say, say_done
+from .options import (
     SectionedCommand,
     audio_excerpt,
-    configure,
     given,
     overwrite_option,
     preset_option,
     quiet_option,
     recipe_option,
     reject_foreign_options,
-    report_failures,
     report_option,
-    say,
-    say_done,
     seconds_option,
     setting_options,
     style_excerpt_options,
