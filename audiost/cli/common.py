@@ -219,7 +219,7 @@ def _say_settings_it_lacks(
 
     An output's record holds every setting of the audiost that made it; one
     it lacks (a term added since, on by default) would make another result
-    without a word.
+    without a word. ``settings`` are the options given (:func:`~.options.given`).
     """
     from ..batch.recipe import missing_settings
     from ..config import settings_table
@@ -227,11 +227,10 @@ def _say_settings_it_lacks(
     # Only this command's options: a texture has no content, so a content
     # term added since (--pitch-weight) changes nothing it makes.
     ours = {param.name for param in click.get_current_context().command.params}
-    given_here = {name for name, value in settings.items() if value is not None}
     lacking = [
         name
         for name in missing_settings(recorded, settings_table(config))
-        if name in ours and name not in given_here
+        if name in ours and name not in settings
     ]
     if lacking:
         options = ", ".join(f"--{name.replace('_', '-')}" for name in lacking)
