@@ -220,15 +220,20 @@ def measured_runs(
     speech: bool,
 ) -> dict[str, dict[str, Any]]:
     """Each run's output (``audio``, ``sr``), wall time and measures against ``content`` and ``style``; ``stoi`` too with ``speech``."""
-    from audiost.metrics import profile_measures, speech_intelligibility, style_profile
+    from audiost.metrics import (
+        content_profile,
+        profile_measures,
+        speech_intelligibility,
+        style_profile,
+    )
 
     out = {}
-    profile = style_profile(*style)
+    profile, analysed = style_profile(*style), content_profile(*content)
     for name, make in runs.items():
         clock = time.perf_counter()
         audio, sr = make()
         wall = time.perf_counter() - clock
-        measures = profile_measures(profile, *content, audio, sr)
+        measures = profile_measures(profile, analysed, audio, sr)
         if speech:
             measures["stoi"] = speech_intelligibility(*content, audio, sr)
         out[name] = {"audio": audio, "sr": sr, "time": wall, **measures}

@@ -17,7 +17,7 @@ from PIL import Image
 from audiost import audio_preset, transfer_audio, transfer_image
 from audiost.cli import main
 from audiost.errors import AudiostError
-from audiost.evaluate import evaluate, evaluate_image, evaluate_texture
+from audiost.evaluate import Evaluator, evaluate, evaluate_image, evaluate_texture
 from audiost.media.audio_io import resample
 from audiost.metrics import audio_measures
 
@@ -147,6 +147,19 @@ def test_image_measures_at_their_ends_and_between(tmp_path: Path) -> None:
     assert 0.3 < real["style_gain"] < 1 and 0.2 < real["content_kept"] < 1, real
 
 
+def calls_of(monkeypatch, module: object, name: str) -> list[tuple]:
+    """The arguments of each call to ``module.name`` from now on (the calls still made)."""
+    calls: list[tuple] = []
+    real = getattr(module, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 def test_a_style_is_analysed_once_for_many_outputs(
     audio_pair, tmp_path: Path, monkeypatch
 ) -> None:
@@ -157,13 +170,7 @@ def test_a_style_is_analysed_once_for_many_outputs(
     content, style, output = audio_pair
     copy = tmp_path / "style.flac"
     copy.write_bytes(style.read_bytes())
-    analysed = []
-    real = evaluate_module.style_profile
-    monkeypatch.setattr(
-        evaluate_module,
-        "style_profile",
-        lambda *args: analysed.append(args) or real(*args),
-    )
+    analysed = calls_of(monkeypatch, evaluate_module, "style_profile")
     first = evaluate(content, copy, output).measures
     assert evaluate(content, copy, output).measures == first
     assert len(analysed) == 1
@@ -177,6 +184,51 @@ def test_a_style_is_analysed_once_for_many_outputs(
     second = evaluate(content, copy, output).measures
     assert len(analysed) == 2
     assert second["style_distance_output"] != first["style_distance_output"]
+
+
+def test_a_pair_is_read_and_analysed_once_for_its_outputs(
+    audio_pair, monkeypatch
+) -> None:
+    """An Evaluator measures one pair's outputs against one analysis of its content: the same figures as measuring each afresh."""
+    from audiost import evaluate as evaluate_module
+
+    content, style, output = audio_pair
+    analysed = calls_of(monkeypatch, evaluate_module, "content_profile")
+    pair = Evaluator(content, style)
+    outputs = (output, content, style, output)
+    together = [pair.measure(path).measures for path in outputs]
+    assert len(analysed) == 1
+    apart = [evaluate(content, style, path).measures for path in outputs]
+    assert len(analysed) == 1 + len(outputs)
+    assert together == apart
+    assert together[1]["style_gain"] == 0 and together[2]["style_gain"] > 0.99
+    # Kinds: the pair's are decided once; an output of the other kind is refused.
+    with pytest.raises(AudiostError, match="content, style and output must be"):
+        pair.measure(corpus_file(CAT))
+    with pytest.raises(AudiostError, match=r"^content and style must be"):
+        Evaluator(content, corpus_file(CAT))
+    with pytest.raises(AudiostError, match="--max-size applies to images only"):
+        Evaluator(content, style, max_size=64)
+
+
+@needs_hed
+def test_one_network_measures_a_pair_s_pictures(tmp_path: Path, monkeypatch) -> None:
+    """Pictures: one VGG for all outputs, the pair's features kept for their size; the same figures as measuring each afresh."""
+    from audiost.features import vgg
+
+    photo, painting = corpus_file(CAT), corpus_file(PAINTING)
+    built = calls_of(monkeypatch, vgg, "VGG")
+    options = {"net": "vgg16", "weights": str(HED), "max_size": 64}
+    small = tmp_path / "small.png"  # another size: the pair's features again
+    Image.open(photo).resize((40, 27)).save(small)
+    outputs = (painting, photo, small, painting)
+    pair = Evaluator(photo, painting, **options)
+    together = [pair.measure(path).measures for path in outputs]
+    assert len(built) == 1
+    apart = [evaluate(photo, painting, path, **options).measures for path in outputs]
+    assert together == apart
+    assert together[1]["content_kept"] == pytest.approx(1.0)
+    assert together[0]["style_gain"] > 0.8
 
 
 def test_evaluate_command(audio_pair) -> None:

@@ -94,11 +94,12 @@ def evaluate(
     style_gain: 0 = the content's statistics, 1 = the style's. content_kept:
     1 = the content's structure intact. Every measure is described in
     docs/quality.md. Several OUTPUTs (one pair's runs at other settings) are
-    measured side by side, the style analysed once; one that cannot be
-    measured is said in one line and the others still are (exit code 1).
+    measured side by side, the content and style analysed once; one that
+    cannot be measured is said in one line and the others still are (exit
+    code 1).
     """
     from ..errors import AudiostError
-    from ..evaluate import evaluate as measure
+    from ..evaluate import Evaluator
 
     if picture is not None:
         from ..outputs import check_output_path
@@ -111,14 +112,15 @@ def evaluate(
             overwrite=True,
             suffixes=[".png"],
         )
+    # The content's or style's problem is said once, before any output.
+    pair = Evaluator(content, style, **given(options))
     results, failures = [], []
     for output in outputs:
         try:
-            results.append((output, measure(content, style, output, **given(options))))
+            results.append((output, pair.measure(output)))
         except AudiostError as exc:
             failures.append(str(exc))
-    # A content's or style's problem fails every output the same way: said once.
-    for message in dict.fromkeys(failures):
+    for message in failures:
         say(f"audiost: error: {message}")
     if not results:
         sys.exit(EXIT_USER_ERROR)
