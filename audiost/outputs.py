@@ -51,6 +51,19 @@ def default_output_path(
     return Path(f"{Path(content).stem}_x_{stems}{suffix}")
 
 
+def in_folder_if_one(output: str | os.PathLike | None, default: Path) -> Path:
+    """``output`` as given; ``default`` where it is None; ``default``'s name inside it where it is a folder.
+
+    ``-o renders/`` then writes ``renders/<content>_x_<style>.wav``, as
+    ``cp`` and ``mv`` take a folder, instead of refusing a file name
+    without an extension.
+    """
+    if output is None:
+        return default
+    output = Path(output)
+    return output / default.name if output.is_dir() else output
+
+
 def intermediate_path(output: str | os.PathLike, iteration: int) -> Path:
     """Where ``--save-every`` puts the result at ``iteration``: ``out.iter0050.wav`` beside ``out.wav``."""
     output = Path(output)
@@ -74,6 +87,8 @@ def check_output_path(
         the path is an input, or the file exists and ``overwrite`` is false.
     """
     out = Path(path)
+    if out.is_dir():
+        raise AudiostError("output path is a directory; give a file name", out)
     allowed = tuple(s.lower() for s in suffixes)
     if allowed and out.suffix.lower() not in allowed:
         raise AudiostError(
@@ -88,8 +103,6 @@ def check_output_path(
             "output folder is not writable (read-only?); make it writable or choose another output folder",
             parent,
         )
-    if out.is_dir():
-        raise AudiostError("output path is a directory; give a file name", out)
     for source in inputs:
         if out.exists() and Path(source).exists() and os.path.samefile(out, source):
             raise AudiostError(

@@ -45,6 +45,51 @@ def test_default_output_name_progress_and_summary(
     assert info.frames == content.frames * rate // content.samplerate
 
 
+def test_a_folder_as_output_gets_the_default_name(
+    runner, speech_file, music_file, tmp_path
+) -> None:
+    """``-o renders/`` writes the default name inside it (as cp and mv take a folder), for transfers, textures and pictures."""
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    photo = corpus_file("photo_chelsea_cat_451x300.png")
+    texture = corpus_file("texture_gravel_gray_512x512.png")
+    tiny = ["--net", "vgg16", "--weights", "random", "--max-size", "48", "--iters", "3"]
+    for args in (
+        ["transfer", str(speech_file), str(music_file), *FAST],
+        [
+            "texture",
+            str(music_file),
+            "--duration",
+            "1s",
+            "--iters",
+            "4",
+            "--gl-iters",
+            "4",
+        ],
+        ["transfer", str(photo), str(texture), *tiny],
+    ):
+        result = runner.invoke(main, [*args, "-o", str(renders), "-q"])
+        assert result.exit_code == 0, result.stderr
+    assert sorted(os.listdir(renders)) == [
+        "music_texture.wav",
+        "photo_chelsea_cat_451x300_x_texture_gravel_gray_512x512.png",
+        "speech_x_music.wav",
+    ]
+    styled = sf.read(renders / "speech_x_music.wav")[0]
+    assert np.isfinite(styled).all() and np.abs(styled).max() > 0.01
+    # Written once: the folder's file is not replaced unasked.
+    again = runner.invoke(
+        main, ["transfer", str(speech_file), str(music_file), "-o", str(renders), *FAST]
+    )
+    assert again.exit_code == 2 and "output file exists" in again.stderr
+    # The Python API takes the name it is given: a folder is refused, before any work.
+    from audiost import transfer_audio
+    from audiost.errors import AudiostError
+
+    with pytest.raises(AudiostError, match="output path is a directory"):
+        transfer_audio(speech_file, music_file, renders)
+
+
 def test_never_overwrites_without_asking(
     runner, speech_file, music_file, tmp_path
 ) -> None:

@@ -285,7 +285,6 @@ def test_paths_starting_with_a_dash(
         ("/dev/null", "unsupported output format"),
         ("link-to-content.wav", "inputs are never overwritten"),
         ("content.wav/out.wav", "output directory does not exist"),
-        ("dir.wav", "is a directory"),
     ],
 )
 def test_hostile_output_paths(
@@ -299,7 +298,6 @@ def test_hostile_output_paths(
     content = tmp_path / "content.wav"
     shutil.copy(partners["audio"], content)
     (tmp_path / "link-to-content.wav").symlink_to(content)
-    (tmp_path / "dir.wav").mkdir()
     before = sorted(p.name for p in tmp_path.iterdir())
     result = invoke(
         "transfer",

@@ -12,6 +12,7 @@ import click
 from ..config import AudioConfig, ImageConfig
 from ..errors import AudiostError
 from ..media.kind import media_kind
+from ..outputs import in_folder_if_one
 from ..progress import analysis_progress, audio_progress, image_progress
 from .common import configure, report_failures, say, say_done
 from .options import (
@@ -52,7 +53,7 @@ DEFAULT_TEXTURE_S = 30.0
     "-o",
     "--output",
     type=click.Path(path_type=Path, allow_dash=True),
-    help="Output file; - writes WAV or PNG to stdout. Default: <style>_texture.wav (or .png) here.",
+    help="Output file; a folder for the default name there; - writes WAV or PNG to stdout. Default: <style>_texture.wav (or .png) here.",
 )
 @overwrite_option
 @preset_option
@@ -238,7 +239,7 @@ def _audio(
             say(
                 f"audiost: {style}: a texture of {DEFAULT_TEXTURE_S:g} s from {header[0]:.0f} s of style; --duration for another length"
             )
-    output = output or Path(f"{style.stem}_texture.wav")
+    output = in_folder_if_one(output, Path(f"{style.stem}_texture.wav"))
     with (
         analysis_progress(quiet) as on_style,
         audio_progress(config, "synthesising", quiet) as on_step,
@@ -270,7 +271,7 @@ def _image(
     from ..media.image_io import load_image
 
     dimensions = parse_size(size) if size is not None else load_image(style).size
-    output = output or Path(f"{style.stem}_texture.png")
+    output = in_folder_if_one(output, Path(f"{style.stem}_texture.png"))
     with image_progress(config, dimensions, "synthesising", quiet) as on_step:
         result = synthesize_image(
             style,

@@ -16,7 +16,7 @@ import click
 
 from ..errors import AudiostError
 from ..media.kind import media_kind
-from ..outputs import default_output_path
+from ..outputs import default_output_path, in_folder_if_one
 from ..progress import analysis_progress, audio_progress, image_progress
 from .common import configure, report_failures, say, say_done
 from .options import (
@@ -51,7 +51,7 @@ from .streams import STREAM, one_writer_of_stdout, stdin_inputs, stdout_output
     "-o",
     "--output",
     type=click.Path(path_type=Path, allow_dash=True),
-    help="Output file: .wav, .flac, .aiff, .ogg or .mp3 for audio, .png or .jpg for images; - writes WAV or PNG to stdout. Default: <content>_x_<style> here.",
+    help="Output file: .wav, .flac, .aiff, .ogg or .mp3 for audio, .png or .jpg for images; a folder for the default name there; - writes WAV or PNG to stdout. Default: <content>_x_<style> here.",
 )
 @overwrite_option
 @preset_option
@@ -226,7 +226,7 @@ def _transfer_audio(
 ) -> tuple[Any, str]:
     from ..audio import transfer_audio  # deferred: --help should not wait for torch
 
-    output = output or default_output_path(content, styles, ".wav")
+    output = in_folder_if_one(output, default_output_path(content, styles, ".wav"))
     with (
         analysis_progress(quiet) as on_style,
         audio_progress(config, "styling", quiet) as on_step,
@@ -262,7 +262,7 @@ def _transfer_image(
     from ..media.image import fit_size
     from ..media.image_io import image_size
 
-    output = output or default_image_output(content, styles)
+    output = in_folder_if_one(output, default_image_output(content, styles))
     size = image_size(content) or (config.max_size, config.max_size)
     with image_progress(
         config, fit_size(size, config.max_size), "styling", quiet
