@@ -164,7 +164,7 @@ def test_a_style_is_analysed_once_for_many_outputs(
     audio_pair, tmp_path: Path, monkeypatch
 ) -> None:
     """A batch's reports measure every output against one style: its analysis is kept, until the file changes."""
-    from audiost import evaluate as evaluate_module
+    from audiost.evaluate import audio as evaluate_module
     from audiost.media.audio_io import load_audio
 
     content, style, output = audio_pair
@@ -190,7 +190,7 @@ def test_a_pair_is_read_and_analysed_once_for_its_outputs(
     audio_pair, monkeypatch
 ) -> None:
     """An Evaluator measures one pair's outputs against one analysis of its content: the same figures as measuring each afresh."""
-    from audiost import evaluate as evaluate_module
+    from audiost.evaluate import audio as evaluate_module
 
     content, style, output = audio_pair
     analysed = calls_of(monkeypatch, evaluate_module, "content_profile")

@@ -1,0 +1,159 @@
+"""Picture measures on VGG features, the pair's taken once for all outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..caching import BoundedCache
+from ..limits import MAX_MEGAPIXELS
+from ..metrics import relative_gain
+from .evaluation import Evaluation, Source
+
+#: Images are compared at most at this long side (the output's size if smaller).
+COMPARE_SIZE = 512
+
+
+def evaluate_image(
+    content: Source, style: Source, output: Source, **options: Any
+) -> Evaluation:
+    """Image measures on VGG features, all three images at the output's size (at most ``max_size``).
+
+    ``options``: those of :class:`PicturePair` (the VGG, the size, limits).
+    """
+    return PicturePair(content, style, **options).measure(output)
+
+
+class PicturePair:
+    """A content and style picture, read once for the measures of any number of outputs.
+
+    The measures are taken with the VGG ``net`` (``weights`` as for a
+    transfer) on ``device``, at each output's size, at most ``max_size``
+    on the long side. Images over ``max_megapixels`` are refused before
+    decoding, as by a transfer. The VGG is loaded with the first output
+    read (a typo in a path must not wait for, or fail on, a weights
+    download), and the pair's features are kept for the last size.
+    """
+
+    def __init__(
+        self,
+        content: Source,
+        style: Source,
+        *,
+        net: str = "vgg19",
+        weights: str | None = None,
+        max_size: int = COMPARE_SIZE,
+        device: str = "auto",
+        max_megapixels: float = MAX_MEGAPIXELS,
+    ):
+        from ..device import resolve_device
+        from ..media.image_io import load_image
+
+        self.max_pixels = int(max_megapixels * 1e6)
+        self.content, self.style = (
+            load_image(path, max_pixels=self.max_pixels).rgb
+            for path in (content, style)
+        )
+        self.net, self.weights, self.max_size = net, weights, max_size
+        self.device = resolve_device(device)
+        self._network: Any = None
+        # One size's: a sweep's outputs share their size (about 240 MB at 512 px).
+        self._features: BoundedCache[dict[str, Any]] = BoundedCache(1)
+
+    def measure(self, output: Source) -> Evaluation:
+        import torch
+
+        from ..engine import ContentLoss, GramLoss
+        from ..image_metrics import image_measures
+        from ..media.image import fit_size
+        from ..media.image_io import load_image
+
+        picture = load_image(output, max_pixels=self.max_pixels)
+        rgb, size = picture.rgb, fit_size(picture.size, self.max_size)
+        network, pair = self._pair_features(size)
+        layers, content_layer = list(network.style_layers), network.content_layers[0]
+        with torch.no_grad():
+            features = network(self._canvas(rgb, size), [*layers, content_layer])
+
+            def style_distance(of: dict[str, torch.Tensor]) -> float:
+                return float(
+                    np.mean(
+                        [
+                            float(GramLoss(pair["style"][name])(of[name]))
+                            for name in layers
+                        ]
+                    )
+                )
+
+            content_loss = ContentLoss(pair["content"][content_layer])
+            before_style = style_distance(pair["content"])
+            after_style = style_distance(features)
+            after_content = float(content_loss(features[content_layer]))
+            before_content = float(content_loss(pair["style_as_content"]))
+        measures: dict[str, float | None] = {
+            "style_gain": relative_gain(before_style, after_style),
+            "content_kept": 1.0 - after_content / max(before_content, 1e-12),
+            "style_distance_content": before_style,
+            "style_distance_output": after_style,
+            "content_distance_output": after_content,
+            "content_distance_style": before_content,
+        }
+        measures |= image_measures(self.content, self.style, rgb)
+        return Evaluation("image", measures)
+
+    def _pair_features(self, size: tuple[int, int]) -> tuple[Any, dict[str, Any]]:
+        """The network, and the content's and style's features at ``size`` (taken once per size)."""
+        import torch
+
+        from ..features.vgg import VGG
+        from ..image.scales import style_size
+
+        if self._network is None:
+            self._network = VGG(self.net, self.weights).to(self.device)
+        network = self._network
+        layers = [*network.style_layers, network.content_layers[0]]
+
+        def features() -> dict[str, Any]:
+            # Styles are compared at the content's pixel count, as the transfer
+            # sees them; content distances need equal shapes, so the style is
+            # also taken at the content's exact size.
+            with torch.no_grad():
+                return {
+                    "content": network(self._canvas(self.content, size), layers),
+                    "style": network(
+                        self._canvas(self.style, style_size(self.style, size, 1.0)),
+                        layers,
+                    ),
+                    "style_as_content": network(
+                        self._canvas(self.style, size), network.content_layers
+                    )[network.content_layers[0]],
+                }
+
+        return network, self._features.get(size, features)
+
+    def _canvas(self, rgb: np.ndarray, shape: tuple[int, int]) -> Any:
+        from ..media.image import resize, to_canvas
+
+        return to_canvas(resize(rgb, shape), self.device)
+
+
+def texture_measures(
+    style: Source, output: Source, *, max_megapixels: float
+) -> Evaluation:
+    """:func:`~audiost.evaluate.evaluate_texture` of a picture's texture."""
+    from ..image_metrics import palette_distance, texture_distance, tile_seam
+    from ..media.image_io import load_image
+
+    max_pixels = int(max_megapixels * 1e6)
+    style_rgb, output_rgb = (
+        load_image(path, max_pixels=max_pixels).rgb for path in (style, output)
+    )
+    return Evaluation(
+        "image",
+        {
+            "palette_distance_output": palette_distance(output_rgb, style_rgb),
+            "texture_distance_output": texture_distance(output_rgb, style_rgb),
+            "tile_seam": tile_seam(output_rgb),
+        },
+    )
