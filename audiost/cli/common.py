@@ -172,6 +172,9 @@ def configure(
     from ..media.audio_io import check_input_file
     from ..provenance import read_record
 
+    # The other command's own settings (the rest serve both).
+    theirs = TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS
+
     check_input_file(recipe, "a recipe or an audiost output")
     if recipe.suffix.lower() == ".toml":
         data = load_recipe(recipe)
@@ -190,15 +193,13 @@ def configure(
                 recipe,
             )
         data = {kind: record.get("settings", {})}
-        # Each command's own settings; the others serve both.
-        for name in TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS:
+        for name in theirs:  # an output's record holds its command's own
             data[kind].pop(name, None)
     resolved = resolve_recipe(data, settings=settings, source=recipe)
     config = resolved.audio if kind == "audio" else resolved.image
     if recipe.suffix.lower() != ".toml":
         _say_settings_it_lacks(recipe, data[kind], config, settings)
     # Only a recipe can set another command's settings: this one has no option for them.
-    theirs = TRANSFER_SETTINGS if command == "texture" else TEXTURE_SETTINGS
     named = [name for name in theirs if getattr(config, name, None)]
     if named:
         other = "transfers" if command == "texture" else "textures"
