@@ -77,7 +77,7 @@ class ContentProfile:
 
     One content's outputs at other settings (a sweep of strengths, the
     presets side by side) are measured against it: nine minutes of content
-    took 3.3 s to analyse here, which each output paid again.
+    took 3 s to analyse here, which each output paid again.
     """
 
     stats: tuple[np.ndarray, np.ndarray]
