@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,8 @@ class PicturePair:
     on the long side. Images over ``max_megapixels`` are refused before
     decoding, as by a transfer. The VGG is loaded with the first output
     read (a typo in a path must not wait for, or fail on, a weights
-    download), and the pair's features are kept for the last size.
+    download), and what the outputs are measured against is kept for the
+    last size.
     """
 
     def __init__(
@@ -58,84 +60,96 @@ class PicturePair:
         self.net, self.weights, self.max_size = net, weights, max_size
         self.device = resolve_device(device)
         self._network: Any = None
-        # One size's: a sweep's outputs share their size (190 MiB at 512 x 365 px, VGG16).
-        self._features: BoundedCache[dict[str, Any]] = BoundedCache(1)
+        # One size's: a sweep's outputs share their size.
+        self._targets: BoundedCache[_PairTargets] = BoundedCache(1)
 
     def measure(self, output: Source) -> Evaluation:
         import torch
 
-        from ..engine import ContentLoss, GramLoss
         from ..image_metrics import image_measures
         from ..media.image import fit_size
         from ..media.image_io import load_image
 
         picture = load_image(output, max_pixels=self.max_pixels)
         rgb, size = picture.rgb, fit_size(picture.size, self.max_size)
-        network, pair = self._pair_features(size)
-        layers, content_layer = list(network.style_layers), network.content_layers[0]
+        network, pair = self._pair_at(size)
         with torch.no_grad():
-            features = network(self._canvas(rgb, size), [*layers, content_layer])
-
-            def style_distance(of: dict[str, torch.Tensor]) -> float:
-                return float(
-                    np.mean(
-                        [
-                            float(GramLoss(pair["style"][name])(of[name]))
-                            for name in layers
-                        ]
-                    )
-                )
-
-            content_loss = ContentLoss(pair["content"][content_layer])
-            before_style = style_distance(pair["content"])
-            after_style = style_distance(features)
-            after_content = float(content_loss(features[content_layer]))
-            before_content = float(content_loss(pair["style_as_content"]))
+            features = network(
+                self._canvas(rgb, size), [*pair.grams, pair.content_layer]
+            )
+            after_style = pair.style_distance(features)
+            after_content = float(pair.content_loss(features[pair.content_layer]))
         measures: dict[str, float | None] = {
-            "style_gain": relative_gain(before_style, after_style),
-            "content_kept": 1.0 - after_content / max(before_content, 1e-12),
-            "style_distance_content": before_style,
+            "style_gain": relative_gain(pair.before_style, after_style),
+            "content_kept": 1.0 - after_content / max(pair.before_content, 1e-12),
+            "style_distance_content": pair.before_style,
             "style_distance_output": after_style,
             "content_distance_output": after_content,
-            "content_distance_style": before_content,
+            "content_distance_style": pair.before_content,
         }
         measures |= image_measures(self.content, self.style, rgb)
         return Evaluation("image", measures)
 
-    def _pair_features(self, size: tuple[int, int]) -> tuple[Any, dict[str, Any]]:
-        """The network, and the content's and style's features at ``size`` (taken once per size)."""
+    def _pair_at(self, size: tuple[int, int]) -> tuple[Any, _PairTargets]:
+        """The network, and what the pair's outputs at ``size`` are measured against (made once per size)."""
         import torch
 
+        from ..engine import ContentLoss, GramLoss
         from ..features.vgg import VGG
         from ..image.scales import style_size
 
         if self._network is None:
             self._network = VGG(self.net, self.weights).to(self.device)
         network = self._network
-        layers = [*network.style_layers, network.content_layers[0]]
+        layers, content_layer = list(network.style_layers), network.content_layers[0]
 
-        def features() -> dict[str, Any]:
+        def targets() -> _PairTargets:
             # Styles are compared at the content's pixel count, as the transfer
             # sees them; content distances need equal shapes, so the style is
             # also taken at the content's exact size.
             with torch.no_grad():
-                return {
-                    "content": network(self._canvas(self.content, size), layers),
-                    "style": network(
-                        self._canvas(self.style, style_size(self.style, size, 1.0)),
-                        layers,
-                    ),
-                    "style_as_content": network(
-                        self._canvas(self.style, size), network.content_layers
-                    )[network.content_layers[0]],
-                }
+                content = network(
+                    self._canvas(self.content, size), [*layers, content_layer]
+                )
+                style = network(
+                    self._canvas(self.style, style_size(self.style, size, 1.0)),
+                    layers,
+                )
+                style_as_content = network(
+                    self._canvas(self.style, size), [content_layer]
+                )[content_layer]
+                pair = _PairTargets(
+                    grams={name: GramLoss(style[name]) for name in layers},
+                    content_layer=content_layer,
+                    content_loss=ContentLoss(content[content_layer]),
+                )
+                pair.before_style = pair.style_distance(content)
+                pair.before_content = float(pair.content_loss(style_as_content))
+            return pair
 
-        return network, self._features.get(size, features)
+        return network, self._targets.get(size, targets)
 
     def _canvas(self, rgb: np.ndarray, shape: tuple[int, int]) -> Any:
         from ..media.image import resize, to_canvas
 
         return to_canvas(resize(rgb, shape), self.device)
+
+
+@dataclass
+class _PairTargets:
+    """A pair's side of the picture measures at one size: the style's Gram matrices, the content's features, and the content's and style's own distances."""
+
+    grams: dict[str, Any]
+    content_layer: str
+    content_loss: Any
+    before_style: float = 0.0
+    before_content: float = 0.0
+
+    def style_distance(self, features: dict[str, Any]) -> float:
+        """Mean relative Gram error of ``features`` to the style's, over the style layers."""
+        return float(
+            np.mean([float(gram(features[name])) for name, gram in self.grams.items()])
+        )
 
 
 def texture_measures(
