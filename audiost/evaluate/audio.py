@@ -71,6 +71,13 @@ class AudioPair:
         style_duration: float | None = None,
         speech: bool = False,
     ):
+        if speech:  # said before any file is read
+            try:
+                import pystoi  # noqa: F401
+            except ImportError:
+                raise AudiostError(
+                    "measuring speech intelligibility needs pystoi: pip install 'audiost[speech]'"
+                ) from None
         self.limits = {"max_seconds": max_duration, "max_channels": max_channels}
         self.wave, self.rate = _read_measurable(
             content, **self.limits, start=start, duration=duration
@@ -79,13 +86,6 @@ class AudioPair:
             style, start=style_start, duration=style_duration, **self.limits
         )
         self.content = content_profile(self.wave, self.rate)
-        if speech:  # said before any output is measured
-            try:
-                import pystoi  # noqa: F401
-            except ImportError:
-                raise AudiostError(
-                    "measuring speech intelligibility needs pystoi: pip install 'audiost[speech]'"
-                ) from None
         self.speech = speech
 
     def measure(self, output: Source) -> Evaluation:
