@@ -10,7 +10,7 @@ script makes, unless ``--reuse`` finds it already made in ``--out``:
 - each audiost preset asked for, and each ``--set`` variant.
 
 Every output is measured with ``audiost evaluate``
-(:func:`audiost.evaluate.evaluate_image`, the same VGG): palette_gain and
+(an :class:`audiost.evaluate.Evaluator` per pair and size, the same VGG): palette_gain and
 texture_gain (network-free, at 256 px relative to the picture),
 structure_kept (network-free: the photo's edges at 64 px), the VGG
 style_gain and content_kept at the output's size. Times are the whole call
@@ -46,7 +46,7 @@ from baseline_gatys import gatys_transfer
 from audiost import transfer_image
 from audiost.config import IMAGE_PRESETS, image_preset
 from audiost.device import resolve_device
-from audiost.evaluate import evaluate_image
+from audiost.evaluate import Evaluator
 from audiost.features.vgg import VGG
 from audiost.media.image import fit_size, resize, to_uint8
 from audiost.media.image_io import load_image, write_image
@@ -243,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sheet_rows = []
         for number in numbers:
             photo, painting = (args.corpus / name for name in PAIRS[number - 1])
+            # Every method's output against one analysis of the pair.
+            pair = Evaluator(photo, painting, max_size=size, **common)
             outputs = []
             for method in methods:
                 output = args.out / f"p{number}_{size}_{method}.png"
@@ -262,9 +264,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     )
                     times[key] = time.perf_counter() - start
                     times_file.write_text(json.dumps(times, indent=1))
-                measures = evaluate_image(
-                    photo, painting, output, max_size=size, **common
-                ).measures
+                measures = pair.measure(output).measures
                 results[key] = {
                     "pair": number,
                     "size": size,
