@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import AudiostError
 from ..limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS
@@ -121,7 +121,7 @@ class Evaluator:
         return result
 
 
-def _mixed(roles: str, kinds: dict[str, str]) -> None:
+def _mixed(roles: str, kinds: dict[str, str]) -> NoReturn:
     listed = ", ".join(f"{path} is {kind}" for path, kind in kinds.items())
     raise AudiostError(f"{roles} must be the same kind: {listed}")
 
