@@ -11,6 +11,8 @@ analysis's resolution, as it is to a viewer looking at the whole picture).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 
@@ -172,20 +174,47 @@ def line_steps(image: np.ndarray, axis: int) -> np.ndarray:
     return np.abs(np.diff(image, axis=axis)).mean(axis=(1 - axis, 2))
 
 
+@dataclass(frozen=True)
+class PictureStatistics:
+    """A picture's palette and gradient statistics (:func:`picture_statistics`): what its distances are measured on.
+
+    A pair's serve every output measured against it (:func:`profile_image_measures`):
+    the palette's quantiles took 0.09 s a picture at 512 px here, a fifth
+    of an output's measures.
+    """
+
+    palette: np.ndarray
+    texture: np.ndarray
+
+
+def picture_statistics(image: np.ndarray) -> PictureStatistics:
+    """``image``'s :func:`palette_statistics` and :func:`texture_statistics`."""
+    return PictureStatistics(palette_statistics(image), texture_statistics(image))
+
+
 def image_measures(
     content: np.ndarray, style: np.ndarray, output: np.ndarray
 ) -> dict[str, float]:
     """Palette and texture gains (0 = the content's, 1 = the style's), the distances behind them, and the structure kept."""
+    return profile_image_measures(
+        content, picture_statistics(content), picture_statistics(style), output
+    )
+
+
+def profile_image_measures(
+    content: np.ndarray,
+    of_content: PictureStatistics,
+    of_style: PictureStatistics,
+    output: np.ndarray,
+) -> dict[str, float]:
+    """:func:`image_measures` against the content's and style's statistics, taken once."""
     from .metrics import relative_gain
 
     measures = {"structure_kept": structure_correlation(content, output)}
-    # Each picture's statistics once: the style's serve both distances.
-    for name, statistics, gap in (
-        ("palette", palette_statistics, _palette_gap),
-        ("texture", texture_statistics, _texture_gap),
-    ):
-        of_content, of_style, of_output = map(statistics, (content, style, output))
-        before, after = gap(of_content, of_style), gap(of_output, of_style)
+    of_output = picture_statistics(output)
+    for name, gap in (("palette", _palette_gap), ("texture", _texture_gap)):
+        before = gap(getattr(of_content, name), getattr(of_style, name))
+        after = gap(getattr(of_output, name), getattr(of_style, name))
         measures[f"{name}_gain"] = relative_gain(before, after)
         measures[f"{name}_distance_content"] = before
         measures[f"{name}_distance_output"] = after

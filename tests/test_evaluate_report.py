@@ -213,18 +213,21 @@ def test_a_pair_is_read_and_analysed_once_for_its_outputs(
 
 @needs_hed
 def test_one_network_measures_a_pair_s_pictures(tmp_path: Path, monkeypatch) -> None:
-    """Pictures: one VGG for all outputs, the pair's features kept for their size; the same figures as measuring each afresh."""
+    """Pictures: one VGG for all outputs, the pair's targets kept for their size and its statistics taken once; the same figures as measuring each afresh."""
+    from audiost import image_metrics
     from audiost.features import vgg
 
     photo, painting = corpus_file(CAT), corpus_file(PAINTING)
     built = calls_of(monkeypatch, vgg, "VGG")
+    analysed = calls_of(monkeypatch, image_metrics, "picture_statistics")
     options = {"net": "vgg16", "weights": str(HED), "max_size": 64}
-    small = tmp_path / "small.png"  # another size: the pair's features again
+    small = tmp_path / "small.png"  # another size: the pair's targets again
     Image.open(photo).resize((40, 27)).save(small)
     outputs = (painting, photo, small, painting)
     pair = Evaluator(photo, painting, **options)
     together = [pair.measure(path).measures for path in outputs]
     assert len(built) == 1
+    assert len(analysed) == 2 + len(outputs)  # the pair once, each output
     apart = [evaluate(photo, painting, path, **options).measures for path in outputs]
     assert together == apart
     assert together[1]["content_kept"] == pytest.approx(1.0)

@@ -77,11 +77,12 @@ class Evaluator:
 
     A sweep (strengths, presets, seeds) is measured output by output
     against the same pair. Audio: the content's and style's analyses are
-    kept; images: one VGG is loaded, and the style's Gram matrices and
-    the content's features are kept for the last comparison size. Each
-    output after the first took 6.7 s, now 3.6, against nine minutes of
-    speech, and 2.5 s, now 0.8, for a 512 px picture with VGG16
-    (``scripts/bench_evaluate.py``, 2-core CPU).
+    kept; images: one VGG is loaded, the style's Gram matrices and the
+    content's features are kept for the last comparison size, and the
+    pair's network-free statistics are taken once. Each output after the
+    first took 6.5 s, now 3.4, against nine minutes of speech, and 2.3 s,
+    now 0.6, for a 512 px picture with VGG16 (``scripts/bench_evaluate.py``,
+    2-core CPU).
 
     ``options`` are those of :class:`~.audio.AudioPair` or
     :class:`~.images.PicturePair`. Raises AudiostError for an unreadable input,

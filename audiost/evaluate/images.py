@@ -50,12 +50,18 @@ class PicturePair:
         max_megapixels: float = MAX_MEGAPIXELS,
     ):
         from ..device import resolve_device
+        from ..image_metrics import picture_statistics
         from ..media.image_io import load_image
 
         self.max_pixels = int(max_megapixels * 1e6)
         self.content, self.style = (
             load_image(path, max_pixels=self.max_pixels).rgb
             for path in (content, style)
+        )
+        # The network-free measures' side of the pair, taken once.
+        self.statistics = (
+            picture_statistics(self.content),
+            picture_statistics(self.style),
         )
         self.net, self.weights, self.max_size = net, weights, max_size
         self.device = resolve_device(device)
@@ -66,7 +72,7 @@ class PicturePair:
     def measure(self, output: Source) -> Evaluation:
         import torch
 
-        from ..image_metrics import image_measures
+        from ..image_metrics import profile_image_measures
         from ..media.image import fit_size
         from ..media.image_io import load_image
 
@@ -87,7 +93,7 @@ class PicturePair:
             "content_distance_output": after_content,
             "content_distance_style": pair.before_content,
         }
-        measures |= image_measures(self.content, self.style, rgb)
+        measures |= profile_image_measures(self.content, *self.statistics, rgb)
         return Evaluation("image", measures)
 
     def _pair_at(self, size: tuple[int, int]) -> tuple[Any, _PairTargets]:
