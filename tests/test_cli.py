@@ -10,7 +10,9 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
+from audiost import transfer_audio
 from audiost.cli import main
+from audiost.errors import AudiostError
 
 from .conftest import corpus_file
 
@@ -83,9 +85,6 @@ def test_a_folder_as_output_gets_the_default_name(
     )
     assert again.exit_code == 2 and "output file exists" in again.stderr
     # The Python API takes the name it is given: a folder is refused, before any work.
-    from audiost import transfer_audio
-    from audiost.errors import AudiostError
-
     with pytest.raises(AudiostError, match="output path is a directory"):
         transfer_audio(speech_file, music_file, renders)
 
