@@ -87,6 +87,5 @@ def _image_facts(file: Path) -> dict[str, Any]:
 
     size = image_size(file)
     if size is None:  # refused for the reason styling it would give
-        height, width = load_image(file).rgb.shape[:2]
-        size = (width, height)
+        size = load_image(file).size
     return {"size (px)": f"{size[0]}x{size[1]}"}

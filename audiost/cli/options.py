@@ -44,6 +44,16 @@ def _named(
     return name, (declarations, attributes)
 
 
+def _audio_weight(
+    option: str, text: str
+) -> tuple[str, tuple[tuple[str, ...], dict[str, Any]]]:
+    """An audio term's weight: a number from 0 up, its help ``Audio: text`` with :class:`AudioConfig`'s default."""
+    name, spec = _named(option, type=click.FloatRange(min=0))
+    default = getattr(AudioConfig, name)
+    spec[1]["help"] = f"Audio: {text}  [default: {default:g}]"
+    return name, spec
+
+
 # Matched against the stripped text: leading and trailing ``\s*`` around the
 # optional parts made a long run of spaces backtrack for minutes.
 _DURATION = re.compile(
@@ -284,47 +294,33 @@ _SETTINGS = dict(
             help="Seed for everything random (networks, noise, the palette start's axes); same seed, same device, same output."
             f"  [default: {AudioConfig.seed}]",
         ),
-        _named(
+        _audio_weight(
             "--content-level-weight",
-            type=click.FloatRange(min=0),
-            help="Audio: also hold the output to the content's level in every frequency and moment, relative to --content-weight; it keeps a low --strength near the content."
-            f"  [default: {AudioConfig.content_level_weight:g}]",
+            "also hold the output to the content's level in every frequency and moment, relative to --content-weight; it keeps a low --strength near the content.",
         ),
-        _named(
+        _audio_weight(
             "--band-envelope-weight",
-            type=click.FloatRange(min=0),
-            help="Audio: also make each third octave's level rise and fall with the content's (it keeps words intelligible), relative to --content-weight; 0 leaves it out."
-            f"  [default: {AudioConfig.band_envelope_weight:g}]",
+            "also make each third octave's level rise and fall with the content's (it keeps words intelligible), relative to --content-weight; 0 leaves it out.",
         ),
-        _named(
+        _audio_weight(
             "--pitch-weight",
-            type=click.FloatRange(min=0),
-            help="Audio: also keep the content's notes: each moment's pitch classes (C, C#, ... B) follow the content's, in whatever octave and voice the style gives them; relative to --content-weight; 0 leaves it out."
-            f"  [default: {AudioConfig.pitch_weight:g}]",
+            "also keep the content's notes: each moment's pitch classes (C, C#, ... B) follow the content's, in whatever octave and voice the style gives them; relative to --content-weight; 0 leaves it out.",
         ),
-        _named(
+        _audio_weight(
             "--temporal-envelope-weight",
-            type=click.FloatRange(min=0),
-            help="Audio: also hold the output to the content's loudness over time, relative to --content-weight."
-            f"  [default: {AudioConfig.temporal_envelope_weight:g}]",
+            "also hold the output to the content's loudness over time, relative to --content-weight.",
         ),
-        _named(
+        _audio_weight(
             "--spectral-envelope-weight",
-            type=click.FloatRange(min=0),
-            help="Audio: impose the style's average spectrum, relative to --style-weight."
-            f"  [default: {AudioConfig.spectral_envelope_weight:g}]",
+            "impose the style's average spectrum, relative to --style-weight.",
         ),
-        _named(
+        _audio_weight(
             "--level-distribution-weight",
-            type=click.FloatRange(min=0),
-            help="Audio: impose how the style's level is spread over time in each band (its dynamics, how dark its quiet moments are), relative to --style-weight."
-            f"  [default: {AudioConfig.level_distribution_weight:g}]",
+            "impose how the style's level is spread over time in each band (its dynamics, how dark its quiet moments are), relative to --style-weight.",
         ),
-        _named(
+        _audio_weight(
             "--modulation-weight",
-            type=click.FloatRange(min=0),
-            help="Audio: also impose how the style pulses and trembles within a quarter second (frogs' croaks, a tremolo, a drum roll), relative to --style-weight; 0.3 to 1 brings them, at some cost to the content's onsets and words."
-            f"  [default: {AudioConfig.modulation_weight:g}]",
+            "also impose how the style pulses and trembles within a quarter second (frogs' croaks, a tremolo, a drum roll), relative to --style-weight; 0.3 to 1 brings them, at some cost to the content's onsets and words.",
         ),
         _named(
             "--phase-init",

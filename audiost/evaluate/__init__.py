@@ -104,6 +104,7 @@ class Evaluator:
         self.content, self.style = content, style
         pair = AudioPair if is_audio else PicturePair
         self._pair: AudioPair | PicturePair = pair(content, style, **options)
+        self._outputs_given = _audiost_outputs(content, style)
 
     def measure(self, output: Source) -> Evaluation:
         """``output``'s measures (see the module docstring); it must be the pair's kind."""
@@ -118,7 +119,7 @@ class Evaluator:
                 },
             )
         result = self._pair.measure(output)
-        _warn_if_swapped(self.content, self.style, output)
+        _warn_if_swapped(self._outputs_given, output)
         return result
 
 
@@ -127,8 +128,19 @@ def _mixed(roles: str, kinds: dict[str, str]) -> NoReturn:
     raise AudiostError(f"{roles} must be the same kind: {listed}")
 
 
-def _warn_if_swapped(content: Source, style: Source, output: Source) -> None:
-    """Warn when an input, not ``output``, carries audiost's record: the arguments are likely out of order.
+def _audiost_outputs(content: Source, style: Source) -> list[tuple[str, Source]]:
+    """The inputs (role, path) that carry audiost's record: read once per pair for :func:`_warn_if_swapped`."""
+    from ..provenance import read_record
+
+    return [
+        (role, path)
+        for role, path in (("CONTENT", content), ("STYLE", style))
+        if read_record(path) is not None
+    ]
+
+
+def _warn_if_swapped(outputs_given: list[tuple[str, Source]], output: Source) -> None:
+    """Warn when an input (``outputs_given``: :func:`_audiost_outputs`), not ``output``, carries audiost's record: the arguments are likely out of order.
 
     The measures cannot tell: with the output given as the content they are
     just as finite, only meaningless. An output styled again carries a
@@ -136,15 +148,14 @@ def _warn_if_swapped(content: Source, style: Source, output: Source) -> None:
     """
     from ..provenance import read_record
 
-    if read_record(output) is not None:
+    if not outputs_given or read_record(output) is not None:
         return
-    for role, path in (("CONTENT", content), ("STYLE", style)):
-        if read_record(path) is not None:
-            warnings.warn(
-                f"{os.fspath(path)}, given as {role}, is an audiost output and "
-                f"{os.fspath(output)} is not: the order is CONTENT STYLE OUTPUT",
-                stacklevel=3,
-            )
+    for role, path in outputs_given:
+        warnings.warn(
+            f"{os.fspath(path)}, given as {role}, is an audiost output and "
+            f"{os.fspath(output)} is not: the order is CONTENT STYLE OUTPUT",
+            stacklevel=3,
+        )
 
 
 def evaluate_result(

@@ -83,7 +83,7 @@ class PicturePair:
             features = network(
                 self._canvas(rgb, size), [*pair.grams, pair.content_layer]
             )
-            after_style = pair.style_distance(features)
+            after_style = _style_distance(pair.grams, features)
             after_content = float(pair.content_loss(features[pair.content_layer]))
         measures: dict[str, float | None] = {
             "style_gain": relative_gain(pair.before_style, after_style),
@@ -124,14 +124,15 @@ class PicturePair:
                 style_as_content = network(
                     self._canvas(self.style, size), [content_layer]
                 )[content_layer]
-                pair = _PairTargets(
-                    grams={name: GramLoss(style[name]) for name in layers},
+                grams = {name: GramLoss(style[name]) for name in layers}
+                content_loss = ContentLoss(content[content_layer])
+                return _PairTargets(
+                    grams=grams,
                     content_layer=content_layer,
-                    content_loss=ContentLoss(content[content_layer]),
+                    content_loss=content_loss,
+                    before_style=_style_distance(grams, content),
+                    before_content=float(content_loss(style_as_content)),
                 )
-                pair.before_style = pair.style_distance(content)
-                pair.before_content = float(pair.content_loss(style_as_content))
-            return pair
 
         return network, self._targets.get(size, targets)
 
@@ -141,21 +142,20 @@ class PicturePair:
         return to_canvas(resize(rgb, shape), self.device)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _PairTargets:
     """A pair's side of the picture measures at one size: the style's Gram matrices, the content's features, and the content's and style's own distances."""
 
     grams: dict[str, Any]
     content_layer: str
     content_loss: Any
-    before_style: float = 0.0
-    before_content: float = 0.0
+    before_style: float
+    before_content: float
 
-    def style_distance(self, features: dict[str, Any]) -> float:
-        """Mean relative Gram error of ``features`` to the style's, over the style layers."""
-        return float(
-            np.mean([float(gram(features[name])) for name, gram in self.grams.items()])
-        )
+
+def _style_distance(grams: dict[str, Any], features: dict[str, Any]) -> float:
+    """Mean relative Gram error of ``features`` to the style's (``grams``, one per style layer)."""
+    return float(np.mean([float(gram(features[name])) for name, gram in grams.items()]))
 
 
 def texture_measures(
