@@ -157,6 +157,9 @@ class AudioConfig(_Settings):
     # memory stays bounded; every section matches the whole style.
     section_seconds: float = 30.0
     mono: bool = False
+    # A mono content's result in stereo, as wide as a stereo style
+    # (audiost.audio.inputs.widened); a transfer's setting.
+    stereo: bool = False
     sample_rate: int | None = None
     # Textures: the result loops, its end running into its start without a
     # seam (a transfer follows its content's timeline and cannot).
@@ -171,6 +174,8 @@ class AudioConfig(_Settings):
     def __post_init__(self) -> None:
         _check_choice("optimizer", self.optimizer, ("lbfgs", "adam"))
         _check_choice("init", self.init, ("content", "noise"))
+        if self.mono and self.stereo:
+            raise ValueError("give mono or stereo, not both")
         if self.seamless and self.net != "spectral-conv":
             raise ValueError(
                 "a seamless texture needs the spectral-conv network: a VGG would wrap the spectrogram's frequencies too"
@@ -236,8 +241,9 @@ class AudioConfig(_Settings):
 #: 80 + 0 on every summary figure in no more time.
 #: Settings of a texture alone: a transfer follows its content's timeline.
 TEXTURE_SETTINGS = ("seamless",)
-#: Settings of a transfer alone: a texture's rhythm term covers the modulation term's lags.
-TRANSFER_SETTINGS = ("modulation_weight",)
+#: Settings of a transfer alone: a texture's rhythm term covers the modulation
+#: term's lags, and a texture has its style's channels already.
+TRANSFER_SETTINGS = ("modulation_weight", "stereo")
 
 
 AUDIO_PRESETS: dict[str, dict[str, Any]] = {

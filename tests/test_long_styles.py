@@ -27,6 +27,7 @@ from audiost.errors import AudiostError
 from audiost.features import VGG, AffineInput
 from audiost.media import audio as media_audio
 from audiost.media.audio import AudioCanvas
+from audiost.media.stereo import mid_side
 from audiost.memory import estimate_audio_memory
 from audiost.metrics import audio_measures
 
@@ -39,7 +40,7 @@ FOLK = "music_wesnoth_traveling_minstrels_folk_44k_stereo.flac"
 def folk_canvas() -> tuple[torch.Tensor, int]:
     """10 s of a stereo folk song as mid and side: 862 frames."""
     wave, sr = clip(FOLK, 10.0)
-    return AudioCanvas(sr).encode_canvas(media_audio.mid_side(wave)), sr
+    return AudioCanvas(sr).encode_canvas(mid_side(wave)), sr
 
 
 def _seen_by_the_network(

@@ -34,8 +34,9 @@ from audiost.features.spectral_conv import (
     band_starts,
     log_frequency_matrix,
 )
-from audiost.media.audio import AudioCanvas, left_right, mid_side
+from audiost.media.audio import AudioCanvas, left_right
 from audiost.media.audio_io import resample
+from audiost.media.stereo import mid_side
 from audiost.metrics import audio_measures, speech_intelligibility
 
 from .conftest import clip

@@ -110,6 +110,9 @@ class StyleTargets:
     #: For a morph, each style's own losses, first to last: :meth:`during`
     #: blends them for each stretch of the content.
     morph: list[dict[str, nn.Module]] | None = None
+    #: For mid/side styles, how wide each bin is: the side's amplitude over
+    #: the mid's, ``(bins,)`` (:func:`style_width`).
+    width: torch.Tensor | None = None
 
     def during(
         self, start: int, stop: int, total: int, per_second: float
@@ -209,14 +212,17 @@ def prepare_styles(
         for index, canvas in enumerate(canvases)
     ]
     loudest = torch.stack([c.amax(dim=3, keepdim=True) for c in canvases]).amax(0)
+    width = style_width(canvases, shares) if mid_side else None
     if cfg.morph:
         # No losses of its own: each stretch of content gets its blend from during().
-        return StyleTargets(network, base, {}, loudest, sr, mid_side, morph=each)
+        return StyleTargets(
+            network, base, {}, loudest, sr, mid_side, morph=each, width=width
+        )
     blended = {
         name: type(first).blend([losses[name] for losses in each], shares)
         for name, first in each[0].items()
     }
-    return StyleTargets(network, base, blended, loudest, sr, mid_side)
+    return StyleTargets(network, base, blended, loudest, sr, mid_side, width=width)
 
 
 def style_shares(weights: tuple[float, ...], count: int) -> list[float]:
@@ -251,8 +257,37 @@ def prepare_style(
         network = AffineInput(network, shift=canvas.mean(dim=(1, 3), keepdim=True))
     losses = _style_losses(cfg, network, base, canvas, sr, parts, 0)
     return StyleTargets(
-        network, base, losses, canvas.amax(dim=3, keepdim=True), sr, mid_side
+        network,
+        base,
+        losses,
+        canvas.amax(dim=3, keepdim=True),
+        sr,
+        mid_side,
+        width=style_width([canvas], [1.0]) if mid_side else None,
     )
+
+
+#: Frames per block where :func:`style_width` sums a canvas's power.
+_WIDTH_BLOCK = 4096
+
+
+def style_width(canvases: list[torch.Tensor], shares: list[float]) -> torch.Tensor:
+    """How wide mid/side style ``canvases`` are in each bin: the side's RMS amplitude over the mid's, ``(bins,)``, their powers blended by ``shares``.
+
+    At most 1 (a side louder than its mid is anti-phase sound, which a
+    widened voice should not start from); 0 where the style is silent.
+    """
+    power = canvases[0].new_zeros(2, canvases[0].shape[2])
+    for canvas, share in zip(canvases, shares, strict=True):
+        frames = canvas.shape[3]
+        # A block at a time: an hour of style's canvas is gigabytes, and
+        # its magnitudes would be as many again. The floor the canvas was
+        # divided by cancels in the ratio.
+        for start in range(0, frames, _WIDTH_BLOCK):
+            block = canvas[:, 0, :, start : start + _WIDTH_BLOCK]
+            power += share / frames * torch.expm1(block).square().sum(dim=2)
+    mid, side = power
+    return (side / mid.clamp_min(torch.finfo(mid.dtype).tiny)).sqrt().clamp(max=1.0)
 
 
 def _style_losses(

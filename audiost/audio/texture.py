@@ -140,6 +140,10 @@ def _synthesize_audio(
             "modulation_weight is for transfers: a texture's rhythm term already "
             "matches how its style recurs at those lags and longer; leave it out"
         )
+    if cfg.stereo:
+        raise AudiostError(
+            "stereo widens a mono content; a texture has its style's channels already (--mono for one); leave it out"
+        )
     if seconds > cfg.max_duration:
         raise AudiostError(
             f"texture duration {seconds:g} s is over the {cfg.max_duration:g} s limit; raise it with --max-duration"

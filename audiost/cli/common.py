@@ -220,7 +220,9 @@ def _say_settings_it_lacks(
 
     An output's record holds every setting of the audiost that made it; one
     it lacks (a term added since, on by default) would make another result
-    without a word. ``settings`` are the options given (:func:`~.options.given`).
+    without a word. One that is off today (0 or false: ``--stereo``, a term
+    off by default) does what the audiost before it did, and is not said.
+    ``settings`` are the options given (:func:`~.options.given`).
     """
     from ..batch.recipe import missing_settings
     from ..config import settings_table
@@ -231,7 +233,7 @@ def _say_settings_it_lacks(
     lacking = [
         name
         for name in missing_settings(recorded, settings_table(config))
-        if name in ours and name not in settings
+        if name in ours and name not in settings and getattr(config, name) != 0
     ]
     if lacking:
         options = ", ".join(f"--{name.replace('_', '-')}" for name in lacking)

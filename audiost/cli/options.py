@@ -362,6 +362,12 @@ _SETTINGS = dict(
             help="Audio: downmix the content to mono first (otherwise each channel is styled).",
         ),
         _named(
+            "--stereo",
+            is_flag=True,
+            default=None,
+            help="Audio: a mono content's result (or a stereo one whose channels are the same) in stereo, as wide as a stereo style in each band, its sides following the content (otherwise: the content's channels).",
+        ),
+        _named(
             "--sample-rate",
             type=click.IntRange(MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
             help="Audio: resample the content to this rate (default: keep it).",
@@ -479,7 +485,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "seamless", "loudness", "mix", "bit_depth"),
     "Inputs": ("styles", "pairs", "start", "duration", "style_start", "style_duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
-    "Audio": ("content_level_weight", "band_envelope_weight", "pitch_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "modulation_weight", "phase_init", "gl_iters", "wave_iters", "mono", "sample_rate", "section_seconds"),
+    "Audio": ("content_level_weight", "band_envelope_weight", "pitch_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "modulation_weight", "phase_init", "gl_iters", "wave_iters", "mono", "stereo", "sample_rate", "section_seconds"),
     "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "edge_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
     "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
     "Device": ("device", "seed", "jobs", "executor", "ray_address"),

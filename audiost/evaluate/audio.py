@@ -144,6 +144,7 @@ def texture_measures(
         modulation_distance,
         modulation_spectrum,
         noise_floor_db,
+        stereo_width_db,
     )
 
     style_wave, style_rate = _read_measurable(
@@ -151,6 +152,10 @@ def texture_measures(
     )
     style_wave = sounding_part(style_wave, style_rate, analysis_frame(style_rate))
     written, written_rate = _read_measurable(output, **limits)
+    widths = {
+        "stereo_width_db_style": stereo_width_db(style_wave),
+        "stereo_width_db_output": stereo_width_db(written),
+    }
     style_wave, output_wave = (
         resample(wave, rate, ANALYSIS_RATE).mean(axis=0)
         for wave, rate in ((style_wave, style_rate), (written, written_rate))
@@ -173,5 +178,6 @@ def texture_measures(
             # At the written rate: resampling treats the ends as ends,
             # which makes a seam of its own where a loop has none.
             "loop_seam": loop_seam(written, written_rate),
+            **widths,
         },
     )

@@ -144,25 +144,6 @@ class AudioCanvas:
         )
 
 
-def mid_side(wave: np.ndarray) -> np.ndarray:
-    """Stereo ``(2, samples)`` as mid ``(L + R) / 2`` and side ``(L - R) / 2``.
-
-    Styling a stereo pair as mid and side lets each channel of the output
-    take the statistics of the same channel of the style, so the style's
-    stereo image survives: vinyl rumble that cancels in mono stays in the
-    side channel. Styled as left and right, both channels would take the
-    content's (often identical) phases and add up what the style cancels:
-    on the corpus's vinyl record, 20 dB too much sub-bass in the mono mix.
-    """
-    # In place in the result: an hour-long style's sums, halves and their
-    # stack held three copies of it besides the input.
-    out = np.empty(wave.shape, np.result_type(wave.dtype, np.float32))
-    np.add(wave[0], wave[1], out=out[0])
-    np.subtract(wave[0], wave[1], out=out[1])
-    out *= 0.5
-    return out
-
-
 def left_right(wave: torch.Tensor) -> torch.Tensor:
-    """Undo :func:`mid_side`: ``(2, samples)`` mid and side -> left and right."""
+    """Undo :func:`~.stereo.mid_side`: ``(2, samples)`` mid and side -> left and right."""
     return torch.stack([wave[0] + wave[1], wave[0] - wave[1]])
