@@ -110,8 +110,9 @@ class StyleTargets:
     #: For a morph, each style's own losses, first to last: :meth:`during`
     #: blends them for each stretch of the content.
     morph: list[dict[str, nn.Module]] | None = None
-    #: For mid/side styles, how wide each bin is: the side's amplitude over
-    #: the mid's, ``(bins,)`` (:func:`style_width`).
+    #: For mid/side styles and ``cfg.stereo`` (a mono content widened), how
+    #: wide each bin is: the side's amplitude over the mid's, ``(bins,)``
+    #: (:func:`style_width`).
     width: torch.Tensor | None = None
 
     def during(
@@ -212,7 +213,7 @@ def prepare_styles(
         for index, canvas in enumerate(canvases)
     ]
     loudest = torch.stack([c.amax(dim=3, keepdim=True) for c in canvases]).amax(0)
-    width = style_width(canvases, shares) if mid_side else None
+    width = style_width(canvases, shares) if mid_side and cfg.stereo else None
     if cfg.morph:
         # No losses of its own: each stretch of content gets its blend from during().
         return StyleTargets(
@@ -263,7 +264,7 @@ def prepare_style(
         canvas.amax(dim=3, keepdim=True),
         sr,
         mid_side,
-        width=style_width([canvas], [1.0]) if mid_side else None,
+        width=style_width([canvas], [1.0]) if mid_side and cfg.stereo else None,
     )
 
 

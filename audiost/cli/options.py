@@ -365,7 +365,7 @@ _SETTINGS = dict(
             "--stereo",
             is_flag=True,
             default=None,
-            help="Audio: a mono content's result (or a stereo one whose channels are the same) in stereo, as wide as a stereo style in each band, its sides following the content (otherwise: the content's channels).",
+            help="Audio: a mono content's result (or a stereo one whose channels are the same) in stereo, as wide as a stereo style in each band, the width following the content (otherwise: the content's channels).",
         ),
         _named(
             "--sample-rate",
