@@ -158,8 +158,8 @@ def write_comparison(
     spectrograms on one colour scale (``excerpt`` and ``style_excerpt``
     as in :func:`write_report`), pictures are shown as they are. Each
     output's title is its number, its style gain, content kept and (audio)
-    pitch kept (from its :class:`~audiost.evaluate.Evaluation`) and its
-    name.
+    pitch kept and a stereo output's width (from its
+    :class:`~audiost.evaluate.Evaluation`) and its name.
     """
     if not outputs:
         raise ValueError("write_comparison needs at least one output")
@@ -183,6 +183,9 @@ def _measures_title(evaluation: Evaluation) -> str:
     title = f"style gain {measures['style_gain']:.2f}, content kept {measures['content_kept']:.2f}"
     if measures.get("pitch_kept") is not None:  # audio
         title += f", pitch kept {measures['pitch_kept']:.2f}"
+    # The spectrogram is the mono mix: a stereo output's width only here.
+    if measures.get("stereo_width_db_output") is not None:
+        title += f", width {measures['stereo_width_db_output']:.0f} dB"
     return title
 
 

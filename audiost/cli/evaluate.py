@@ -77,7 +77,7 @@ from .options import (
 @click.option(
     "--picture",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also draw CONTENT, STYLE and each OUTPUT side by side (spectrograms on one colour scale, or the pictures), each titled with its style gain, content kept and (audio) pitch kept, into this PNG.",
+    help="Also draw CONTENT, STYLE and each OUTPUT side by side (spectrograms on one colour scale, or the pictures), each titled with its style gain, content kept and (audio) pitch kept and stereo width, into this PNG.",
 )
 @some_settings("max_duration", "max_channels", "max_megapixels")
 @report_failures
