@@ -224,9 +224,7 @@ def result_channels(cfg: AudioConfig, content: np.ndarray) -> int:
     return 2 if cfg.stereo and content.shape[0] == 1 else content.shape[0]
 
 
-def widened(
-    content: np.ndarray, width: np.ndarray | None, sr: int, seed: int
-) -> np.ndarray:
+def widened(content: np.ndarray, width: np.ndarray, sr: int, seed: int) -> np.ndarray:
     """A mono ``content`` ``(1, samples)`` at ``sr`` as stereo left and right: its mid the content, its side the content as wide as a style.
 
     ``width`` is the style's side over its mid in each bin
@@ -236,10 +234,7 @@ def widened(
     follows the content's moments with the style's width. Started from a
     silent side, the optimisation grew a side of its own timeline instead
     (a voice styled by the djembe: the side's onsets correlated -0.03 with
-    the voice, 0.94 from this side; docs/quality.md). ``width`` None (a mono style, or one
-    mono to any listener): both channels are the content.
+    the voice, 0.94 from this side; docs/quality.md).
     """
-    if width is None:
-        return np.repeat(content, 2, axis=0)
     side = decorrelated(content[0], width, sr, seed)
     return np.stack([content[0] + side, content[0] - side])
