@@ -183,3 +183,16 @@ def test_the_cli_writes_stereo_and_remakes_it_from_the_output(tmp_path) -> None:
     assert sf.info(tmp_path / "b.wav").channels == 2
     plain = invoke("transfer", voice, djembe, "-o", tmp_path / "c.wav", *run)
     assert plain.exit_code == 0 and sf.info(tmp_path / "c.wav").channels == 1
+
+
+def test_a_mono_to_the_ear_content_is_told_of_stereo(tmp_path) -> None:
+    """Without ``--stereo`` its side is the style's own: said once, before the work, naming the content."""
+    singer = corpus_file("speech_hedgewars_singer_voice_lines_44k_stereo_f32.wav")
+    djembe = corpus_file("music_djembe_accompaniment_africa_44k_stereo.ogg")
+    run = ("--preset", "fast", "--iters", "2", "--gl-iters", "2", "--wave-iters", "0", "--duration", "1s")  # fmt: skip
+    plain = invoke("transfer", singer, djembe, "-o", tmp_path / "a.wav", *run)
+    assert plain.exit_code == 0, plain.stderr
+    assert f"{singer}: mono to any listener" in plain.stderr
+    assert "--stereo" in plain.stderr
+    widened = invoke("transfer", singer, djembe, "-o", tmp_path / "b.wav", "--stereo", *run)  # fmt: skip
+    assert widened.exit_code == 0 and "mono to any listener" not in widened.stderr

@@ -318,6 +318,14 @@ class AudioStylist:
             content_wave, styled_wave = self._content_layouts(
                 content_wave, channels, targets, audio_canvas, styles
             )
+            if targets.mid_side and not cfg.stereo and is_near_mono(content_wave):
+                # Said, not done: a side of the style's own timeline is right
+                # for a noise's side (crackle), not for a band's.
+                LOG.info(
+                    "%s: mono to any listener; the result's side will have the style's own "
+                    "timeline (--stereo: the content's, as wide as the style)",
+                    audio_input_name(content, "content"),
+                )
 
         generator = torch.Generator(device).manual_seed(cfg.seed)
         spans = section_spans(cfg, audio_canvas, samples)
