@@ -50,3 +50,8 @@ def check_memory_setting(value: str | None) -> None:
     """Validate a ``max_memory`` setting (None means: what the device has free)."""
     if value is not None:
         parse_bytes(value)
+
+
+def reading_limits(max_duration: float, max_channels: int) -> dict[str, float]:
+    """The keywords with which ``load_audio`` reads within a run's limits: its ``max_seconds`` is the settings' ``max_duration``."""
+    return {"max_seconds": max_duration, "max_channels": max_channels}

@@ -38,7 +38,7 @@ from .evaluate import (
     evaluate_result,
     evaluate_texture_result,
 )
-from .limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS
+from .limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS, reading_limits
 from .outputs import atomic_output
 
 _DPI = 110
@@ -121,10 +121,7 @@ def write_report(
     if content is not None:
         panels.insert(0, ("content", content))
     if audio:
-        limits = {
-            "max_seconds": result.config.max_duration,
-            "max_channels": result.config.max_channels,
-        }
+        limits = reading_limits(result.config.max_duration, result.config.max_channels)
         picture = _spectrograms(
             pyplot, panels, {"content": excerpt, "style": style_excerpt}, limits
         )
@@ -170,7 +167,7 @@ def write_comparison(
     ]
     panels = [("content", content), ("style", style), *titled]
     if outputs[0][1].kind == "audio":
-        limits = {"max_seconds": max_duration, "max_channels": max_channels}
+        limits = reading_limits(max_duration, max_channels)
         excerpts = {"content": excerpt, "style": style_excerpt}
         picture = _spectrograms(pyplot, panels, excerpts, limits)
     else:

@@ -32,7 +32,7 @@ import warnings
 from typing import Any, NoReturn
 
 from ..errors import AudiostError
-from ..limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS
+from ..limits import MAX_CHANNELS, MAX_DURATION_S, MAX_MEGAPIXELS, reading_limits
 from ..media.kind import media_kind
 from . import audio, images
 from .audio import AUDIO_OPTIONS, AudioPair, evaluate_audio
@@ -255,9 +255,11 @@ def evaluate_texture(
     ``max_megapixels`` refused.
     """
     if media_kind(style) == "audio":
-        limits = {"max_seconds": max_duration, "max_channels": max_channels}
         return audio.texture_measures(
-            style, output, limits, (style_start, style_duration)
+            style,
+            output,
+            reading_limits(max_duration, max_channels),
+            (style_start, style_duration),
         )
     if style_start or style_duration is not None:
         raise AudiostError("a style excerpt is for audio; crop a picture first")

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..caching import BoundedCache, file_key
 from ..errors import AudiostError
-from ..limits import MAX_CHANNELS, MAX_DURATION_S
+from ..limits import MAX_CHANNELS, MAX_DURATION_S, reading_limits
 from ..media.edges import sounding_part
 from ..metrics import (
     ANALYSIS_RATE,
@@ -78,7 +78,7 @@ class AudioPair:
                 raise AudiostError(
                     "measuring speech intelligibility needs pystoi: pip install 'audiost[speech]'"
                 ) from None
-        self.limits = {"max_seconds": max_duration, "max_channels": max_channels}
+        self.limits = reading_limits(max_duration, max_channels)
         self.wave, self.rate = _read_measurable(
             content, **self.limits, start=start, duration=duration
         )
