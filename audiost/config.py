@@ -27,6 +27,11 @@ STYLE_LOSS_NAMES = ("gram", "meanstd")
 LOUDNESS_CHOICES = ("lufs", "rms", "none")
 #: Output sample formats: 16- and 24-bit integers, 32-bit float.
 BIT_DEPTHS = ("16", "24", "32f")
+#: What the waveform stage moves (``audiost.audio.waveform``).
+WAVE_VARIABLES = ("samples", "magnitudes")
+#: Settings added since audiost first wrote records whose value here does
+#: what the audiost before them did (the others: 0 or false, a term off).
+AS_BEFORE: dict[str, Any] = {"wave_variable": "samples"}
 #: The ``device`` choices (``cuda:N`` picks a GPU); ``auto``: CUDA, then MPS, then the CPU.
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 #: Seeds go to torch's generators, which take 64-bit integers.
@@ -139,6 +144,9 @@ class AudioConfig(_Settings):
     # L-BFGS iterations on the samples after Griffin-Lim, against the same
     # objective (audiost.audio.waveform); 0: write Griffin-Lim's result.
     wave_iters: int = 20
+    # What those iterations move: "samples", or "magnitudes", the frames'
+    # log-magnitudes at their phase (audiost.audio.waveform.optimise_waveform).
+    wave_variable: str = "samples"
     # Griffin-Lim start: "content", "random" or "pghi" (docs/phase_reconstruction.md).
     phase_init: str = "content"
     # The output's level: the content's "lufs" (BS.1770, -1 dBTP ceiling) or
@@ -181,6 +189,7 @@ class AudioConfig(_Settings):
                 "a seamless texture needs the spectral-conv network: a VGG would wrap the spectrogram's frequencies too"
             )
         _check_choice("phase_init", self.phase_init, ("content", "random", "pghi"))
+        _check_choice("wave_variable", self.wave_variable, WAVE_VARIABLES)
         _check_choice("net", self.net, ("spectral-conv", "vgg19", "vgg16"))
         _check_choice("style_loss", self.style_loss, STYLE_LOSS_NAMES)
         _check_choice("loudness", self.loudness, LOUDNESS_CHOICES)

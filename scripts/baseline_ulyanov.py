@@ -11,7 +11,9 @@ benchmarks compare audiost with the method it builds on:
   ``N(0, 2 * 2 / ((bins + filters) * 11))``;
 - loss ``alpha * sum((F - F_content)^2) + sum((G - G_style)^2)`` with
   ``G = F^T F / frames`` and ``alpha = 1e-2``;
-- L-BFGS from small noise (``N(0, 1e-6)``) on the log-magnitude;
+- L-BFGS from small noise (``N(0, 1e-6)``) on the log-magnitude, with a
+  line search, as their SciPy L-BFGS-B has: without one, the fixed unit
+  step diverged on train x hold music (loss 1e4 -> 1e15, a NaN output);
 - Griffin-Lim from random phase.
 
 Their code ran 300 L-BFGS-B iterations and 500 Griffin-Lim iterations; the
@@ -82,6 +84,7 @@ def ulyanov_transfer(
         history_size=100,
         tolerance_grad=0.0,
         tolerance_change=0.0,
+        line_search_fn="strong_wolfe",
     )
 
     def closure() -> torch.Tensor:

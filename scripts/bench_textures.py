@@ -24,7 +24,7 @@ writes it to ``--out`` and prints, per style:
 
 Usage::
 
-    PYTHONPATH=. python3 scripts/bench_textures.py [--seconds 8] [--threads 2] [--seamless] [--out DIR] [--json out.json]
+    PYTHONPATH=. python3 scripts/bench_textures.py [--seconds 8] [--threads 2] [--seamless] [--preset balanced] [--out DIR] [--json out.json]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_quality import preset_and_settings
 from benchlib import machine_lines, markdown_table, shared_corpus
 
 from audiost import audio_preset, synthesize_audio
@@ -76,19 +77,20 @@ def inner_gap_s(style: np.ndarray, sr: int, usual: np.ndarray) -> float:
 
 
 def measure(
-    path: Path, seconds: float, out: Path, seamless: bool
+    path: Path, seconds: float, out: Path, seamless: bool, method: str = "balanced"
 ) -> dict[str, float | str]:
     """One style's texture (a loop if ``seamless``), written to ``out``, timed and measured."""
     style, sr = load_audio(path)
     written = out / f"{path.stem}_{'loop' if seamless else 'texture'}.wav"
     # Only given when asked for: a version before loops has no such setting.
     options = {"seamless": True} if seamless else {}
+    preset, settings = preset_and_settings(method)
     started = time.perf_counter()
     texture = synthesize_audio(
         style,
         min(style.shape[1] / sr, seconds),
         written,
-        config=audio_preset("balanced"),
+        config=audio_preset(preset, **settings),
         style_sr=sr,
         overwrite=True,
         **options,
@@ -176,6 +178,11 @@ def main() -> None:
         "--out", type=Path, help="folder for the textures (default: a temporary one)"
     )
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--preset",
+        default="balanced",
+        help="a preset, with settings changed as bench_quality.py's --presets: balanced:wave_variable=magnitudes",
+    )
     args = parser.parse_args()
     import torch
 
@@ -188,7 +195,7 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="audiost-textures-"))
     out.mkdir(parents=True, exist_ok=True)
     rows = [
-        measure(path, args.seconds, out, args.seamless)
+        measure(path, args.seconds, out, args.seamless, args.preset)
         for path in sorted(corpus.iterdir())
         if path.name.startswith(("music_", "sfx_"))
     ]

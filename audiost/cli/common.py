@@ -221,11 +221,12 @@ def _say_settings_it_lacks(
     An output's record holds every setting of the audiost that made it; one
     it lacks (a term added since, on by default) would make another result
     without a word. One that is off today (0 or false: ``--stereo``, a term
-    off by default) does what the audiost before it did, and is not said.
+    off by default; or as :data:`~audiost.config.AS_BEFORE` says) does what
+    the audiost before it did, and is not said.
     ``settings`` are the options given (:func:`~.options.given`).
     """
     from ..batch.recipe import missing_settings
-    from ..config import settings_table
+    from ..config import AS_BEFORE, settings_table
 
     # Only this command's options: a texture has no content, so a content
     # term added since (--pitch-weight) changes nothing it makes.
@@ -233,7 +234,9 @@ def _say_settings_it_lacks(
     lacking = [
         name
         for name in missing_settings(recorded, settings_table(config))
-        if name in ours and name not in settings and getattr(config, name) != 0
+        if name in ours
+        and name not in settings
+        and getattr(config, name) != AS_BEFORE.get(name, 0)
     ]
     if lacking:
         options = ", ".join(f"--{name.replace('_', '-')}" for name in lacking)

@@ -18,6 +18,7 @@ from ..config import (
     MAX_SEED,
     STYLE_LOSS_NAMES,
     TEXTURE_SETTINGS,
+    WAVE_VARIABLES,
     AudioConfig,
     ImageConfig,
     setting_names,
@@ -338,6 +339,12 @@ _SETTINGS = dict(
             help="Audio: iterations on the output's samples after Griffin-Lim, against the same objective, so the audio written is what was optimised; 0 writes Griffin-Lim's result (overrides the preset).",
         ),
         _named(
+            "--wave-variable",
+            type=click.Choice(WAVE_VARIABLES),
+            help="Audio: what those iterations move: the samples, or the log-magnitudes of the output's STFT at its phase, which brings more of a tonal style where a noisy content's spectrogram cannot be made whole, and lifts quiet bins toward a noise-like style."
+            f"  [default: {AudioConfig.wave_variable}]",
+        ),
+        _named(
             "--loudness",
             type=click.Choice(LOUDNESS_CHOICES),
             help="Audio: match the content's loudness as BS.1770 LUFS (with a -1 dBTP true-peak ceiling) or RMS, or leave the level as reconstructed."
@@ -485,7 +492,7 @@ HELP_SECTIONS: dict[str, tuple[str, ...]] = {
     "Output": ("output", "outdir", "overwrite", "template", "quiet", "as_json", "report", "save_every", "dry_run", "seamless", "loudness", "mix", "bit_depth"),
     "Inputs": ("styles", "pairs", "start", "duration", "style_start", "style_duration", "size", "style_weights", "morph"),
     "Quality": ("preset", "recipe", "iters", "content_weight", "style_weight", "strength", "style_loss", "optimizer", "init", "net", "weights"),
-    "Audio": ("content_level_weight", "band_envelope_weight", "pitch_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "modulation_weight", "phase_init", "gl_iters", "wave_iters", "mono", "stereo", "sample_rate", "section_seconds"),
+    "Audio": ("content_level_weight", "band_envelope_weight", "pitch_weight", "temporal_envelope_weight", "spectral_envelope_weight", "level_distribution_weight", "modulation_weight", "phase_init", "gl_iters", "wave_iters", "wave_variable", "mono", "stereo", "sample_rate", "section_seconds"),
     "Images": ("max_size", "tile_size", "refine_iters", "start_size", "style_scale", "tv_weight", "edge_weight", "pooling", "preserve_color", "content_layers", "style_layers"),
     "Limits": ("max_duration", "max_channels", "max_megapixels", "max_memory"),
     "Device": ("device", "seed", "jobs", "executor", "ray_address"),

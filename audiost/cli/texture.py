@@ -85,6 +85,7 @@ DEFAULT_TEXTURE_S = 30.0
     "phase_init",
     "gl_iters",
     "wave_iters",
+    "wave_variable",
     "sample_rate",
     "mono",
     "seamless",
@@ -97,6 +98,8 @@ DEFAULT_TEXTURE_S = 30.0
         f"  [default: {AudioConfig.loudness}]",
         "phase_init": "Audio: Griffin-Lim start phase: PGHI's estimate, or random (a texture has no content phase; 'content' means PGHI here)."
         f"  [default: {AudioConfig.phase_init}]",
+        "wave_variable": "Audio: what those iterations move: the samples, or the log-magnitudes of the output's STFT at its phase (the corpus's textures came nearer their styles, 0.45 dB of statistics distance against 0.78, but the game theme's went further and got a gap)."
+        f"  [default: {AudioConfig.wave_variable}]",
     },
 )
 @some_settings(

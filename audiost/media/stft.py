@@ -131,6 +131,38 @@ class Stft:
         )
         return spec.reshape(*lead, *spec.shape[-2:])
 
+    def samples_of(self, spec: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:
+        """Frames laid out as :meth:`frames_of` reads them -> the samples they rebuild ``(..., n)``, ``pad`` dropped.
+
+        Divided by what the squared windows sum to inside a signal, so the
+        first and last samples, which fewer of these frames cover, come back
+        weaker: a correction made from a section's frames fades out at its
+        edges, where frames outside it also read.
+        """
+        added = self._overlap_add(spec)
+        added = added[..., pad[0] : added.shape[-1] - pad[1]]
+        return added / self._window_sum()
+
+    def _overlap_add(self, spec: torch.Tensor) -> torch.Tensor:
+        """``(..., bins, frames)`` -> the windowed frames overlap-added, ``(..., (frames - 1) * hop + n_fft)``, not normalised."""
+        # By hand: torch.istft cannot wrap the overlap-add around, and without
+        # centring it refuses a Hann window (zero at its ends).
+        lead = spec.shape[:-2]
+        frames = spec.shape[-1]
+        grains = (
+            torch.fft.irfft(spec.reshape(-1, *spec.shape[-2:]), n=self.n_fft, dim=-2)
+            * self.window[:, None]
+        )
+        spread = (frames - 1) * self.hop + self.n_fft
+        added = torch.nn.functional.fold(
+            grains, (1, spread), (1, self.n_fft), stride=(1, self.hop)
+        )
+        return added.reshape(*lead, spread)
+
+    def _window_sum(self) -> torch.Tensor:
+        # Hann at 75 % overlap: the squared windows sum to the same at every sample.
+        return self.window.square().sum() / self.hop
+
     def inverse(self, spec: torch.Tensor, length: int) -> torch.Tensor:
         """``(..., bins, frames)`` complex -> ``(..., length)`` real."""
         if self.circular:
@@ -146,22 +178,14 @@ class Stft:
         return wave.reshape(*lead, length)
 
     def _inverse_circular(self, spec: torch.Tensor, length: int) -> torch.Tensor:
-        # By hand: torch.istft cannot wrap the overlap-add around, and without
-        # centring it refuses a Hann window (zero at its ends).
         frames = spec.shape[-1]
         if length != frames * self.hop:
             raise ValueError(
                 f"{frames} circular frames make {frames * self.hop} samples, not {length}"
             )
         lead = spec.shape[:-2]
-        grains = (
-            torch.fft.irfft(spec.reshape(-1, *spec.shape[-2:]), n=self.n_fft, dim=-2)
-            * self.window[:, None]
-        )
         spread = (frames - 1) * self.hop + self.n_fft
-        added = torch.nn.functional.fold(
-            grains, (1, spread), (1, self.n_fft), stride=(1, self.hop)
-        ).reshape(-1, spread)
+        added = self._overlap_add(spec).reshape(-1, spread)
         # Sample i of the spread is sample (i - n_fft / 2) mod length of the loop.
         wave = torch.roll(
             torch.nn.functional.pad(added, (0, -spread % length))
@@ -170,9 +194,7 @@ class Stft:
             -(self.n_fft // 2),
             dims=-1,
         )
-        # Hann at 75 % overlap: the squared windows sum to the same at every sample.
-        weight = self.window.square().sum() / self.hop
-        return (wave / weight).reshape(*lead, length)
+        return (wave / self._window_sum()).reshape(*lead, length)
 
 
 _WINDOWS: dict[tuple[int, torch.device], torch.Tensor] = {}
