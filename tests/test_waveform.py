@@ -80,13 +80,16 @@ def test_frames_rebuild_the_samples_they_read() -> None:
         inside = slice(stft.n_fft, -stft.n_fft)
         error = (rebuilt - section)[..., inside].abs().max()
         assert error < 1e-5 * section.abs().max(), (start, float(error))
-        # Fewer frames cover a section's first samples: they come back weaker.
-        assert rebuilt[..., stft.hop // 2].abs().max() < section.abs().max()
+    # Fewer of a section's frames cover its first samples (inside the
+    # signal, where no padding is read): a correction fades in there.
+    first, last, pad = stft.samples_read(30, 70, samples.shape[-1])
+    section = samples[..., first:last]
+    rebuilt = stft.samples_of(stft.frames_of(section, pad), pad)
+    lead = slice(0, stft.hop)
+    assert rebuilt[..., lead].square().mean() < 0.5 * section[..., lead].square().mean()
 
 
-def test_moving_the_magnitudes_brings_more_of_a_tonal_style_than_moving_the_samples() -> (
-    None
-):
+def test_moving_the_magnitudes_brings_more_of_a_tonal_style() -> None:
     """Car engine x folk song: Griffin-Lim cannot make the canvas's partials whole from the engine's noise; moving the STFT's log-magnitudes (the canvas stage's variable) reaches a lower loss of the audio written and more of the folk song than moving the samples, keeping the engine's onsets."""
     content = clip("sfx_car_engine_start_stop_44k_mono_s16.wav", 3.0, 0.5)
     style = clip("music_wesnoth_traveling_minstrels_folk_44k_stereo.flac", 4.0, 0.5)
